@@ -1,0 +1,39 @@
+"""orkes: small, fast, fully typed orchestration of LLM applications as graphs.
+
+Example:
+    >>> from typing import TypedDict
+    >>> from orkes import END, START, OrkesGraph
+    >>> class State(TypedDict):
+    ...     text: str
+    >>> graph = OrkesGraph(State)
+    >>> graph.add_node("shout", lambda state: {"text": state["text"].upper()})  # doctest: +ELLIPSIS
+    <OrkesGraph over State: 1 nodes, 0 edges>
+    >>> graph.add_edge(START, "shout").add_edge("shout", END).compile().run({"text": "hi"})
+    {'text': 'HI'}
+"""
+
+from orkes import errors
+from orkes.connectors.echo import EchoLlmConnector
+from orkes.graph._sentinels import END, START
+from orkes.graph.compiled import CompiledGraph
+from orkes.graph.core import OrkesGraph
+from orkes.graph.reducers import add_messages
+from orkes.graph.runner import GraphRunner
+from orkes.shared.schema import LLMConnector, OrkesMessageSchema, ToolCall
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "END",
+    "START",
+    "CompiledGraph",
+    "EchoLlmConnector",
+    "GraphRunner",
+    "LLMConnector",
+    "OrkesGraph",
+    "OrkesMessageSchema",
+    "ToolCall",
+    "__version__",
+    "add_messages",
+    "errors",
+]

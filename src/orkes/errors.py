@@ -1,0 +1,222 @@
+"""The one error hierarchy of orkes.
+
+Every failure a user can cause raises a subclass of :class:`OrkesError`. Each class
+is also a subclass of the builtin that fits it, so ``except ValueError`` keeps
+working for code that does not know orkes. Messages name the culprit and say what
+would be right; the same facts are attributes (``.node``, ``.step``, ``.key``,
+``.value``)::
+
+    OrkesError
+    ├── GraphDefinitionError (ValueError)       building the graph
+    ├── GraphValidationError (ValueError)       compile(): every problem at once
+    ├── StateError (KeyError)                   bad state or update
+    ├── RoutingError (ValueError)               a gate returned the unknown
+    ├── ConflictingUpdateError (ValueError)     parallel writes to a key with no reducer
+    ├── StepLimitExceeded (RuntimeError)        max_steps / max_passes
+    ├── NodeError (RuntimeError)                a node or gate raised; __cause__ kept
+    ├── CheckpointError (RuntimeError)          persistence failed or conflicts
+    ├── ConnectorError (RuntimeError)           an LLM service failed
+    │   ├── ConnectorTimeout (TimeoutError)     no answer in time
+    │   ├── ConnectionFailed (ConnectionError)  could not reach the service
+    │   ├── RateLimited                         429; ``.retry_after`` in seconds
+    │   ├── AuthenticationError (PermissionError)  401 / 403
+    │   ├── BadRequest (ValueError)             other 4xx: the request was wrong
+    │   ├── ServiceError                        5xx after the retries ran out
+    │   └── ResponseFormatError (ValueError)    the service answered in a shape we can't read
+    └── ToolDefinitionError (TypeError)         a tool's signature can't become a JSON schema
+
+Example:
+    >>> from orkes.errors import OrkesError, RoutingError
+    >>> issubclass(RoutingError, OrkesError) and issubclass(RoutingError, ValueError)
+    True
+"""
+
+from __future__ import annotations
+
+from collections.abc import Hashable, Sequence
+
+__all__ = [
+    "CheckpointError",
+    "ConflictingUpdateError",
+    "AuthenticationError",
+    "BadRequest",
+    "ConnectionFailed",
+    "ConnectorError",
+    "ConnectorTimeout",
+    "GraphDefinitionError",
+    "GraphValidationError",
+    "NodeError",
+    "OrkesError",
+    "RateLimited",
+    "ResponseFormatError",
+    "RoutingError",
+    "ServiceError",
+    "StateError",
+    "StepLimitExceeded",
+    "ToolDefinitionError",
+]
+
+
+class OrkesError(Exception):
+    """Base of every error orkes raises on purpose."""
+
+
+class GraphDefinitionError(OrkesError, ValueError):
+    """A builder call was wrong: a duplicate or reserved name, a non-callable, a frozen graph.
+
+    Example:
+        >>> from typing import TypedDict
+        >>> from orkes import OrkesGraph
+        >>> class S(TypedDict):
+        ...     n: int
+        >>> OrkesGraph(S).add_node("END", lambda s: None)
+        Traceback (most recent call last):
+        ...
+        orkes.errors.GraphDefinitionError: node name 'END' is reserved ...
+    """
+
+
+class GraphValidationError(OrkesError, ValueError):
+    """``compile()`` found problems; ``.problems`` lists every one of them."""
+
+    def __init__(self, problems: Sequence[str], graph_name: str | None = None) -> None:
+        self.problems: tuple[str, ...] = tuple(problems)
+        self.graph_name = graph_name
+        what = f"graph {graph_name!r}" if graph_name else "the graph"
+        count = len(self.problems)
+        heading = f"{what} has {count} problem{'s' if count != 1 else ''}:"
+        super().__init__("\n  - ".join([heading, *self.problems]))
+
+
+class StateError(OrkesError, KeyError):
+    """The input state or a node's update does not fit the state schema.
+
+    Attributes:
+        node: the node whose update was wrong, or ``None`` for the input state.
+        key: the offending key, where one key is to blame.
+    """
+
+    def __init__(self, message: str, *, node: str | None = None, key: object = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.node = node
+        self.key = key
+
+    def __str__(self) -> str:
+        # KeyError.__str__ would quote the whole message; show it plainly.
+        return self.message
+
+
+class RoutingError(OrkesError, ValueError):
+    """A gate returned a value that its mapping does not know (and there was no default)."""
+
+    def __init__(
+        self, message: str, *, node: str, value: object, known: Sequence[Hashable] = ()
+    ) -> None:
+        super().__init__(message)
+        self.node = node
+        self.value = value
+        self.known: tuple[Hashable, ...] = tuple(known)
+
+
+class ConflictingUpdateError(OrkesError, ValueError):
+    """Two parallel tasks wrote one key that has no reducer, in the same superstep."""
+
+    def __init__(self, message: str, *, key: str, nodes: Sequence[str], step: int) -> None:
+        super().__init__(message)
+        self.key = key
+        self.nodes: tuple[str, ...] = tuple(nodes)
+        self.step = step
+
+
+class StepLimitExceeded(OrkesError, RuntimeError):
+    """A run went past ``max_steps``, or an edge past its ``max_passes``.
+
+    Attributes:
+        limit: the limit that was reached.
+        step: the superstep that would have gone past it.
+        node: the node about to run (``max_steps``) or the source of the edge (``max_passes``).
+        edge: a description of the edge for ``max_passes``, else ``None``.
+    """
+
+    def __init__(
+        self, message: str, *, limit: int, step: int, node: str | None, edge: str | None = None
+    ) -> None:
+        super().__init__(message)
+        self.limit = limit
+        self.step = step
+        self.node = node
+        self.edge = edge
+
+
+class NodeError(OrkesError, RuntimeError):
+    """A node (or a gate) raised; the original exception is ``__cause__``."""
+
+    def __init__(self, message: str, *, node: str, step: int, run_id: str) -> None:
+        super().__init__(message)
+        self.node = node
+        self.step = step
+        self.run_id = run_id
+
+
+class CheckpointError(OrkesError, RuntimeError):
+    """Persistence failed, or two workers tried to advance the same thread."""
+
+
+class ConnectorError(OrkesError, RuntimeError):
+    """An LLM service failed.
+
+    Attributes:
+        status: the HTTP status, where there was a response.
+        service_message: the service's own error message, where it gave one.
+    """
+
+    def __init__(
+        self, message: str, *, status: int | None = None, service_message: str | None = None
+    ) -> None:
+        super().__init__(message)
+        self.status = status
+        self.service_message = service_message
+
+
+class ConnectorTimeout(ConnectorError, TimeoutError):
+    """The service did not answer within the connector's timeout."""
+
+
+class ConnectionFailed(ConnectorError, ConnectionError):
+    """The service could not be reached (refused, reset, DNS), after the retries ran out."""
+
+
+class RateLimited(ConnectorError):
+    """The service answered 429 after the retries ran out; ``.retry_after`` is its hint."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        status: int | None = 429,
+        service_message: str | None = None,
+        retry_after: float | None = None,
+    ) -> None:
+        super().__init__(message, status=status, service_message=service_message)
+        self.retry_after = retry_after
+
+
+class AuthenticationError(ConnectorError, PermissionError):
+    """The service refused the credentials (401 or 403)."""
+
+
+class BadRequest(ConnectorError, ValueError):
+    """The service rejected the request (a 4xx other than 401, 403 and 429)."""
+
+
+class ServiceError(ConnectorError):
+    """The service failed (5xx) and kept failing through the retries."""
+
+
+class ResponseFormatError(ConnectorError, ValueError):
+    """The service answered, but not in the documented shape."""
+
+
+class ToolDefinitionError(OrkesError, TypeError):
+    """A Python function can't be described as a tool (e.g. an unsupported annotation)."""

@@ -1,0 +1,1 @@
+"""The graph: a builder that records, a validator, a frozen plan and a runner."""

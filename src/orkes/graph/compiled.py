@@ -1,0 +1,85 @@
+"""CompiledGraph: the immutable, validated plan of a graph, with run shortcuts."""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import Callable, Mapping
+from types import MappingProxyType
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
+
+from orkes.graph._definition import Branch, Edge, Join
+from orkes.graph.plan import GraphPlan
+from orkes.graph.state import StateSchema
+
+if TYPE_CHECKING:
+    from orkes.graph.core import OrkesGraph
+
+__all__ = ["CompiledGraph"]
+
+StateT = TypeVar("StateT", bound=Mapping[str, Any])
+
+
+class CompiledGraph(Generic[StateT]):
+    """A validated graph, frozen: safe to share between threads and runs.
+
+    Made by :meth:`OrkesGraph.compile`; run it with ``GraphRunner(compiled).run(state)``
+    or the shortcut ``compiled.run(state)``.
+
+    Attributes:
+        name: the graph's name, if it was given one.
+        description: what the graph does, if it was said.
+        state_schema: the ``TypedDict`` class of the state.
+        nodes: node name -> function, read-only.
+        edges: plain edges, joins and conditional edges, as recorded.
+    """
+
+    __slots__ = ("branches", "description", "edges", "joins", "name", "nodes", "plan", "schema", "state_schema")
+
+    def __init__(self, graph: OrkesGraph[StateT]) -> None:
+        self.name = graph.name
+        self.description = graph.description
+        self.state_schema: type[StateT] = graph.state_schema
+        self.schema: StateSchema = graph.schema
+        self.nodes: Mapping[str, Callable[..., Any]] = MappingProxyType(dict(graph.nodes))
+        self.edges: tuple[Edge, ...] = tuple(graph.edges)
+        self.joins: tuple[Join, ...] = tuple(graph.joins)
+        self.branches: tuple[Branch, ...] = tuple(graph.branches)
+        self.plan = GraphPlan(
+            graph.schema,
+            {name: (fn, _is_async(fn)) for name, fn in graph.nodes.items()},
+            self.edges,
+            self.joins,
+            self.branches,
+        )
+
+    def __setattr__(self, name: str, value: object) -> None:
+        if hasattr(self, "plan"):
+            from orkes.errors import GraphDefinitionError
+
+            raise GraphDefinitionError(
+                f"a CompiledGraph is immutable (tried to set {name!r}); change the OrkesGraph "
+                "it came from before compiling, or build a new one"
+            )
+        object.__setattr__(self, name, value)
+
+    def __repr__(self) -> str:
+        label = f" {self.name!r}" if self.name else ""
+        return f"<CompiledGraph{label} over {self.state_schema.__name__}: {len(self.nodes)} nodes>"
+
+    def run(self, state: StateT, *, max_steps: int | None = None) -> StateT:
+        """Run the graph on ``state``: a shortcut for ``GraphRunner(self).run(state)``."""
+        from orkes.graph.runner import GraphRunner
+
+        return GraphRunner(self).run(state, max_steps=max_steps)
+
+    async def arun(self, state: StateT, *, max_steps: int | None = None) -> StateT:
+        """Run the graph on ``state`` without blocking the event loop (async nodes allowed)."""
+        from orkes.graph.runner import GraphRunner
+
+        return await GraphRunner(self).arun(state, max_steps=max_steps)
+
+
+def _is_async(fn: Callable[..., Any]) -> bool:
+    return inspect.iscoroutinefunction(fn) or inspect.iscoroutinefunction(
+        getattr(fn, "__call__", None)  # noqa: B004 - an object whose __call__ is async
+    )

@@ -1,0 +1,195 @@
+"""Every compile-time check of a graph: collect all problems, then raise once.
+
+Runs in time linear in nodes + edges, so a 10,000-node graph compiles in well under a
+second.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from typing import TYPE_CHECKING, Any, Literal, Union, get_args, get_origin, get_type_hints
+
+from orkes.errors import GraphValidationError
+from orkes.graph._definition import Branch, describe_gate
+from orkes.graph._sentinels import END, START, normalize_target
+
+if TYPE_CHECKING:
+    from orkes.graph.core import OrkesGraph
+
+__all__ = ["branch_targets", "literal_values", "validate"]
+
+ANYWHERE = None
+"""What ``branch_targets`` returns for a gate that may go to any node."""
+
+
+def validate(graph: OrkesGraph[Any]) -> None:
+    """Raise one ``GraphValidationError`` listing every problem of ``graph``, if it has any."""
+    problems = list(_edge_problems(graph))
+    problems.extend(_flow_problems(graph))
+    if problems:
+        raise GraphValidationError(problems, graph.name)
+
+
+def literal_values(gate: Callable[..., object]) -> tuple[object, ...] | None:
+    """The values a gate's ``-> Literal[...]`` (or ``-> list[Literal[...]]``) allows, if any."""
+    try:
+        hints = get_type_hints(gate)
+    except Exception:  # a callable object, or hints naming what isn't importable: no Literal
+        try:
+            hints = get_type_hints(type(gate).__call__)
+        except Exception:
+            return None
+    returns = hints.get("return")
+    if get_origin(returns) in (list, tuple, Sequence) and get_args(returns):
+        returns = get_args(returns)[0]
+    values: list[object] = []
+    for member in _union_members(returns):
+        if get_origin(member) is not Literal:
+            return None
+        values.extend(get_args(member))
+    return tuple(values) or None
+
+
+def branch_targets(branch: Branch, node_names: Iterable[str]) -> list[str] | None:
+    """Where ``branch`` may lead (``END`` included), or ``None`` when it may go anywhere."""
+    if branch.mapping is not None:
+        targets = list(branch.mapping.values())
+    else:
+        literals = literal_values(branch.gate)
+        if literals is None:
+            return ANYWHERE
+        targets = [t for t in map(normalize_target, literals) if isinstance(t, str)]
+    if branch.default is not None:
+        targets.append(branch.default)
+    known = set(node_names)
+    return [t for t in targets if t is END or t in known]
+
+
+def _union_members(hint: object) -> tuple[object, ...]:
+    origin = get_origin(hint)
+    if origin is Union or type(hint).__name__ == "UnionType":
+        return get_args(hint)
+    return (hint,)
+
+
+def _edge_problems(graph: OrkesGraph[Any]) -> Iterator[str]:
+    nodes = graph.nodes
+    if not any(e.source is START for e in graph.edges) and not any(
+        b.source is START for b in graph.branches
+    ):
+        yield "no entry edge: add graph.add_edge(START, '<first node>')"
+    for edge in graph.edges:
+        if edge.source is not START and edge.source not in nodes:
+            yield f"{edge.describe()} leaves unknown node {edge.source!r}{_did_you_mean(edge.source, nodes)}"
+        if edge.target is not END and edge.target not in nodes:
+            yield f"{edge.describe()} leads to unknown node {edge.target!r}{_did_you_mean(edge.target, nodes)}"
+    for join in graph.joins:
+        for source in join.sources:
+            if source not in nodes:
+                yield f"{join.describe()} waits for unknown node {source!r}{_did_you_mean(source, nodes)}"
+        if join.target is not END and join.target not in nodes:
+            yield f"{join.describe()} leads to unknown node {join.target!r}{_did_you_mean(join.target, nodes)}"
+    for branch in graph.branches:
+        where = branch.describe()
+        if branch.source is not START and branch.source not in nodes:
+            yield f"{where} leaves unknown node {branch.source!r}{_did_you_mean(branch.source, nodes)}"
+        for key, target in (branch.mapping or {}).items():
+            if target is not END and target not in nodes:
+                yield f"{where} maps {key!r} to unknown node {target!r}{_did_you_mean(target, nodes)}"
+        if branch.default is not None and branch.default is not END and branch.default not in nodes:
+            yield f"{where} has default= unknown node {branch.default!r}{_did_you_mean(branch.default, nodes)}"
+        yield from _literal_problems(branch, nodes)
+
+
+def _literal_problems(branch: Branch, nodes: dict[str, Any]) -> Iterator[str]:
+    literals = literal_values(branch.gate)
+    if literals is None or branch.default is not None:
+        return
+    gate = describe_gate(branch.gate)
+    if branch.mapping is not None:
+        missing = [value for value in literals if value not in branch.mapping]
+        if missing:
+            yield (
+                f"gate {gate} of {branch.describe()} may return "
+                f"{', '.join(map(repr, missing))} (its -> Literal[...]), which the mapping "
+                f"does not cover; add {'them' if len(missing) > 1 else 'it'} to the mapping "
+                "or give default="
+            )
+        return
+    for value in literals:
+        target = normalize_target(value)
+        if target is not END and target not in nodes:
+            yield (
+                f"gate {gate} of {branch.describe()} may return {value!r} (its -> Literal[...]), "
+                "which is not a node; give a mapping or name a node"
+            )
+
+
+def _flow_problems(graph: OrkesGraph[Any]) -> Iterator[str]:
+    """Nodes with no way out, nodes START can't reach, nodes that can't reach END."""
+    names = list(graph.nodes)
+    successors: dict[str, list[str]] = {name: [] for name in [START, *names]}
+    goes_anywhere: set[str] = set()
+    has_way_out: set[str] = set()
+    for edge in graph.edges:
+        if edge.source in successors:
+            has_way_out.add(edge.source)
+            successors[edge.source].append(edge.target)
+    for join in graph.joins:
+        for source in join.sources:
+            if source in successors:
+                has_way_out.add(source)
+                successors[source].append(join.target)
+    for branch in graph.branches:
+        if branch.source not in successors:
+            continue
+        has_way_out.add(branch.source)
+        targets = branch_targets(branch, graph.nodes)
+        if targets is ANYWHERE:
+            goes_anywhere.add(branch.source)
+        else:
+            successors[branch.source].extend(targets)
+    for name in names:
+        if name not in has_way_out:
+            yield f"node {name!r} has no way out: add an edge from it (to END if it is the last)"
+    reached = _reach(START, successors, everything=names, jumps_to_all=goes_anywhere)
+    for name in names:
+        if name not in reached:
+            yield f"node {name!r} cannot be reached from START: add an edge to it, or remove it"
+    predecessors: dict[str, list[str]] = {name: [] for name in [END, *names]}
+    for source, targets in successors.items():
+        for target in targets:
+            if target in predecessors:
+                predecessors[target].append(source)
+    for source in goes_anywhere:
+        predecessors[END].append(source)
+    reaches_end = _reach(END, predecessors, everything=(), jumps_to_all=set())
+    for name in names:
+        if name in reached and name in has_way_out and name not in reaches_end:
+            yield f"node {name!r} can never reach END: every path from it loops forever"
+
+
+def _reach(
+    origin: str, neighbours: dict[str, list[str]], *, everything: Sequence[str], jumps_to_all: set[str]
+) -> set[str]:
+    seen = {origin}
+    queue = deque([origin])
+    while queue:
+        current = queue.popleft()
+        following: Iterable[str] = neighbours.get(current, ())
+        if current in jumps_to_all:
+            following = everything
+            jumps_to_all = set()  # everything is queued once; no need to do it again
+        for name in following:
+            if name not in seen:
+                seen.add(name)
+                queue.append(name)
+    return seen
+
+
+def _did_you_mean(name: str, nodes: dict[str, Any]) -> str:
+    import difflib
+
+    close = difflib.get_close_matches(name, list(nodes), n=1)
+    return f" (did you mean {close[0]!r}?)" if close else ""

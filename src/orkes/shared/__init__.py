@@ -1,0 +1,1 @@
+"""Types shared by every part of orkes: messages, tool calls and connector Protocols."""
