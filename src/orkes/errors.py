@@ -36,10 +36,10 @@ from __future__ import annotations
 from collections.abc import Hashable, Sequence
 
 __all__ = [
-    "CheckpointError",
-    "ConflictingUpdateError",
     "AuthenticationError",
     "BadRequest",
+    "CheckpointError",
+    "ConflictingUpdateError",
     "ConnectionFailed",
     "ConnectorError",
     "ConnectorTimeout",

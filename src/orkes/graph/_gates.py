@@ -84,5 +84,5 @@ def _target_of(branch: Branch, value: object, nodes: Mapping[str, NodePlan]) -> 
 
 def _listed(names: Iterable[object], limit: int = 12) -> str:
     """``'a', 'b', 'c'``, cut short after ``limit`` names."""
-    shown = [repr(name) for name, _ in zip(names, range(limit + 1))]
+    shown = [repr(name) for name, _ in zip(names, range(limit + 1), strict=False)]
     return ", ".join(shown[:limit]) + (", …" if len(shown) > limit else "")

@@ -33,7 +33,17 @@ class CompiledGraph(Generic[StateT]):
         edges: plain edges, joins and conditional edges, as recorded.
     """
 
-    __slots__ = ("branches", "description", "edges", "joins", "name", "nodes", "plan", "schema", "state_schema")
+    __slots__ = (
+        "branches",
+        "description",
+        "edges",
+        "joins",
+        "name",
+        "nodes",
+        "plan",
+        "schema",
+        "state_schema",
+    )
 
     def __init__(self, graph: OrkesGraph[StateT]) -> None:
         self.name = graph.name

@@ -82,7 +82,9 @@ class OrkesGraph(Generic[StateT]):
     def add_node(self, name: str, fn: NodeFn[StateT], /) -> Self: ...
     @overload
     def add_node(self, fn: NodeFn[StateT], /) -> Self: ...
-    def add_node(self, name_or_fn: str | NodeFn[StateT], fn: NodeFn[StateT] | None = None, /) -> Self:
+    def add_node(
+        self, name_or_fn: str | NodeFn[StateT], fn: NodeFn[StateT] | None = None, /
+    ) -> Self:
         """Add a node: ``add_node("name", fn)``, or ``add_node(fn)`` to name it ``fn.__name__``."""
         self._check_open()
         if fn is None:
@@ -136,9 +138,7 @@ class OrkesGraph(Generic[StateT]):
         if isinstance(source, str):
             source = self._source_name(source)
             edge = Edge(source, target, max_passes)
-            if edge in self.edges or any(
-                e.source == source and e.target == target for e in self.edges
-            ):
+            if any(e.source == source and e.target == target for e in self.edges):
                 raise GraphDefinitionError(f"{edge.describe()} is already in the graph")
             self.edges.append(edge)
             return self
@@ -150,7 +150,8 @@ class OrkesGraph(Generic[StateT]):
             )
         if any(normalize_target(s) in (START, END) for s in sources):
             raise GraphDefinitionError(
-                f"a join waits for nodes; START and END cannot be among its sources {list(sources)!r}"
+                "a join waits for nodes; START and END cannot be among its sources "
+                f"{list(sources)!r}"
             )
         if len(set(sources)) != len(sources):
             raise GraphDefinitionError(f"join sources {list(sources)!r} name a node twice")

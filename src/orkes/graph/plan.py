@@ -15,9 +15,10 @@ in ``runner.py``::
 
 from __future__ import annotations
 
+import inspect
 import uuid
 from collections.abc import Callable, Hashable, Mapping, Sequence
-from typing import Any
+from typing import Any, cast
 
 from orkes.errors import ConflictingUpdateError, StateError, StepLimitExceeded
 from orkes.graph._definition import Branch, Edge, Join
@@ -219,16 +220,25 @@ class Run:
         self.state.update(self._reduced(all_writes))
         return self.after([task for task, _, _ in results])
 
-    def writes_of(self, task: NodePlan, view: dict[str, Any], returned: object) -> Mapping[str, Any]:
+    def writes_of(
+        self, task: NodePlan, view: dict[str, Any], returned: object
+    ) -> Mapping[str, Any]:
         """The keys ``task`` wrote: all of a returned mapping, or what changed in ``view``."""
         if returned is view:
             state = self.state
             writes: Mapping[str, Any] = {
                 k: v for k, v in view.items() if state.get(k, _MISSING) is not v
             }
-        elif isinstance(returned, Mapping):
-            writes = returned
+        elif type(returned) is dict or isinstance(returned, Mapping):
+            writes = cast(Mapping[str, Any], returned)
         else:
+            if inspect.isawaitable(returned):
+                _close(returned)
+                raise StateError(
+                    f"node {task.name!r} returned an awaitable; an async node needs "
+                    "`await runner.arun(state)`",
+                    node=task.name,
+                )
             raise StateError(
                 f"node {task.name!r} returned {type(returned).__name__} {returned!r}; "
                 "a node returns a mapping of the keys it changed, the state it was given, or None",
@@ -310,3 +320,10 @@ def _reduce(reducer: Reducer, old: object, new: object, key: Hashable, node: str
             node=node,
             key=key,
         ) from exc
+
+
+def _close(awaitable: object) -> None:
+    """Close a coroutine nobody will await, so Python does not warn about it."""
+    close = getattr(awaitable, "close", None)
+    if callable(close):
+        close()

@@ -10,7 +10,7 @@ A reducer is any function ``(old, new) -> merged``; ``operator.add`` works as on
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from typing import TypeVar
+from typing import TypeVar, cast
 
 from orkes.shared.schema import OrkesMessageSchema
 
@@ -37,7 +37,9 @@ def add_messages(
         [{'role': 'user', 'content': 'Hey', 'id': '1'}]
     """
     merged = list(existing or ())
-    incoming: Iterable[OrkesMessageSchema] = [new] if isinstance(new, Mapping) else new
+    incoming: Iterable[OrkesMessageSchema] = (
+        [cast(OrkesMessageSchema, new)] if isinstance(new, Mapping) else new
+    )
     position_by_id = {m["id"]: i for i, m in enumerate(merged) if "id" in m}
     for message in incoming:
         message_id = message.get("id")
@@ -74,5 +76,3 @@ def merge_dict(existing: Mapping[K, V] | None, new: Mapping[K, V]) -> dict[K, V]
         {'a': 1, 'b': 3}
     """
     return {**(existing or {}), **new}
-
-

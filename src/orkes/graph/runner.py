@@ -75,7 +75,9 @@ class GraphRunner(Generic[StateT]):
                 f"nodes {', '.join(map(repr, plan.has_async))} are async; run the graph with "
                 "`await runner.arun(state)`"
             )
-        run = Run(plan, state, self.max_steps if max_steps is None else _checked_max_steps(max_steps))
+        run = Run(
+            plan, state, self.max_steps if max_steps is None else _checked_max_steps(max_steps)
+        )
         tasks = run.start()
         while tasks:
             run.begin_step(tasks)
@@ -140,10 +142,10 @@ def _run_in_threads(run: Run, tasks: Sequence[NodePlan]) -> list[TaskResult]:
     views = [dict(run.state) for _ in tasks]
     futures: list[Future[Outcome]] = [
         pool.submit(contextvars.copy_context().run, _attempt, task.fn, view)
-        for task, view in zip(tasks[1:], views[1:])
+        for task, view in zip(tasks[1:], views[1:], strict=True)
     ]
     outcomes = [_attempt(tasks[0].fn, views[0])]
-    for future, task, view in zip(futures, tasks[1:], views[1:]):
+    for future, task, view in zip(futures, tasks[1:], views[1:], strict=True):
         outcomes.append(_attempt(task.fn, view) if future.cancel() else future.result())
     return _results(run, tasks, views, outcomes)
 
@@ -167,16 +169,19 @@ async def _gather(run: Run, tasks: Sequence[NodePlan]) -> list[TaskResult]:
         except Exception as exc:
             return None, exc
 
-    outcomes = await asyncio.gather(*(attempt(t, v) for t, v in zip(tasks, views)))
+    outcomes = await asyncio.gather(*(attempt(t, v) for t, v in zip(tasks, views, strict=True)))
     return _results(run, tasks, views, outcomes)
 
 
 def _results(
-    run: Run, tasks: Sequence[NodePlan], views: Sequence[dict[str, Any]], outcomes: Sequence[Outcome]
+    run: Run,
+    tasks: Sequence[NodePlan],
+    views: Sequence[dict[str, Any]],
+    outcomes: Sequence[Outcome],
 ) -> list[TaskResult]:
     """Pair tasks with what they returned; the first failure (in task order) is raised."""
     results: list[TaskResult] = []
-    for task, view, (returned, error) in zip(tasks, views, outcomes):
+    for task, view, (returned, error) in zip(tasks, views, outcomes, strict=True):
         if error is not None:
             raise _node_error(run, task, error) from error
         results.append((task, view, returned))

@@ -11,7 +11,7 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import TYPE_CHECKING, Any, Literal, Union, get_args, get_origin, get_type_hints
 
 from orkes.errors import GraphValidationError
-from orkes.graph._definition import Branch, describe_gate
+from orkes.graph._definition import Branch
 from orkes.graph._sentinels import END, START, normalize_target
 
 if TYPE_CHECKING:
@@ -75,30 +75,35 @@ def _union_members(hint: object) -> tuple[object, ...]:
 
 def _edge_problems(graph: OrkesGraph[Any]) -> Iterator[str]:
     nodes = graph.nodes
+
+    def unknown(name: str) -> str:
+        return f"unknown node {name!r}{_did_you_mean(name, nodes)}"
+
     if not any(e.source is START for e in graph.edges) and not any(
         b.source is START for b in graph.branches
     ):
         yield "no entry edge: add graph.add_edge(START, '<first node>')"
     for edge in graph.edges:
         if edge.source is not START and edge.source not in nodes:
-            yield f"{edge.describe()} leaves unknown node {edge.source!r}{_did_you_mean(edge.source, nodes)}"
+            yield f"{edge.describe()} leaves {unknown(edge.source)}"
         if edge.target is not END and edge.target not in nodes:
-            yield f"{edge.describe()} leads to unknown node {edge.target!r}{_did_you_mean(edge.target, nodes)}"
+            yield f"{edge.describe()} leads to {unknown(edge.target)}"
     for join in graph.joins:
         for source in join.sources:
             if source not in nodes:
-                yield f"{join.describe()} waits for unknown node {source!r}{_did_you_mean(source, nodes)}"
+                yield f"{join.describe()} waits for {unknown(source)}"
         if join.target is not END and join.target not in nodes:
-            yield f"{join.describe()} leads to unknown node {join.target!r}{_did_you_mean(join.target, nodes)}"
+            yield f"{join.describe()} leads to {unknown(join.target)}"
     for branch in graph.branches:
         where = branch.describe()
         if branch.source is not START and branch.source not in nodes:
-            yield f"{where} leaves unknown node {branch.source!r}{_did_you_mean(branch.source, nodes)}"
+            yield f"{where} leaves {unknown(branch.source)}"
         for key, target in (branch.mapping or {}).items():
             if target is not END and target not in nodes:
-                yield f"{where} maps {key!r} to unknown node {target!r}{_did_you_mean(target, nodes)}"
-        if branch.default is not None and branch.default is not END and branch.default not in nodes:
-            yield f"{where} has default= unknown node {branch.default!r}{_did_you_mean(branch.default, nodes)}"
+                yield f"{where} maps {key!r} to {unknown(target)}"
+        default = branch.default
+        if default is not None and default is not END and default not in nodes:
+            yield f"{where} has default= {unknown(default)}"
         yield from _literal_problems(branch, nodes)
 
 
@@ -106,12 +111,11 @@ def _literal_problems(branch: Branch, nodes: dict[str, Any]) -> Iterator[str]:
     literals = literal_values(branch.gate)
     if literals is None or branch.default is not None:
         return
-    gate = describe_gate(branch.gate)
     if branch.mapping is not None:
         missing = [value for value in literals if value not in branch.mapping]
         if missing:
             yield (
-                f"gate {gate} of {branch.describe()} may return "
+                f"{branch.describe()} may return "
                 f"{', '.join(map(repr, missing))} (its -> Literal[...]), which the mapping "
                 f"does not cover; add {'them' if len(missing) > 1 else 'it'} to the mapping "
                 "or give default="
@@ -121,7 +125,7 @@ def _literal_problems(branch: Branch, nodes: dict[str, Any]) -> Iterator[str]:
         target = normalize_target(value)
         if target is not END and target not in nodes:
             yield (
-                f"gate {gate} of {branch.describe()} may return {value!r} (its -> Literal[...]), "
+                f"{branch.describe()} may return {value!r} (its -> Literal[...]), "
                 "which is not a node; give a mapping or name a node"
             )
 
@@ -171,7 +175,11 @@ def _flow_problems(graph: OrkesGraph[Any]) -> Iterator[str]:
 
 
 def _reach(
-    origin: str, neighbours: dict[str, list[str]], *, everything: Sequence[str], jumps_to_all: set[str]
+    origin: str,
+    neighbours: dict[str, list[str]],
+    *,
+    everything: Sequence[str],
+    jumps_to_all: set[str],
 ) -> set[str]:
     seen = {origin}
     queue = deque([origin])

@@ -67,7 +67,8 @@ class LLMConnector(Protocol):
     Example:
         >>> class Shout:
         ...     def invoke(self, messages: list[OrkesMessageSchema]) -> OrkesMessageSchema:
-        ...         return OrkesMessageSchema(role="assistant", content=messages[-1]["content"].upper())
+        ...         text = messages[-1]["content"].upper()
+        ...         return OrkesMessageSchema(role="assistant", content=text)
         >>> isinstance(Shout(), LLMConnector)
         True
     """
