@@ -1,4 +1,4 @@
-"""Evaluate a conditional edge's gate and turn its answer into the next tasks."""
+"""Conditional edges at run time: ask the gate, look its answer up, name the next tasks."""
 
 from __future__ import annotations
 
@@ -7,79 +7,87 @@ from typing import TYPE_CHECKING, Any
 
 from orkes.errors import NodeError, RoutingError
 from orkes.graph._definition import Branch, describe_gate
-from orkes.graph._sentinels import END, normalize_target
+from orkes.graph._sentinels import END
 
 if TYPE_CHECKING:
     from orkes.graph.plan import NodePlan, Run
 
-__all__ = ["resolve_gate"]
+__all__ = ["GatePlan"]
 
 
-def resolve_gate(
-    branch: Branch, state: Mapping[str, Any], nodes: Mapping[str, NodePlan], run: Run
-) -> list[NodePlan]:
-    """Ask ``branch``'s gate where to go from ``state``; a list answer fans out."""
-    try:
-        answer = branch.gate(state)
-    except Exception as exc:
-        raise NodeError(
-            f"gate {describe_gate(branch.gate)} of {branch.describe()} raised "
-            f"{type(exc).__name__}: {exc} (after step {run.step}, run {run.run_id})",
-            node=branch.source,
-            step=run.step,
-            run_id=run.run_id,
-        ) from exc
-    mapping = branch.mapping
-    if isinstance(answer, list) or (
-        isinstance(answer, tuple) and (mapping is None or answer not in mapping)
-    ):
-        answers: list[object] = list(answer)
-    else:
-        answers = [answer]
-    targets: list[NodePlan] = []
-    for value in answers:
-        target = _target_of(branch, value, nodes)
-        if target is not END:
-            targets.append(nodes[target])
-    return targets
+class GatePlan:
+    """A conditional edge with every answer its gate may give looked up in advance."""
 
+    __slots__ = ("branch", "default", "nodes", "table")
 
-def _target_of(branch: Branch, value: object, nodes: Mapping[str, NodePlan]) -> str:
-    mapping = branch.mapping
-    if mapping is not None:
-        target = None
+    def __init__(self, branch: Branch, nodes: Mapping[str, NodePlan]) -> None:
+        self.branch = branch
+        self.nodes = nodes
+        targets: Mapping[Hashable, str]
+        if branch.mapping is not None:
+            targets = branch.mapping
+        else:
+            targets = {name: name for name in nodes}
+            targets.update({"END": END, str(END): END})
+        self.table: dict[Hashable, tuple[NodePlan, ...]] = {
+            answer: _tasks_for(target, nodes) for answer, target in targets.items()
+        }
+        self.default = None if branch.default is None else _tasks_for(branch.default, nodes)
+
+    def route(self, state: Mapping[str, Any], run: Run) -> tuple[NodePlan, ...]:
+        """Ask the gate where to go from ``state``; a list answer fans out."""
+        try:
+            answer = self.branch.gate(state)
+        except Exception as exc:
+            raise NodeError(
+                f"gate {describe_gate(self.branch.gate)} of {self.branch.describe()} raised "
+                f"{type(exc).__name__}: {exc} (after step {run.step}, run {run.run_id})",
+                node=self.branch.source,
+                step=run.step,
+                run_id=run.run_id,
+            ) from exc
+        try:
+            return self.table[answer]
+        except (KeyError, TypeError):  # not a known answer, or a list (unhashable)
+            return self._route_slowly(answer)
+
+    def _route_slowly(self, answer: object) -> tuple[NodePlan, ...]:
+        answers = list(answer) if isinstance(answer, (list, tuple)) else [answer]
+        tasks: list[NodePlan] = []
+        for value in answers:
+            tasks.extend(self._tasks_of(value))
+        return tuple(tasks)
+
+    def _tasks_of(self, value: object) -> tuple[NodePlan, ...]:
         if isinstance(value, Hashable):
             try:
-                target = mapping.get(value)
-            except TypeError:  # a tuple holding something unhashable
-                target = None
-        if target is not None:
-            return target
-        if branch.default is not None:
-            return branch.default
-        known = _listed(mapping)
+                return self.table[value]
+            except (KeyError, TypeError):  # TypeError: a tuple holding something unhashable
+                pass
+        if self.default is not None:
+            return self.default
+        branch = self.branch
+        gate = describe_gate(branch.gate)
+        if branch.mapping is not None:
+            raise RoutingError(
+                f"gate {gate} of node {branch.source!r} returned {value!r}; "
+                f"the mapping knows {_listed(branch.mapping)} (add it, or give default=)",
+                node=branch.source,
+                value=value,
+                known=list(branch.mapping),
+            )
         raise RoutingError(
-            f"gate {describe_gate(branch.gate)} of node {branch.source!r} returned {value!r}; "
-            f"the mapping knows {known} (add it, or give default=)",
+            f"gate {gate} of node {branch.source!r} returned {value!r}, which is neither a node "
+            f"nor END; nodes are {_listed(self.nodes)} (return one of them, or add a mapping "
+            "or default=)",
             node=branch.source,
             value=value,
-            known=list(mapping),
+            known=list(self.nodes),
         )
-    name = normalize_target(value)
-    if name is END:
-        return END
-    if isinstance(name, str) and name in nodes:
-        return name
-    if branch.default is not None:
-        return branch.default
-    raise RoutingError(
-        f"gate {describe_gate(branch.gate)} of node {branch.source!r} returned {value!r}, "
-        f"which is neither a node nor END; nodes are {_listed(nodes)} "
-        "(return one of them, or add a mapping or default=)",
-        node=branch.source,
-        value=value,
-        known=list(nodes),
-    )
+
+
+def _tasks_for(target: str, nodes: Mapping[str, NodePlan]) -> tuple[NodePlan, ...]:
+    return () if target is END else (nodes[target],)
 
 
 def _listed(names: Iterable[object], limit: int = 12) -> str:

@@ -18,11 +18,11 @@ from __future__ import annotations
 import inspect
 import uuid
 from collections.abc import Callable, Hashable, Mapping, Sequence
-from typing import Any, cast
+from typing import Any
 
 from orkes.errors import ConflictingUpdateError, StateError, StepLimitExceeded
 from orkes.graph._definition import Branch, Edge, Join
-from orkes.graph._gates import resolve_gate
+from orkes.graph._gates import GatePlan
 from orkes.graph.state import Reducer, StateSchema
 
 __all__ = ["GraphPlan", "NodePlan", "Run", "TaskResult"]
@@ -40,6 +40,7 @@ class NodePlan:
         "joins",
         "limited_edges",
         "name",
+        "only_gate",
         "only_next",
         "successors",
     )
@@ -50,11 +51,14 @@ class NodePlan:
         self.is_async = is_async
         self.successors: tuple[NodePlan, ...] = ()
         self.limited_edges: tuple[tuple[Edge, NodePlan | None], ...] = ()
-        self.branches: tuple[Branch, ...] = ()
+        self.branches: tuple[GatePlan, ...] = ()
         self.joins: tuple[tuple[Join, NodePlan | None], ...] = ()
         # The next superstep's tasks when they never depend on state or counters
         # (plain edges only, no limits): the fast path for chains.
         self.only_next: tuple[NodePlan, ...] | None = None
+        # The one conditional edge when it is the only way out and has no limit:
+        # the fast path for loops.
+        self.only_gate: GatePlan | None = None
 
     def __repr__(self) -> str:
         return f"<node {self.name!r}>"
@@ -93,7 +97,7 @@ class GraphPlan:
         for name, plan in by_name.items():
             plan.successors = tuple(successors[name])
             plan.limited_edges = tuple(limited[name])
-            plan.branches = tuple(b for b in branches if b.source == name)
+            plan.branches = tuple(GatePlan(b, self.nodes) for b in branches if b.source == name)
         for join in joins:
             for source in join.sources:
                 plan = by_name[source]
@@ -101,6 +105,12 @@ class GraphPlan:
         for plan in by_name.values():
             if not (plan.limited_edges or plan.branches or plan.joins):
                 plan.only_next = _sorted_unique(plan.successors)
+            elif (
+                not (plan.successors or plan.limited_edges or plan.joins)
+                and len(plan.branches) == 1
+                and plan.branches[0].branch.max_passes is None
+            ):
+                plan.only_gate = plan.branches[0]
 
 
 def _start(state: object) -> None:
@@ -186,13 +196,23 @@ class Run:
     ) -> tuple[NodePlan, ...]:
         """Merge the update of the superstep's only task; return the next tasks."""
         if returned is not None:
-            writes = self.writes_of(task, view, returned)
-            if self.reducers:
-                self.state.update(self._reduced(((task, writes),)))
+            if (
+                type(returned) is dict
+                and returned is not view
+                and not self.reducers
+                and self.key_set.issuperset(returned)
+            ):
+                self.state.update(returned)  # the hot path: what changed, no reducers
             else:
-                self.state.update(writes)
+                writes = self.writes_of(task, view, returned)
+                self.state.update(self._reduced(((task, writes),)) if self.reducers else writes)
         following = task.only_next
-        return following if following is not None else self.after((task,))
+        if following is not None:
+            return following
+        gate = task.only_gate
+        if gate is not None:
+            return gate.route(self.state, self)
+        return self.after((task,))
 
     def finish_many(self, results: Sequence[TaskResult]) -> tuple[NodePlan, ...]:
         """Merge the updates of parallel tasks (in task order); return the next tasks."""
@@ -229,8 +249,8 @@ class Run:
             writes: Mapping[str, Any] = {
                 k: v for k, v in view.items() if state.get(k, _MISSING) is not v
             }
-        elif type(returned) is dict or isinstance(returned, Mapping):
-            writes = cast(Mapping[str, Any], returned)
+        elif isinstance(returned, Mapping):
+            writes = returned
         else:
             if inspect.isawaitable(returned):
                 _close(returned)
@@ -278,9 +298,9 @@ class Run:
                 self._count_pass(edge, task.name)
                 if target is not None:
                     following.append(target)
-            for branch in task.branches:
-                self._count_pass(branch, task.name)
-                following.extend(resolve_gate(branch, self.state, self.nodes, self))
+            for gate in task.branches:
+                self._count_pass(gate.branch, task.name)
+                following.extend(gate.route(self.state, self))
             for join, target in task.joins:
                 seen = self.join_seen.setdefault(id(join), set())
                 seen.add(task.name)

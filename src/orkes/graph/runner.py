@@ -11,8 +11,9 @@ import asyncio
 import contextvars
 import inspect
 import threading
+from collections import deque
 from collections.abc import Mapping, Sequence
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Generic, TypeVar, cast
 
 from orkes.errors import GraphDefinitionError, NodeError
@@ -133,20 +134,42 @@ def _attempt(fn: Any, view: dict[str, Any]) -> Outcome:
 
 
 def _run_in_threads(run: Run, tasks: Sequence[NodePlan]) -> list[TaskResult]:
-    """Run sync tasks concurrently: the first on this thread, the rest on the pool.
+    """Run sync tasks concurrently: this thread and pool workers take them from one queue.
 
-    A task the pool has not started yet by the time this thread gets to it is taken
-    back and run here, so runs nested inside nodes never wait on a full pool.
+    Workers are woken one at a time, each waking the next before it starts a task, so
+    short nodes mostly run here with no thread hop while slow (I/O-bound) nodes still
+    each get a thread. This thread keeps taking tasks until none are left, so runs
+    nested inside nodes never wait on a full pool.
     """
-    pool = _shared_pool()
     views = [dict(run.state) for _ in tasks]
-    futures: list[Future[Outcome]] = [
-        pool.submit(contextvars.copy_context().run, _attempt, task.fn, view)
-        for task, view in zip(tasks[1:], views[1:], strict=True)
-    ]
-    outcomes = [_attempt(tasks[0].fn, views[0])]
-    for future, task, view in zip(futures, tasks[1:], views[1:], strict=True):
-        outcomes.append(_attempt(task.fn, view) if future.cancel() else future.result())
+    outcomes: list[Outcome] = [(None, None)] * len(tasks)
+    queue = deque(range(len(tasks)))
+    all_done = threading.Event()
+    remaining = [len(tasks)]
+    lock = threading.Lock()
+    caller_context = contextvars.copy_context()
+
+    def take_tasks(in_worker: bool) -> None:
+        while True:
+            try:
+                index = queue.popleft()
+            except IndexError:
+                return
+            if in_worker and queue:
+                _shared_pool().submit(take_tasks, True)
+            fn = tasks[index].fn
+            if in_worker:
+                outcomes[index] = caller_context.copy().run(_attempt, fn, views[index])
+            else:
+                outcomes[index] = _attempt(fn, views[index])
+            with lock:
+                remaining[0] -= 1
+                if not remaining[0]:
+                    all_done.set()
+
+    _shared_pool().submit(take_tasks, True)
+    take_tasks(False)
+    all_done.wait()
     return _results(run, tasks, views, outcomes)
 
 
