@@ -220,11 +220,18 @@ def small_graph_scenario() -> Scenario:
 
 
 def measure(scenario: Scenario, rounds: int, langgraph_rounds: int) -> dict[str, list[float]]:
-    """Seconds per whole run of each engine, rounds interleaved."""
+    """Seconds per whole run of each engine, rounds interleaved.
+
+    A round repeats a fast engine until it has run for about 5 ms, so that a run that
+    takes microseconds is not timed on a cold cache just after a slow engine's round.
+    """
     timings: dict[str, list[float]] = {name: [] for name in scenario.engines}
-    results = {name: engine() for name, engine in scenario.engines.items()}  # warm up
-    expected = results["plain"]
-    for name, result in results.items():
+    repeats: dict[str, int] = {}
+    expected = scenario.engines["plain"]()
+    for name, engine in scenario.engines.items():
+        started = time.perf_counter()
+        result = engine()  # warm up, check, and size the rounds
+        repeats[name] = max(1, int(0.005 / (time.perf_counter() - started)))
         if result != expected:
             raise SystemExit(f"{scenario.name}: {name} computed {result!r}, not {expected!r}")
     for round_number in range(rounds):
@@ -235,8 +242,9 @@ def measure(scenario: Scenario, rounds: int, langgraph_rounds: int) -> dict[str,
             gc.disable()  # as timeit does: a collection lands on whoever is running
             try:
                 started = time.perf_counter()
-                engine()
-                timings[name].append(time.perf_counter() - started)
+                for _ in range(repeats[name]):
+                    engine()
+                timings[name].append((time.perf_counter() - started) / repeats[name])
             finally:
                 gc.enable()
     return timings
@@ -245,7 +253,8 @@ def measure(scenario: Scenario, rounds: int, langgraph_rounds: int) -> dict[str,
 def report(scenario: Scenario, timings: dict[str, list[float]]) -> None:
     best = {name: min(values) for name, values in timings.items()}
     median = {name: statistics.median(values) for name, values in timings.items()}
-    print(f"\n{scenario.name} ({scenario.steps} {scenario.unit}s per measurement)")
+    plural = "branches" if scenario.unit == "branch" else f"{scenario.unit}s"
+    print(f"\n{scenario.name} ({scenario.steps} {plural} per run)")
     print(f"  {'engine':<10} {'best µs/' + scenario.unit:>14} {'median':>10} {'× plain':>9}")
     for name in timings:
         per_step = best[name] / scenario.steps * 1e6

@@ -175,7 +175,7 @@ class Run:
 
     def start(self) -> tuple[NodePlan, ...]:
         """The tasks of the first superstep: where START's edges lead."""
-        return self.after((self.plan.start,))
+        return self.finish_one(self.plan.start, self.state, None)
 
     def begin_step(self, tasks: Sequence[NodePlan]) -> None:
         """Count a superstep, refusing the one past ``max_steps``."""
