@@ -60,6 +60,20 @@ __all__ = [
 class OrkesError(Exception):
     """Base of every error orkes raises on purpose."""
 
+    def __reduce__(self) -> tuple[object, ...]:
+        # The attributes are keyword-only arguments: rebuild from args and __dict__, so
+        # errors survive pickling (multiprocessing, task queues).
+        return (_rebuild, (type(self), self.args, self.__dict__))
+
+
+def _rebuild(
+    cls: type[OrkesError], args: tuple[object, ...], attributes: dict[str, object]
+) -> OrkesError:
+    error = cls.__new__(cls, *args)
+    error.args = args
+    error.__dict__.update(attributes)
+    return error
+
 
 class GraphDefinitionError(OrkesError, ValueError):
     """A builder call was wrong: a duplicate or reserved name, a non-callable, a frozen graph.

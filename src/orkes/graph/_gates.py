@@ -40,7 +40,7 @@ class GatePlan:
             answer = self.branch.gate(state)
         except Exception as exc:
             raise NodeError(
-                f"gate {describe_gate(self.branch.gate)} of {self.branch.describe()} raised "
+                f"gate {describe_gate(self.branch.gate)} of node {self.branch.source!r} raised "
                 f"{type(exc).__name__}: {exc} (after step {run.step}, run {run.run_id})",
                 node=self.branch.source,
                 step=run.step,

@@ -7,6 +7,7 @@ from collections.abc import Callable, Mapping
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
+from orkes.errors import GraphDefinitionError
 from orkes.graph._definition import Branch, Edge, Join
 from orkes.graph.plan import GraphPlan
 from orkes.graph.state import StateSchema
@@ -30,7 +31,9 @@ class CompiledGraph(Generic[StateT]):
         description: what the graph does, if it was said.
         state_schema: the ``TypedDict`` class of the state.
         nodes: node name -> function, read-only.
-        edges: plain edges, joins and conditional edges, as recorded.
+        edges: the plain edges, as recorded.
+        joins: the joins (``add_edge([a, b], c)``), as recorded.
+        branches: the conditional edges, as recorded.
     """
 
     __slots__ = (
@@ -64,13 +67,11 @@ class CompiledGraph(Generic[StateT]):
 
     def __setattr__(self, name: str, value: object) -> None:
         if hasattr(self, "plan"):
-            from orkes.errors import GraphDefinitionError
-
-            raise GraphDefinitionError(
-                f"a CompiledGraph is immutable (tried to set {name!r}); change the OrkesGraph "
-                "it came from before compiling, or build a new one"
-            )
+            raise _immutable(name)
         object.__setattr__(self, name, value)
+
+    def __delattr__(self, name: str) -> None:
+        raise _immutable(name)
 
     def __repr__(self) -> str:
         label = f" {self.name!r}" if self.name else ""
@@ -87,6 +88,13 @@ class CompiledGraph(Generic[StateT]):
         from orkes.graph.runner import GraphRunner
 
         return await GraphRunner(self).arun(state, max_steps=max_steps)
+
+
+def _immutable(attribute: str) -> GraphDefinitionError:
+    return GraphDefinitionError(
+        f"a CompiledGraph is immutable (tried to change {attribute!r}); change the OrkesGraph "
+        "it came from before compiling, or build a new one"
+    )
 
 
 def _is_async(fn: Callable[..., Any]) -> bool:

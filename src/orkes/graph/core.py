@@ -69,6 +69,7 @@ class OrkesGraph(Generic[StateT]):
         self.edges: list[Edge] = []
         self.joins: list[Join] = []
         self.branches: list[Branch] = []
+        self._edge_pairs: set[tuple[str, str]] = set()
         self._compiled: CompiledGraph[StateT] | None = None
 
     def __repr__(self) -> str:
@@ -138,8 +139,9 @@ class OrkesGraph(Generic[StateT]):
         if isinstance(source, str):
             source = self._source_name(source)
             edge = Edge(source, target, max_passes)
-            if any(e.source == source and e.target == target for e in self.edges):
+            if (source, target) in self._edge_pairs:
                 raise GraphDefinitionError(f"{edge.describe()} is already in the graph")
+            self._edge_pairs.add((source, target))
             self.edges.append(edge)
             return self
         sources = tuple(source) if isinstance(source, Sequence) else ()
@@ -162,7 +164,7 @@ class OrkesGraph(Generic[StateT]):
         self,
         source: str,
         gate: Callable[[StateT], object],
-        mapping: Mapping[Hashable, str] | None = None,
+        mapping: Mapping[Any, str] | None = None,
         *,
         default: str | None = None,
         max_passes: int | None = None,

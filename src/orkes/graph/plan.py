@@ -94,10 +94,13 @@ class GraphPlan:
                 limited[edge.source].append((edge, target))
             elif target is not None:
                 successors[edge.source].append(target)
+        gates: dict[str, list[GatePlan]] = {name: [] for name in by_name}
+        for branch in branches:
+            gates[branch.source].append(GatePlan(branch, self.nodes))
         for name, plan in by_name.items():
             plan.successors = tuple(successors[name])
             plan.limited_edges = tuple(limited[name])
-            plan.branches = tuple(GatePlan(b, self.nodes) for b in branches if b.source == name)
+            plan.branches = tuple(gates[name])
         for join in joins:
             for source in join.sources:
                 plan = by_name[source]
@@ -211,16 +214,22 @@ class Run:
             return following
         gate = task.only_gate
         if gate is not None:
-            return gate.route(self.state, self)
+            following = gate.route(self.state, self)
+            return following if len(following) < 2 else _sorted_unique(following)
         return self.after((task,))
 
     def finish_many(self, results: Sequence[TaskResult]) -> tuple[NodePlan, ...]:
         """Merge the updates of parallel tasks (in task order); return the next tasks."""
-        all_writes = [
-            (task, self.writes_of(task, view, returned))
-            for task, view, returned in results
-            if returned is not None
-        ]
+        try:
+            all_writes = [
+                (task, self.writes_of(task, view, returned))
+                for task, view, returned in results
+                if returned is not None
+            ]
+        except StateError:
+            for _, _, returned in results:
+                _close(returned)  # the other awaitables wrongly returned, if any
+            raise
         writer_of: dict[str, str] = {}
         reducers = self.reducers
         for task, writes in all_writes:
@@ -286,12 +295,15 @@ class Run:
                     old = merged[key] if key in merged else state.get(key, _MISSING)
                     if old is not _MISSING:
                         value = _reduce(reducer, old, value, key, task.name)
+                    elif key in self.plan.schema.reduce_first_write:
+                        value = _reduce(reducer, None, value, key, task.name)
                 merged[key] = value
         return merged
 
     def after(self, finished: Sequence[NodePlan]) -> tuple[NodePlan, ...]:
         """Follow every edge out of the ``finished`` tasks to the next superstep's tasks."""
         following: list[NodePlan] = []
+        joins_reached: dict[int, tuple[Join, NodePlan | None, str]] = {}
         for task in finished:
             following.extend(task.successors)
             for edge, target in task.limited_edges:
@@ -302,13 +314,17 @@ class Run:
                 self._count_pass(gate.branch, task.name)
                 following.extend(gate.route(self.state, self))
             for join, target in task.joins:
-                seen = self.join_seen.setdefault(id(join), set())
-                seen.add(task.name)
-                if len(seen) == len(join.sources):
-                    seen.clear()
-                    self._count_pass(join, task.name)
-                    if target is not None:
-                        following.append(target)
+                self.join_seen.setdefault(id(join), set()).add(task.name)
+                joins_reached[id(join)] = (join, target, task.name)
+        # A join fires at the end of a superstep, forgetting all it saw up to then: two
+        # sources finishing in the same superstep make it fire once, whatever their names.
+        for key, (join, target, source) in joins_reached.items():
+            seen = self.join_seen[key]
+            if len(seen) == len(join.sources):
+                seen.clear()
+                self._count_pass(join, source)
+                if target is not None:
+                    following.append(target)
         return _sorted_unique(following)
 
     def _count_pass(self, edge: Edge | Branch | Join, source: str) -> None:
@@ -342,8 +358,7 @@ def _reduce(reducer: Reducer, old: object, new: object, key: Hashable, node: str
         ) from exc
 
 
-def _close(awaitable: object) -> None:
+def _close(returned: object) -> None:
     """Close a coroutine nobody will await, so Python does not warn about it."""
-    close = getattr(awaitable, "close", None)
-    if callable(close):
-        close()
+    if inspect.iscoroutine(returned):
+        returned.close()

@@ -5,12 +5,17 @@ A reducer is any function ``(old, new) -> merged``; ``operator.add`` works as on
     class ChatState(TypedDict):
         messages: Annotated[list[OrkesMessageSchema], add_messages]
         seen: Annotated[list[str], operator.add]
+
+A key with no value yet takes its first write as is — except through the reducers of
+this module, which see ``None`` as the old value, so that a first write of one item
+(``{"seen": "a"}`` through ``append``) still makes a list. A reducer of your own opts in
+the same way by having an attribute ``reduces_first_write = True``.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from typing import TypeVar, cast
+from typing import Any, TypeVar, cast, overload
 
 from orkes.shared.schema import OrkesMessageSchema
 
@@ -53,14 +58,18 @@ def add_messages(
     return merged
 
 
-def append(existing: list[T] | None, new: T | list[T]) -> list[T]:
+@overload
+def append(existing: list[T] | None, new: list[T]) -> list[T]: ...
+@overload
+def append(existing: list[T] | None, new: T) -> list[T]: ...
+def append(existing: list[Any] | None, new: Any) -> list[Any]:
     """Append one item, or every item of a list, to a new copy of ``existing``.
 
     Example:
         >>> append([1], 2), append([1], [2, 3]), append(None, 4)
         ([1, 2], [1, 2, 3], [4])
     """
-    merged = list(existing or ())
+    merged: list[Any] = list(existing or ())
     if isinstance(new, list):
         merged.extend(new)
     else:
@@ -76,3 +85,7 @@ def merge_dict(existing: Mapping[K, V] | None, new: Mapping[K, V]) -> dict[K, V]
         {'a': 1, 'b': 3}
     """
     return {**(existing or {}), **new}
+
+
+for _reducer in (add_messages, append, merge_dict):
+    setattr(_reducer, "reduces_first_write", True)  # noqa: B010 - mypy can't see a new attribute

@@ -123,13 +123,14 @@ class GraphRunner(Generic[StateT]):
         return cast(StateT, run.state)
 
 
-Outcome = tuple[object, Exception | None]
+Outcome = tuple[object, BaseException | None]
 
 
 def _attempt(fn: Any, view: dict[str, Any]) -> Outcome:
+    # BaseException too: a KeyboardInterrupt on a worker must reach the caller, not the pool.
     try:
         return fn(view), None
-    except Exception as exc:
+    except BaseException as exc:
         return None, exc
 
 
@@ -203,12 +204,19 @@ def _results(
     outcomes: Sequence[Outcome],
 ) -> list[TaskResult]:
     """Pair tasks with what they returned; the first failure (in task order) is raised."""
-    results: list[TaskResult] = []
-    for task, view, (returned, error) in zip(tasks, views, outcomes, strict=True):
-        if error is not None:
-            raise _node_error(run, task, error) from error
-        results.append((task, view, returned))
-    return results
+    for task, (_, error) in zip(tasks, outcomes, strict=True):
+        if error is None:
+            continue
+        for returned, _ in outcomes:
+            if inspect.iscoroutine(returned):
+                returned.close()  # a sync node's coroutine nobody will await now
+        if not isinstance(error, Exception):
+            raise error  # KeyboardInterrupt, SystemExit: not the node's fault
+        raise _node_error(run, task, error) from error
+    return [
+        (task, view, returned)
+        for task, view, (returned, _) in zip(tasks, views, outcomes, strict=True)
+    ]
 
 
 def _node_error(run: Run, task: NodePlan, exc: Exception) -> NodeError:

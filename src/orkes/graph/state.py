@@ -35,6 +35,7 @@ class StateSchema:
     keys: tuple[str, ...]
     key_set: frozenset[str]
     reducers: Mapping[str, Reducer]
+    reduce_first_write: frozenset[str] = frozenset()
 
     @classmethod
     def from_typeddict(cls, schema: object) -> StateSchema:
@@ -57,7 +58,12 @@ class StateSchema:
             if reducer is not None:
                 reducers[key] = reducer
         keys = tuple(hints)
-        return cls(schema, keys, frozenset(keys), reducers)
+        reduce_first_write = frozenset(
+            key
+            for key, reducer in reducers.items()
+            if getattr(reducer, "reduces_first_write", False)
+        )
+        return cls(schema, keys, frozenset(keys), reducers, reduce_first_write)
 
 
 def _reducer_of(hint: object) -> Reducer | None:

@@ -6,8 +6,9 @@ second.
 
 from __future__ import annotations
 
+import functools
 from collections import deque
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Container, Iterable, Iterator, Sequence
 from typing import TYPE_CHECKING, Any, Literal, Union, get_args, get_origin, get_type_hints
 
 from orkes.errors import GraphValidationError
@@ -32,7 +33,18 @@ def validate(graph: OrkesGraph[Any]) -> None:
 
 
 def literal_values(gate: Callable[..., object]) -> tuple[object, ...] | None:
-    """The values a gate's ``-> Literal[...]`` (or ``-> list[Literal[...]]``) allows, if any."""
+    """The values a gate's ``-> Literal[...]`` (or ``-> list[Literal[...]]``) allows, if any.
+
+    Many edges often share one gate function, so answers are remembered per function.
+    """
+    try:
+        return _literal_values_of(gate)
+    except TypeError:  # an unhashable callable object
+        return _literal_values_of.__wrapped__(gate)
+
+
+@functools.lru_cache(maxsize=4096)
+def _literal_values_of(gate: Callable[..., object]) -> tuple[object, ...] | None:
     try:
         hints = get_type_hints(gate)
     except Exception:  # a callable object, or hints naming what isn't importable: no Literal
@@ -51,7 +63,7 @@ def literal_values(gate: Callable[..., object]) -> tuple[object, ...] | None:
     return tuple(values) or None
 
 
-def branch_targets(branch: Branch, node_names: Iterable[str]) -> list[str] | None:
+def branch_targets(branch: Branch, nodes: Container[str]) -> list[str] | None:
     """Where ``branch`` may lead (``END`` included), or ``None`` when it may go anywhere."""
     if branch.mapping is not None:
         targets = list(branch.mapping.values())
@@ -62,8 +74,7 @@ def branch_targets(branch: Branch, node_names: Iterable[str]) -> list[str] | Non
         targets = [t for t in map(normalize_target, literals) if isinstance(t, str)]
     if branch.default is not None:
         targets.append(branch.default)
-    known = set(node_names)
-    return [t for t in targets if t is END or t in known]
+    return [t for t in targets if t is END or t in nodes]
 
 
 def _union_members(hint: object) -> tuple[object, ...]:
@@ -171,7 +182,7 @@ def _flow_problems(graph: OrkesGraph[Any]) -> Iterator[str]:
     reaches_end = _reach(END, predecessors, everything=(), jumps_to_all=set())
     for name in names:
         if name in reached and name in has_way_out and name not in reaches_end:
-            yield f"node {name!r} can never reach END: every path from it loops forever"
+            yield f"node {name!r} can never reach END: no path from it leads there"
 
 
 def _reach(

@@ -8,8 +8,6 @@ Example:
     {'role': 'user', 'content': 'Hi'}
 """
 
-from __future__ import annotations
-
 from collections.abc import AsyncIterator, Iterator
 from typing import Any, Literal, Protocol, runtime_checkable
 
