@@ -28,6 +28,7 @@ from orkes.errors import (
     ServiceError,
     StateError,
     StepLimitExceeded,
+    ToolCallError,
     ToolDefinitionError,
 )
 
@@ -50,6 +51,7 @@ HIERARCHY: dict[type[Exception], tuple[type[Exception], type[Exception] | None]]
     ServiceError: (ConnectorError, None),
     ResponseFormatError: (ConnectorError, ValueError),
     ToolDefinitionError: (OrkesError, TypeError),
+    ToolCallError: (OrkesError, RuntimeError),
 }
 
 

@@ -23,7 +23,8 @@ would be right; the same facts are attributes (``.node``, ``.step``, ``.key``,
     │   ├── BadRequest (ValueError)             other 4xx: the request was wrong
     │   ├── ServiceError                        5xx after the retries ran out
     │   └── ResponseFormatError (ValueError)    the service answered in a shape we can't read
-    └── ToolDefinitionError (TypeError)         a tool's signature can't become a JSON schema
+    ├── ToolDefinitionError (TypeError)         a tool's signature can't become a JSON schema
+    └── ToolCallError (RuntimeError)            a tool call failed (with raise_errors=True)
 
 Example:
     >>> from orkes.errors import OrkesError, RoutingError
@@ -53,6 +54,7 @@ __all__ = [
     "ServiceError",
     "StateError",
     "StepLimitExceeded",
+    "ToolCallError",
     "ToolDefinitionError",
 ]
 
@@ -234,3 +236,26 @@ class ResponseFormatError(ConnectorError, ValueError):
 
 class ToolDefinitionError(OrkesError, TypeError):
     """A Python function can't be described as a tool (e.g. an unsupported annotation)."""
+
+
+class ToolCallError(OrkesError, RuntimeError):
+    """A tool call could not be answered: unknown tool, bad arguments, or the tool raised.
+
+    Raised by ``run_tool_calls`` and ``arun_tool_calls`` with ``raise_errors=True``
+    (without it, the same text goes back to the model as the call's answer). When the tool
+    itself raised, its exception is ``__cause__``.
+
+    Attributes:
+        tool: the name of the tool the model asked for.
+        call_id: the ``id`` of the tool call.
+
+    Example:
+        >>> error = ToolCallError("unknown tool 'mul'", tool="mul", call_id="call_1")
+        >>> isinstance(error, RuntimeError), error.tool, error.call_id
+        (True, 'mul', 'call_1')
+    """
+
+    def __init__(self, message: str, *, tool: str, call_id: str) -> None:
+        super().__init__(message)
+        self.tool = tool
+        self.call_id = call_id

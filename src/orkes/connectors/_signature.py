@@ -1,0 +1,149 @@
+"""A Python function read as a tool: its name, its description and its parameters' schema.
+
+:func:`describe_function` reads the signature (``self`` of a bound method is already
+gone), the type hints (through ``typing.get_type_hints``, so string annotations and
+``from __future__ import annotations`` work) and the docstring. :func:`parameter_hints`
+reads the hints again, leniently, for converting a call's arguments.
+
+Example:
+    >>> def greet(name: str, polite: bool = True) -> str:
+    ...     '''Greet someone.
+    ...
+    ...     Args:
+    ...         name: Who to greet.
+    ...     '''
+    ...     return f"Hello, {name}"
+    >>> described = describe_function(greet)
+    >>> described.name, described.description
+    ('greet', 'Greet someone.')
+    >>> described.parameters["properties"]
+    {'name': {'type': 'string', 'description': 'Who to greet.'},
+     'polite': {'type': 'boolean', 'default': True}}
+"""
+
+from __future__ import annotations
+
+import functools
+import inspect
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, get_type_hints
+
+from orkes.connectors._docstrings import parse_docstring
+from orkes.connectors._json_schema import NO_DEFAULT, json_default, schema_for
+from orkes.errors import ToolDefinitionError
+
+__all__ = ["FunctionDescription", "describe_function", "parameter_hints"]
+
+_VARIADIC = {inspect.Parameter.VAR_POSITIONAL: "*", inspect.Parameter.VAR_KEYWORD: "**"}
+
+
+@dataclass(frozen=True, slots=True)
+class FunctionDescription:
+    """What a function says about itself: name, description, parameters' JSON Schema."""
+
+    name: str
+    description: str
+    parameters: dict[str, Any]
+
+
+def describe_function(fn: Callable[..., Any]) -> FunctionDescription:
+    """Read ``fn``'s name, docstring and parameters; raise if a parameter can't be described.
+
+    Raises:
+        ToolDefinitionError: a parameter is ``*args``, ``**kwargs`` or positional-only, has
+            no annotation, or has an annotation without a JSON form; or the signature or
+            the annotations can't be read.
+
+    Example:
+        >>> def f(*numbers: int) -> int:
+        ...     return sum(numbers)
+        >>> describe_function(f)
+        Traceback (most recent call last):
+        ...
+        orkes.errors.ToolDefinitionError: parameter 'numbers' of function 'f' is *numbers;
+        a tool takes named parameters only: list each one with its type
+    """
+    source = _unwrap(fn)
+    function_name = _display_name(source)
+    try:
+        signature = inspect.signature(fn)
+    except (TypeError, ValueError) as exc:
+        raise ToolDefinitionError(
+            f"can't read the signature of function {function_name!r}: {exc}"
+        ) from exc
+    try:
+        hints = get_type_hints(_annotated_callable(source), include_extras=True)
+    except Exception as exc:  # NameError for an undefined forward reference, and kin
+        raise ToolDefinitionError(
+            f"can't resolve the annotations of function {function_name!r}: "
+            f"{type(exc).__name__}: {exc}; every name used in them must be importable "
+            "where the function is defined"
+        ) from exc
+    docstring = parse_docstring(inspect.getdoc(source))
+    properties: dict[str, Any] = {}
+    required: list[str] = []
+    for parameter in signature.parameters.values():
+        owner = f"parameter {parameter.name!r} of function {function_name!r}"
+        if parameter.kind in _VARIADIC:
+            raise ToolDefinitionError(
+                f"{owner} is {_VARIADIC[parameter.kind]}{parameter.name}; a tool takes named "
+                "parameters only: list each one with its type"
+            )
+        if parameter.kind is inspect.Parameter.POSITIONAL_ONLY:
+            raise ToolDefinitionError(
+                f"{owner} is positional-only; a tool is called with keyword arguments: "
+                "remove the '/'"
+            )
+        if parameter.name not in hints:
+            raise ToolDefinitionError(
+                f"{owner} has no type annotation; annotate it (for example "
+                f"`{parameter.name}: str`) so the model knows what to send"
+            )
+        schema = schema_for(hints[parameter.name], owner)
+        if "description" not in schema and parameter.name in docstring.parameters:
+            schema["description"] = docstring.parameters[parameter.name]
+        if parameter.default is inspect.Parameter.empty:
+            required.append(parameter.name)
+        elif (default := json_default(parameter.default)) is not NO_DEFAULT:
+            schema["default"] = default
+        properties[parameter.name] = schema
+    return FunctionDescription(
+        name=getattr(source, "__name__", function_name),
+        description=docstring.description,
+        parameters={"type": "object", "properties": properties, "required": required},
+    )
+
+
+def parameter_hints(fn: Callable[..., Any]) -> dict[str, Any]:
+    """Return ``fn``'s type hints by parameter name, or ``{}`` where they can't be read.
+
+    Example:
+        >>> def f(n: "int") -> None: ...
+        >>> parameter_hints(f)
+        {'n': <class 'int'>, 'return': <class 'NoneType'>}
+    """
+    try:
+        return get_type_hints(_annotated_callable(_unwrap(fn)), include_extras=True)
+    except Exception:  # describe_function said why, when the tool was made
+        return {}
+
+
+def _unwrap(fn: Callable[..., Any]) -> Callable[..., Any]:
+    """Look through ``functools.partial`` to the function that holds the annotations."""
+    while isinstance(fn, functools.partial):
+        fn = fn.func
+    return fn
+
+
+def _annotated_callable(fn: Callable[..., Any]) -> object:
+    """Where the annotations live: the function itself, or a callable object's ``__call__``."""
+    if inspect.isroutine(fn) or inspect.isclass(fn):
+        return fn
+    return type(fn).__call__
+
+
+def _display_name(fn: Callable[..., Any]) -> str:
+    """``fn``'s qualified name for messages, without the ``<locals>`` of enclosing functions."""
+    qualified_name: str = getattr(fn, "__qualname__", type(fn).__qualname__)
+    return qualified_name.rpartition("<locals>.")[2]
