@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Hashable, Iterable, Mapping
+from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
 
 from orkes.errors import NodeError, RoutingError
@@ -37,7 +38,7 @@ class GatePlan:
     def route(self, state: Mapping[str, Any], run: Run) -> tuple[NodePlan, ...]:
         """Ask the gate where to go from ``state``; a list answer fans out."""
         try:
-            answer = self.branch.gate(state)
+            answer = self.branch.gate(MappingProxyType(state))  # gates read, never write
         except Exception as exc:
             raise NodeError(
                 f"gate {describe_gate(self.branch.gate)} of node {self.branch.source!r} raised "

@@ -73,8 +73,7 @@ class GraphRunner(Generic[StateT]):
         plan = self.compiled.plan
         if plan.has_async:
             raise GraphDefinitionError(
-                f"nodes {', '.join(map(repr, plan.has_async))} are async; run the graph with "
-                "`await runner.arun(state)`"
+                f"{_nodes_are(plan.has_async)} async; run the graph with `await runner.arun(state)`"
             )
         run = Run(
             plan, state, self.max_steps if max_steps is None else _checked_max_steps(max_steps)
@@ -150,19 +149,17 @@ def _run_in_threads(run: Run, tasks: Sequence[NodePlan]) -> list[TaskResult]:
     lock = threading.Lock()
     caller_context = contextvars.copy_context()
 
-    def take_tasks(in_worker: bool) -> None:
+    def take_tasks(on_worker: bool) -> None:
         while True:
             try:
                 index = queue.popleft()
             except IndexError:
                 return
-            if in_worker and queue:
+            if on_worker and queue:
                 _shared_pool().submit(take_tasks, True)
-            fn = tasks[index].fn
-            if in_worker:
-                outcomes[index] = caller_context.copy().run(_attempt, fn, views[index])
-            else:
-                outcomes[index] = _attempt(fn, views[index])
+            # Each parallel node sees the caller's context variables, and what it sets
+            # stays its own, whichever thread runs it.
+            outcomes[index] = caller_context.copy().run(_attempt, tasks[index].fn, views[index])
             with lock:
                 remaining[0] -= 1
                 if not remaining[0]:
@@ -227,6 +224,11 @@ def _node_error(run: Run, task: NodePlan, exc: Exception) -> NodeError:
         step=run.step,
         run_id=run.run_id,
     )
+
+
+def _nodes_are(names: Sequence[str]) -> str:
+    listed = ", ".join(map(repr, names))
+    return f"node {listed} is" if len(names) == 1 else f"nodes {listed} are"
 
 
 def _shared_pool() -> ThreadPoolExecutor:
