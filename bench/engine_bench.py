@@ -254,7 +254,7 @@ def report(scenario: Scenario, timings: dict[str, list[float]]) -> None:
     best = {name: min(values) for name, values in timings.items()}
     median = {name: statistics.median(values) for name, values in timings.items()}
     plural = "branches" if scenario.unit == "branch" else f"{scenario.unit}s"
-    print(f"\n{scenario.name} ({scenario.steps} {plural} per run)")
+    print(f"\n{scenario.name} ({scenario.steps} {plural} per measurement)")
     print(f"  {'engine':<10} {'best µs/' + scenario.unit:>14} {'median':>10} {'× plain':>9}")
     for name in timings:
         per_step = best[name] / scenario.steps * 1e6
