@@ -19,7 +19,11 @@ def tests(session: nox.Session) -> None:
     """The whole suite with coverage of src/orkes (at least 90%)."""
     session.install("-e", ".[test]")
     session.run(
-        "pytest", "--cov=orkes", "--cov-report=term-missing", "--cov-fail-under=90", *session.posargs
+        "pytest",
+        "--cov=orkes",
+        "--cov-report=term-missing",
+        "--cov-fail-under=90",
+        *session.posargs,
     )
 
 

@@ -255,7 +255,7 @@ def report(scenario: Scenario, timings: dict[str, list[float]]) -> None:
     median = {name: statistics.median(values) for name, values in timings.items()}
     plural = "branches" if scenario.unit == "branch" else f"{scenario.unit}s"
     print(f"\n{scenario.name} ({scenario.steps} {plural} per measurement)")
-    print(f"  {'engine':<10} {'best µs/' + scenario.unit:>14} {'median':>10} {'× plain':>9}")
+    print(f"  {'engine':<10} {'best µs/' + scenario.unit:>14} {'median':>10} {'x plain':>9}")
     for name in timings:
         per_step = best[name] / scenario.steps * 1e6
         per_step_median = median[name] / scenario.steps * 1e6
@@ -264,7 +264,7 @@ def report(scenario: Scenario, timings: dict[str, list[float]]) -> None:
     overhead = (best["orkes"] - best["plain"]) / scenario.steps * 1e6
     print(f"  orkes overhead over the plain loop: {overhead:.3f} µs per {scenario.unit}")
     if "langgraph" in best:
-        print(f"  LangGraph / orkes: {best['langgraph'] / best['orkes']:.0f}× (best of rounds)")
+        print(f"  LangGraph / orkes: {best['langgraph'] / best['orkes']:.0f}x (best of rounds)")
 
 
 def main() -> None:

@@ -1,18 +1,20 @@
-"""Server-Sent Events: turn the bytes of a ``text/event-stream`` body into events.
+r"""Server-Sent Events: turn the bytes of a ``text/event-stream`` body into events.
 
-The decoder follows the WHATWG rules that LLM services rely on: lines end in ``\\n``,
-``\\r\\n`` or ``\\r``; a blank line dispatches the event; ``data:`` lines are joined with
-``\\n``; ``event:`` names the event; lines starting with ``:`` are comments (keep-alive
+The decoder follows the WHATWG rules that LLM services rely on: lines end in ``\n``,
+``\r\n`` or ``\r``; a blank line dispatches the event; ``data:`` lines are joined with
+``\n``; ``event:`` names the event; lines starting with ``:`` are comments (keep-alive
 pings); one space after the colon is dropped; an event cut off by the end of the body is
 never dispatched. A ``[DONE]`` sentinel is plain data here: the caller decides what it means.
 
 Example:
     >>> decoder = SseDecoder()
-    >>> decoder.feed(b": ping\\nevent: delta\\ndata: {\\"a\\":")
+    >>> decoder.feed(b': ping\nevent: delta\ndata: {"a":')
     []
-    >>> decoder.feed(b" 1}\\n\\ndata: [DONE]\\n\\n")
-    [ServerSentEvent(data='{"a": 1}', event='delta', id=None), ServerSentEvent(data='[DONE]', event='message', id=None)]
-"""  # noqa: E501
+    >>> for event in decoder.feed(b" 1}\n\ndata: [DONE]\n\n"):
+    ...     print(event)
+    ServerSentEvent(data='{"a": 1}', event='delta', id=None)
+    ServerSentEvent(data='[DONE]', event='message', id=None)
+"""
 
 from __future__ import annotations
 
@@ -26,10 +28,10 @@ _BYTE_ORDER_MARK = b"\xef\xbb\xbf"
 
 @dataclass(frozen=True)
 class ServerSentEvent:
-    """One dispatched event.
+    r"""One dispatched event.
 
     Attributes:
-        data: the ``data:`` lines joined with ``\\n``.
+        data: the ``data:`` lines joined with ``\n``.
         event: the ``event:`` field, ``"message"`` when the service gave none.
         id: the last ``id:`` field seen on the stream so far, if any.
     """
@@ -117,11 +119,11 @@ class SseDecoder:
 
 
 def iter_sse_events(chunks: Iterable[bytes]) -> Iterator[ServerSentEvent]:
-    """Yield the events of a body given as an iterable of byte chunks.
+    r"""Yield the events of a body given as an iterable of byte chunks.
 
     Example:
-        >>> [event.data for event in iter_sse_events([b"data: a\\n", b"data: b\\n\\n"])]
-        ['a\\nb']
+        >>> [event.data for event in iter_sse_events([b"data: a\n", b"data: b\n\n"])]
+        ['a\nb']
     """
     decoder = SseDecoder()
     for chunk in chunks:

@@ -1,0 +1,267 @@
+"""The shared body of every HTTP connector; a provider module describes only its wire format.
+
+A provider subclasses :class:`HttpChatConnector`, sets :attr:`~HttpChatConnector.service`
+and writes three methods:
+
+* ``_build_request(messages, tools, params, stream=...)`` → :class:`HttpRequest`: path,
+  JSON body and headers (authentication included) for a whole or a streamed reply;
+* ``_parse_response(body)`` → the assistant message, from the decoded JSON answer;
+* ``_new_stream_decoder()`` → a :class:`~orkes.connectors._reply.StreamDecoder` that reads
+  the streamed events.
+
+The base gives it ``invoke``, ``ainvoke``, ``stream`` and ``astream``, the merge of default
+and per-call parameters, tool conversion, retries and timeouts (through
+:class:`~orkes.connectors._http.HttpClient`), and keeps the API key out of ``repr`` and out
+of every error message.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import functools
+import time
+from abc import ABC, abstractmethod
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from types import TracebackType
+from typing import TYPE_CHECKING, Any, Protocol
+
+from typing_extensions import Self
+
+from orkes.connectors._http import HttpClient, HttpRequest
+from orkes.connectors._reply import StreamDecoder
+from orkes.connectors._stream import AsyncMessageStream, MessageStream, _StreamCore
+from orkes.shared.schema import OrkesMessageSchema
+
+if TYPE_CHECKING:
+    from orkes.connectors.tools import ToolSpec
+
+__all__ = ["HttpChatConnector", "ToolDescription"]
+
+
+class ToolDescription(Protocol):
+    """What a provider reads of a tool: the fields of :class:`orkes.connectors.tools.ToolSpec`."""
+
+    @property
+    def name(self) -> str:
+        """The tool's name, as the model will call it."""
+        ...
+
+    @property
+    def description(self) -> str:
+        """What the tool does, for the model."""
+        ...
+
+    @property
+    def parameters(self) -> dict[str, Any]:
+        """A JSON Schema object describing the arguments."""
+        ...
+
+
+def _tool_descriptions(tools: Iterable[Callable[..., Any] | ToolSpec] | None) -> list[ToolSpec]:
+    if not tools:
+        return []
+    # Imported here so that a connector used without tools never loads the tool machinery.
+    from orkes.connectors.tools import as_tool_specs
+
+    return as_tool_specs(tools)
+
+
+class _Secret:
+    """Holds an API key; its ``repr`` (and so ``vars()`` of its owner) shows ``***``."""
+
+    __slots__ = ("value",)
+
+    def __init__(self, value: str) -> None:
+        self.value = value
+
+    def __repr__(self) -> str:
+        return "_Secret('***')"
+
+
+class HttpChatConnector(ABC):
+    """Base of the connectors that speak an LLM service's HTTP API.
+
+    Args:
+        model: the model name sent with every request (a call may override it).
+        base_url: the service's API root.
+        api_key: sent by the provider's ``_build_request``; never shown or logged.
+        timeout: seconds to wait to connect, and for each read of the answer.
+        max_retries: retries of connection failures, 429 and 5xx answers.
+        default_params: parameters sent with every call; per-call ``**params`` win.
+        sleep: the function that waits between retries (tests pass a recorder).
+    """
+
+    service: str = "the service"
+    """A short name for the service in messages (``"OpenAI"``); set before ``__init__``."""
+
+    def __init__(
+        self,
+        model: str,
+        *,
+        base_url: str,
+        api_key: str | None,
+        timeout: float,
+        max_retries: int,
+        default_params: Mapping[str, Any],
+        sleep: Callable[[float], None] | None = None,
+    ) -> None:
+        self.model = model
+        self.base_url = base_url
+        self.default_params = dict(default_params)
+        self._secret_key = _Secret(api_key.strip()) if api_key and api_key.strip() else None
+        self._http = HttpClient(
+            base_url,
+            service=self.service,
+            timeout=timeout,
+            max_retries=max_retries,
+            sleep=sleep or time.sleep,
+        )
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(model={self.model!r}, base_url={self.base_url!r})"
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    @property
+    def timeout(self) -> float:
+        """Seconds to wait to connect, and for each read of the answer."""
+        return self._http.timeout
+
+    @property
+    def max_retries(self) -> int:
+        """Retries of connection failures, 429 and 5xx answers."""
+        return self._http.max_retries
+
+    @property
+    def has_api_key(self) -> bool:
+        """Whether a key will be sent (the key itself is never shown)."""
+        return self._secret_key is not None
+
+    @property
+    def _api_key(self) -> str | None:
+        """The key itself, for ``_build_request`` only."""
+        return self._secret_key.value if self._secret_key is not None else None
+
+    def close(self) -> None:
+        """Close the kept-alive connections; the connector stays usable."""
+        self._http.close()
+
+    def invoke(
+        self,
+        messages: Sequence[OrkesMessageSchema],
+        *,
+        tools: Iterable[Callable[..., Any] | ToolSpec] | None = None,
+        **params: Any,
+    ) -> OrkesMessageSchema:
+        """Send the conversation and return the assistant's reply.
+
+        Args:
+            messages: the conversation so far.
+            tools: functions or tool specs the model may call; its calls come back in
+                ``reply["tool_calls"]``.
+            **params: service parameters for this call (``temperature=0``, …).
+
+        Raises:
+            ConnectorError: the subclass that says what went wrong.
+        """
+        request = self._request(messages, tools, params, stream=False)
+        return self._parse_response(self._http.request_json(request))
+
+    async def ainvoke(
+        self,
+        messages: Sequence[OrkesMessageSchema],
+        *,
+        tools: Iterable[Callable[..., Any] | ToolSpec] | None = None,
+        **params: Any,
+    ) -> OrkesMessageSchema:
+        """Like :meth:`invoke`, in a worker thread: the event loop keeps running.
+
+        Cancelling the await does not recall a request already sent: its answer, when it
+        comes, is dropped (and the connection reused).
+        """
+        call = functools.partial(self.invoke, messages, tools=tools, **params)
+        return await asyncio.to_thread(call)
+
+    def stream(
+        self,
+        messages: Sequence[OrkesMessageSchema],
+        *,
+        tools: Iterable[Callable[..., Any] | ToolSpec] | None = None,
+        **params: Any,
+    ) -> MessageStream:
+        """Stream the reply: iterate for text chunks, then read ``.message``.
+
+        The request goes out when the first chunk is asked for. Use ``with`` to close the
+        connection should you stop early.
+        """
+        return MessageStream(self._stream_core(messages, tools, params))
+
+    def astream(
+        self,
+        messages: Sequence[OrkesMessageSchema],
+        *,
+        tools: Iterable[Callable[..., Any] | ToolSpec] | None = None,
+        **params: Any,
+    ) -> AsyncMessageStream:
+        """Stream the reply asynchronously: ``async for`` chunks, then read ``.message``."""
+        return AsyncMessageStream(self._stream_core(messages, tools, params))
+
+    def _stream_core(
+        self,
+        messages: Sequence[OrkesMessageSchema],
+        tools: Iterable[Callable[..., Any] | ToolSpec] | None,
+        params: Mapping[str, Any],
+    ) -> _StreamCore:
+        request = self._request(messages, tools, params, stream=True)
+        return _StreamCore(
+            functools.partial(self._http.open_event_stream, request), self._new_stream_decoder()
+        )
+
+    def _request(
+        self,
+        messages: Sequence[OrkesMessageSchema],
+        tools: Iterable[Callable[..., Any] | ToolSpec] | None,
+        params: Mapping[str, Any],
+        *,
+        stream: bool,
+    ) -> HttpRequest:
+        merged_params = {**self.default_params, **params}
+        request = self._build_request(
+            list(messages), _tool_descriptions(tools), merged_params, stream=stream
+        )
+        if self._api_key is None:
+            return request
+        return dataclasses.replace(request, secrets=(*request.secrets, self._api_key))
+
+    @abstractmethod
+    def _build_request(
+        self,
+        messages: list[OrkesMessageSchema],
+        tools: Sequence[ToolDescription],
+        params: dict[str, Any],
+        *,
+        stream: bool,
+    ) -> HttpRequest:
+        """Path, JSON body and headers for one call (``params``: defaults and per-call)."""
+
+    @abstractmethod
+    def _parse_response(self, body: Any) -> OrkesMessageSchema:
+        """The assistant message from a whole (not streamed) JSON answer.
+
+        Raises:
+            ResponseFormatError: the answer is not in the documented shape.
+        """
+
+    @abstractmethod
+    def _new_stream_decoder(self) -> StreamDecoder:
+        """A fresh decoder for the events of one streamed reply."""

@@ -1,0 +1,224 @@
+"""Building the reply message: text, tool calls (whole or in pieces), usage, metadata.
+
+A provider module reads its wire format and tells a :class:`ReplyAssembler` what it found;
+the assembler builds the :class:`~orkes.shared.schema.OrkesMessageSchema`, so that every
+connector reports tool calls and token usage in the same shape. A streaming provider
+subclasses :class:`StreamDecoder`: one object per stream, fed the events one at a time.
+
+Example:
+    >>> reply = ReplyAssembler("Example")
+    >>> reply.add_text("Let me add ")
+    >>> reply.add_text("that.")
+    >>> reply.add_tool_call_fragment(0, call_id="call_1", name="add", arguments='{"a": 1,')
+    >>> reply.add_tool_call_fragment(0, arguments=' "b": 2}')
+    >>> reply.set_usage(input_tokens=12, output_tokens=5)
+    >>> reply.build()  # doctest: +NORMALIZE_WHITESPACE
+    {'role': 'assistant', 'content': 'Let me add that.',
+     'tool_calls': [{'id': 'call_1', 'name': 'add', 'arguments': {'a': 1, 'b': 2}}],
+     'metadata': {'usage': {'input_tokens': 12, 'output_tokens': 5}}}
+"""
+
+from __future__ import annotations
+
+import json
+from abc import ABC, abstractmethod
+from collections.abc import Hashable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from orkes.connectors._sse import ServerSentEvent
+from orkes.errors import ResponseFormatError
+from orkes.shared.schema import OrkesMessageSchema, ToolCall
+
+__all__ = ["ReplyAssembler", "StreamDecoder", "event_json", "parse_tool_arguments"]
+
+
+def parse_tool_arguments(service: str, tool_name: str, arguments: object) -> dict[str, Any]:
+    """Read a tool call's arguments: a JSON object, as text or already decoded.
+
+    Empty text means no arguments. Anything else that is not a JSON object raises
+    :class:`~orkes.errors.ResponseFormatError` naming the tool.
+
+    Example:
+        >>> parse_tool_arguments("Example", "add", '{"a": 1}')
+        {'a': 1}
+        >>> parse_tool_arguments("Example", "add", '{"a": 1')
+        Traceback (most recent call last):
+        ...
+        orkes.errors.ResponseFormatError: Example sent arguments for tool 'add' that are not ...
+    """
+    if isinstance(arguments, str):
+        json_text = arguments
+        if not json_text.strip():
+            return {}
+        try:
+            arguments = json.loads(json_text)
+        except ValueError as error:
+            message = (
+                f"{service} sent arguments for tool {tool_name!r} that are not valid JSON "
+                f"({error}): {json_text[:200]!r}"
+            )
+            raise ResponseFormatError(message) from error
+    if arguments is None:
+        return {}
+    if not isinstance(arguments, dict):
+        kind = type(arguments).__name__
+        message = f"{service} sent arguments for tool {tool_name!r} as {kind}, not a JSON object"
+        raise ResponseFormatError(message)
+    return arguments
+
+
+def event_json(service: str, event: ServerSentEvent) -> Any:
+    """Decode an event's data as JSON, or raise :class:`~orkes.errors.ResponseFormatError`."""
+    try:
+        return json.loads(event.data)
+    except ValueError as error:
+        message = f"{service} sent a stream event that is not JSON: {event.data[:200]!r}"
+        raise ResponseFormatError(message) from error
+
+
+@dataclass
+class _PartialToolCall:
+    call_id: str | None = None
+    name: str | None = None
+    argument_pieces: list[str] = field(default_factory=list)
+    decoded_arguments: object = None
+
+
+class ReplyAssembler:
+    """Collects what a service sent and builds the assistant message from it.
+
+    Attributes:
+        message_id: the service's id for the reply, copied to the message's ``id``.
+        metadata: extra facts for the message's ``metadata`` (model, finish reason, …).
+    """
+
+    def __init__(self, service: str) -> None:
+        self.service = service
+        self.message_id: str | None = None
+        self.metadata: dict[str, Any] = {}
+        self._text_pieces: list[str] = []
+        self._tool_calls: dict[Hashable, _PartialToolCall] = {}
+        self._usage: dict[str, int] | None = None
+        self._raw_usage: dict[str, Any] | None = None
+
+    @property
+    def text(self) -> str:
+        """The text so far."""
+        return "".join(self._text_pieces)
+
+    def add_text(self, text: str) -> None:
+        """Append text to the reply."""
+        self._text_pieces.append(text)
+
+    def add_tool_call(self, *, call_id: str | None, name: str, arguments: object) -> None:
+        """Record a tool call that arrived whole (arguments as JSON text or a dict)."""
+        self._tool_calls[object()] = _PartialToolCall(call_id, name, decoded_arguments=arguments)
+
+    def add_tool_call_fragment(
+        self,
+        key: Hashable,
+        *,
+        call_id: str | None = None,
+        name: str | None = None,
+        arguments: str = "",
+    ) -> None:
+        """Record a piece of a streamed tool call; pieces with the same ``key`` are joined.
+
+        Args:
+            key: what ties the pieces of one call together (the wire's ``index``).
+            call_id: the call's id, on whichever piece carries it.
+            name: the tool's name, on whichever piece carries it.
+            arguments: the next piece of the arguments' JSON text.
+        """
+        partial = self._tool_calls.setdefault(key, _PartialToolCall())
+        if call_id:
+            partial.call_id = call_id
+        if name and not partial.name:
+            partial.name = name
+        if arguments:
+            partial.argument_pieces.append(arguments)
+
+    def set_usage(
+        self,
+        *,
+        input_tokens: int | None,
+        output_tokens: int | None,
+        raw: Mapping[str, Any] | None = None,
+    ) -> None:
+        """Record token usage; ``raw`` (the service's own usage object) is kept beside it."""
+        self._usage = {"input_tokens": input_tokens or 0, "output_tokens": output_tokens or 0}
+        self._raw_usage = dict(raw) if raw is not None else None
+
+    def tool_calls(self) -> list[ToolCall]:
+        """The tool calls so far, in the order they began, with their arguments decoded.
+
+        Raises:
+            ResponseFormatError: a call has no name, or arguments that are not a JSON object.
+        """
+        calls: list[ToolCall] = []
+        for position, partial in enumerate(self._tool_calls.values()):
+            if not partial.name:
+                message = f"{self.service} sent a tool call without a tool name"
+                raise ResponseFormatError(message)
+            raw_arguments = (
+                "".join(partial.argument_pieces)
+                if partial.argument_pieces
+                else partial.decoded_arguments
+            )
+            arguments = parse_tool_arguments(self.service, partial.name, raw_arguments)
+            call_id = partial.call_id or f"call_{position}"
+            calls.append(ToolCall(id=call_id, name=partial.name, arguments=arguments))
+        return calls
+
+    def build(self) -> OrkesMessageSchema:
+        """The assistant message: content, then ``id``, ``tool_calls``, ``metadata`` if any."""
+        message = OrkesMessageSchema(role="assistant", content=self.text)
+        if self.message_id:
+            message["id"] = self.message_id
+        tool_calls = self.tool_calls()
+        if tool_calls:
+            message["tool_calls"] = tool_calls
+        metadata = dict(self.metadata)
+        if self._usage is not None:
+            metadata["usage"] = dict(self._usage)
+            if self._raw_usage is not None:
+                metadata["raw_usage"] = self._raw_usage
+        if metadata:
+            message["metadata"] = metadata
+        return message
+
+
+class StreamDecoder(ABC):
+    """Reads the events of one streamed reply; a provider subclasses it.
+
+    :meth:`feed` takes each event and returns the text it adds (possibly nothing).
+    Set :attr:`done` when the service marks the end of the reply; the stream then stops
+    reading. :meth:`is_complete` says, when the body ends, whether the reply arrived
+    whole (by default: whether :attr:`done` was set); if not, the stream was cut.
+
+    Attributes:
+        reply: where :meth:`feed` records what it reads; :meth:`message` builds from it.
+        done: set by :meth:`feed` when the service says the reply is over.
+    """
+
+    def __init__(self, service: str) -> None:
+        self.service = service
+        self.reply = ReplyAssembler(service)
+        self.done = False
+
+    @abstractmethod
+    def feed(self, event: ServerSentEvent) -> list[str]:
+        """Read one event; return the pieces of text it carries, in order.
+
+        Raises:
+            ConnectorError: the event is malformed, or reports an error of the service.
+        """
+
+    def is_complete(self) -> bool:
+        """Whether the reply arrived whole, asked when the body ends."""
+        return self.done
+
+    def message(self) -> OrkesMessageSchema:
+        """The final assistant message, once the stream is over."""
+        return self.reply.build()

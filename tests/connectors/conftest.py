@@ -1,0 +1,57 @@
+"""Fixtures for connector tests: a loopback server, a recording sleep, clients on them."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import pytest
+
+from orkes.connectors._http import HttpClient
+from orkes.connectors.openai import OpenAIConnector
+from tests.connectors.loopback import LoopbackServer, RecordingSleep
+from tests.connectors.openai_wire import OPENAI_TEST_KEY
+
+
+@pytest.fixture
+def loopback() -> Iterator[LoopbackServer]:
+    """A scripted HTTP server on 127.0.0.1, closed after the test."""
+    with LoopbackServer() as server:
+        yield server
+
+
+@pytest.fixture
+def recording_sleep() -> RecordingSleep:
+    """Pass it as ``sleep=`` to see the delays between retries without waiting them out."""
+    return RecordingSleep()
+
+
+@pytest.fixture
+def make_client(
+    loopback: LoopbackServer, recording_sleep: RecordingSleep
+) -> Iterator[Callable[..., HttpClient]]:
+    """Builds ``HttpClient`` objects on the loopback server (``/v1``), closed after the test."""
+    clients: list[HttpClient] = []
+
+    def make(**options: Any) -> HttpClient:
+        options = {"service": "Svc", "timeout": 2.0, "sleep": recording_sleep, **options}
+        client = HttpClient(options.pop("base_url", loopback.url("/v1")), **options)
+        clients.append(client)
+        return client
+
+    yield make
+    for client in clients:
+        client.close()
+
+
+@pytest.fixture
+def openai(loopback: LoopbackServer, recording_sleep: RecordingSleep) -> Iterator[OpenAIConnector]:
+    """An ``OpenAIConnector`` on the loopback server, with a key and a recording sleep."""
+    with OpenAIConnector(
+        "gpt-4o-mini",
+        api_key=OPENAI_TEST_KEY,
+        base_url=loopback.url("/v1"),
+        timeout=2,
+        sleep=recording_sleep,
+    ) as connector:
+        yield connector

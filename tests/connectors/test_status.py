@@ -1,0 +1,161 @@
+from __future__ import annotations
+
+import pytest
+
+from orkes.connectors._status import (
+    error_for_status,
+    is_retryable_status,
+    parse_retry_after,
+    redact,
+    retry_after_from_headers,
+    service_message_from_body,
+)
+from orkes.errors import (
+    AuthenticationError,
+    BadRequest,
+    ConnectorError,
+    RateLimited,
+    ResponseFormatError,
+    ServiceError,
+)
+
+WHERE = "Svc at host:443 (POST /v1/chat)"
+
+
+@pytest.mark.parametrize(
+    ("status", "retryable"),
+    [(429, True), (500, True), (503, True), (599, True), (400, False), (401, False), (404, False)],
+)
+def test_only_429_and_5xx_are_retryable(status: int, retryable: bool) -> None:
+    assert is_retryable_status(status) is retryable
+
+
+@pytest.mark.parametrize(
+    ("body", "expected"),
+    [
+        (
+            b'{"error": {"message": "Invalid model", "type": "invalid_request_error"}}',
+            "Invalid model",
+        ),
+        (
+            b'{"type": "error", "error": {"type": "overloaded", "message": "Overloaded"}}',
+            "Overloaded",
+        ),
+        (
+            b'[{"error": {"code": 400, "message": "API key not valid", "status": "X"}}]',
+            "API key not valid",
+        ),
+        (b'{"error": "model \\"x\\" not found"}', 'model "x" not found'),
+        (b'{"object": "error", "message": "vLLM says no"}', "vLLM says no"),
+        (b'{"detail": "Not Found"}', "Not Found"),
+        (
+            b'{"detail": [{"msg": "field required"}, {"msg": "bad type"}]}',
+            "field required; bad type",
+        ),
+        (b'{"error": {"code": 5}}', None),
+        (b'{"unrelated": 1}', None),
+        (b"[]", None),
+        (b"42", None),
+        (b"{not json", None),
+        (b"", None),
+        (b"  Bad   Gateway \n", "Bad Gateway"),
+    ],
+)
+def test_service_message_is_found_in_common_error_shapes(body: bytes, expected: str | None) -> None:
+    assert service_message_from_body(body) == expected
+
+
+def test_service_message_is_shortened_and_redacted() -> None:
+    body = b'{"error": {"message": "bad key sk-secret-1 ' + b"x" * 2000 + b'"}}'
+    message = service_message_from_body(body, ["sk-secret-1"])
+    assert message is not None
+    assert "sk-secret-1" not in message
+    assert message.startswith("bad key *** x")
+    assert len(message) == 500
+    assert message.endswith("…")
+
+
+def test_redact_skips_empty_secrets() -> None:
+    assert redact("abc", ["", "b"]) == "a***c"
+
+
+@pytest.mark.parametrize(
+    ("header", "expected"),
+    [
+        ("3", 3.0),
+        ("0.5", 0.5),
+        ("-4", 0.0),
+        ("Wed, 21 Oct 2015 07:28:10 GMT", 10.0),
+        ("Wed, 21 Oct 2015 07:27:00 GMT", 0.0),
+        ("Wed, 21 Oct 2015 07:28:10 -0000", None),
+        ("later", None),
+        ("inf", None),
+        ("nan", None),
+        ("", None),
+        (None, None),
+    ],
+)
+def test_parse_retry_after(header: str | None, expected: float | None) -> None:
+    assert parse_retry_after(header, now=1445412480.0) == expected
+
+
+def test_parse_retry_after_uses_the_clock_for_dates() -> None:
+    assert parse_retry_after("Wed, 21 Oct 2015 07:28:10 GMT") == 0.0  # long past
+
+
+def test_retry_after_headers_prefer_milliseconds() -> None:
+    assert retry_after_from_headers({"Retry-After-Ms": "1500", "Retry-After": "9"}) == 1.5
+    assert retry_after_from_headers({"retry-after": "2"}) == 2.0
+    assert retry_after_from_headers({"Retry-After-Ms": "soon", "Retry-After": "2"}) == 2.0
+    assert retry_after_from_headers({}) is None
+
+
+@pytest.mark.parametrize(
+    ("status", "error_class"),
+    [
+        (400, BadRequest),
+        (404, BadRequest),
+        (422, BadRequest),
+        (401, AuthenticationError),
+        (403, AuthenticationError),
+        (429, RateLimited),
+        (500, ServiceError),
+        (503, ServiceError),
+        (302, ResponseFormatError),
+    ],
+)
+def test_error_class_follows_the_status(status: int, error_class: type[ConnectorError]) -> None:
+    error = error_for_status(status, "Reason", b'{"error": {"message": "why"}}', where=WHERE)
+    assert type(error) is error_class
+    assert error.status == status
+    assert error.service_message == "why"
+    assert f"{WHERE} answered {status} Reason" in str(error)
+    assert "why" in str(error)
+
+
+def test_error_message_exact_text() -> None:
+    error = error_for_status(
+        400, "Bad Request", b'{"error": {"message": "Unknown model x"}}', where=WHERE
+    )
+    assert str(error) == f"{WHERE} answered 400 Bad Request: Unknown model x"
+    auth = error_for_status(401, "Unauthorized", b"", where=WHERE)
+    assert str(auth) == (
+        f"{WHERE} answered 401 Unauthorized (check the API key and that it may use this model)"
+    )
+    assert auth.service_message is None
+
+
+def test_rate_limited_keeps_retry_after_and_attempts_are_counted() -> None:
+    error = error_for_status(
+        429, "Too Many Requests", b"", where=WHERE, retry_after=2.0, attempts=4
+    )
+    assert isinstance(error, RateLimited)
+    assert error.retry_after == 2.0
+    assert str(error) == f"{WHERE} answered 429 Too Many Requests (after 4 attempts)"
+
+
+def test_error_never_contains_a_secret_echoed_by_the_service() -> None:
+    body = b'{"error": {"message": "Incorrect API key provided: sk-live-123"}}'
+    error = error_for_status(401, "Unauthorized", body, where=WHERE, secrets=["sk-live-123"])
+    assert "sk-live-123" not in str(error)
+    assert error.service_message == "Incorrect API key provided: ***"
