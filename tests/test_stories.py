@@ -162,8 +162,6 @@ def test_loop_visits_every_count() -> None:
 
 def run_example(name: str) -> str:
     path = EXAMPLES / name
-    if not path.exists():
-        pytest.skip(f"examples/{name} is not written yet")
     source = os.pathsep.join(filter(None, [str(ROOT / "src"), os.environ.get("PYTHONPATH")]))
     environment = {**os.environ, "PYTHONPATH": source}
     completed = subprocess.run(

@@ -8,7 +8,7 @@ Example:
     {'role': 'user', 'content': 'Hi'}
 """
 
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Iterable, Iterator
 from typing import Any, Literal, Protocol, runtime_checkable
 
 from typing_extensions import NotRequired, TypedDict
@@ -21,6 +21,7 @@ __all__ = [
     "Role",
     "StreamingLLMConnector",
     "ToolCall",
+    "ToolCallingLLMConnector",
 ]
 
 Role = Literal["system", "user", "assistant", "tool"]
@@ -109,4 +110,19 @@ class AsyncStreamingLLMConnector(Protocol):
 
     def astream(self, messages: list[OrkesMessageSchema]) -> AsyncIterator[str]:
         """Yield chunks of the reply's text in order, without blocking the event loop."""
+        ...
+
+
+@runtime_checkable
+class ToolCallingLLMConnector(Protocol):
+    """A connector that offers tools to the model: ``invoke(messages, tools=[...])``.
+
+    ``tools`` holds plain functions or ``ToolSpec``s; the model's requests to call them
+    come back in the reply's ``tool_calls``. Every shipped HTTP connector is one.
+    """
+
+    def invoke(
+        self, messages: list[OrkesMessageSchema], *, tools: Iterable[Any] | None = None
+    ) -> OrkesMessageSchema:
+        """Send the conversation, offering ``tools``, and return the model's reply."""
         ...

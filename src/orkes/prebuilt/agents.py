@@ -1,0 +1,113 @@
+"""A tool-using agent: the model answers, its tool calls run, and the model goes on.
+
+::
+
+    START -> model -> (asks for tools? tools : END)
+             tools -> model
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from typing import Annotated, Any, Literal
+
+from typing_extensions import TypedDict
+
+from orkes.connectors.tools import ToolSpec, as_tool_specs, run_tool_calls
+from orkes.errors import GraphDefinitionError, StepLimitExceeded
+from orkes.graph.compiled import CompiledGraph
+from orkes.graph.core import END, START, OrkesGraph
+from orkes.graph.reducers import add_messages
+from orkes.shared.schema import OrkesMessageSchema, ToolCallingLLMConnector
+
+__all__ = ["AgentState", "tool_agent"]
+
+
+class AgentState(TypedDict):
+    """The conversation; every node appends to it through :func:`add_messages`."""
+
+    messages: Annotated[list[OrkesMessageSchema], add_messages]
+
+
+def tool_agent(
+    connector: ToolCallingLLMConnector,
+    tools: Iterable[Callable[..., Any] | ToolSpec],
+    *,
+    system_prompt: str | None = None,
+    max_turns: int = 10,
+    name: str = "tool_agent",
+) -> CompiledGraph[AgentState]:
+    """Build a graph that lets the model call ``tools`` until it answers in plain text.
+
+    The ``model`` node sends the conversation (after ``system_prompt``, when given and the
+    conversation has no system message of its own) with the tools on offer; when the reply
+    asks for tools, the ``tools`` node runs every call (in parallel) and appends one
+    ``tool`` message per call, and the model goes on. A tool that raises or gets bad
+    arguments answers the model with the error instead of stopping the run.
+
+    Args:
+        connector: any connector whose ``invoke`` takes ``tools=`` (every shipped one).
+        tools: plain functions or ``ToolSpec``s; their schemas are read once, here.
+        system_prompt: instructions put first in every request.
+        max_turns: how many times the model may be asked in one run; a model that still
+            asks for tools after that many turns stops the run with ``StepLimitExceeded``
+            (raised from the ``tools`` node, inside a ``NodeError``).
+        name: the graph's name.
+
+    Returns:
+        A compiled graph over :class:`AgentState`: ``graph.run({"messages": [...]})``.
+
+    Example:
+        >>> from orkes import EchoLlmConnector
+        >>> class Echo(EchoLlmConnector):  # a connector that takes tools=, and ignores them
+        ...     def invoke(self, messages, *, tools=None):
+        ...         return super().invoke(messages)
+        >>> agent = tool_agent(Echo(), [])
+        >>> agent.run({"messages": [{"role": "user", "content": "hi"}]})["messages"][-1]
+        {'role': 'assistant', 'content': 'I echo: hi'}
+    """
+    if not isinstance(max_turns, int) or isinstance(max_turns, bool) or max_turns < 1:
+        raise GraphDefinitionError(f"max_turns must be a positive int, got {max_turns!r}")
+    specs = as_tool_specs(tools)
+    system = [OrkesMessageSchema(role="system", content=system_prompt)] if system_prompt else []
+
+    def model(state: AgentState) -> dict[str, list[OrkesMessageSchema]]:
+        messages = state["messages"]
+        if system and not any(message["role"] == "system" for message in messages):
+            messages = [*system, *messages]
+        return {"messages": [connector.invoke(messages, tools=specs or None)]}
+
+    def tools_node(state: AgentState) -> dict[str, list[OrkesMessageSchema]]:
+        reply = state["messages"][-1]
+        turns = _model_turns(state["messages"])
+        if turns >= max_turns:
+            asked = ", ".join(repr(call["name"]) for call in reply.get("tool_calls", []))
+            raise StepLimitExceeded(
+                f"the agent reached max_turns={max_turns}: after {turns} turns the model still "
+                f"asks for tools {asked}; pass a larger max_turns= to tool_agent(...)",
+                limit=max_turns,
+                step=turns,
+                node="tools",
+            )
+        return {"messages": run_tool_calls(reply, specs)}
+
+    def asks_for_tools(state: AgentState) -> Literal["tools", "done"]:
+        reply = state["messages"][-1]
+        return "tools" if reply["role"] == "assistant" and reply.get("tool_calls") else "done"
+
+    description = "the model calls tools until it answers in plain text"
+    graph = OrkesGraph(AgentState, name=name, description=description)
+    graph.add_node("model", model).add_node("tools", tools_node)
+    graph.add_edge(START, "model").add_edge("tools", "model")
+    graph.add_conditional_edge("model", asks_for_tools, {"tools": "tools", "done": END})
+    return graph.compile()
+
+
+def _model_turns(messages: list[OrkesMessageSchema]) -> int:
+    """How many assistant replies came since the last user message."""
+    turns = 0
+    for message in reversed(messages):
+        if message["role"] == "user":
+            break
+        turns += message["role"] == "assistant"
+    return turns
