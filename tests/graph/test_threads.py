@@ -111,7 +111,7 @@ def test_each_parallel_node_gets_its_own_copy_of_the_state(driver: Driver) -> No
     assert result == {"n": 5, "log": ["reader saw 1"]}
 
 
-def test_a_single_task_runs_on_the_callers_thread(driver: Driver) -> None:
+def test_a_single_sync_task_runs_on_the_callers_thread_in_run() -> None:
     threads: list[int] = []
 
     def where(state: Log) -> dict[str, object]:
@@ -123,8 +123,48 @@ def test_a_single_task_runs_on_the_callers_thread(driver: Driver) -> None:
 
     graph = OrkesGraph(Log).add_node(where).add_edge(START, "where")
     runner = GraphRunner(graph.add_conditional_edge("where", again).compile())
-    assert driver(runner, {"n": 0}) == {"n": 3}
+    assert runner.run({"n": 0}) == {"n": 3}
     assert threads == [threading.get_ident()] * 3
+
+
+def test_in_arun_a_single_sync_task_leaves_the_event_loop_free() -> None:
+    ticks: list[int] = []
+
+    def slow_sync(state: Log) -> dict[str, object]:
+        time.sleep(0.2)  # a blocking call, as a sync LLM client makes
+        return {"n": 1}
+
+    async def ticker() -> None:
+        for tick in range(10):
+            ticks.append(tick)
+            await asyncio.sleep(0.01)
+
+    graph = OrkesGraph(Log).add_node(slow_sync).add_edge(START, "slow_sync")
+    runner = GraphRunner(graph.add_edge("slow_sync", END).compile())
+
+    async def both() -> Log:
+        result, _ = await asyncio.gather(runner.arun({"n": 0}), ticker())
+        return result
+
+    assert finishes_within(TIMEOUT, lambda: asyncio.run(both())) == {"n": 1}
+    assert len(ticks) == 10
+
+
+def test_in_arun_a_single_async_task_runs_in_the_callers_task() -> None:
+    tasks: list[asyncio.Task[Any] | None] = []
+
+    async def where(state: Log) -> dict[str, object]:
+        tasks.append(asyncio.current_task())
+        return {"n": state["n"] + 1}
+
+    graph = OrkesGraph(Log).add_node(where).add_edge(START, "where")
+    runner = GraphRunner(graph.add_edge("where", END).compile())
+
+    async def caller() -> asyncio.Task[Any] | None:
+        await runner.arun({"n": 0})
+        return asyncio.current_task()
+
+    assert asyncio.run(caller()) is tasks[0]
 
 
 def test_contextvars_set_by_the_caller_are_visible_in_every_node(driver: Driver) -> None:

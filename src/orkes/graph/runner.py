@@ -96,8 +96,10 @@ class GraphRunner(Generic[StateT]):
     async def arun(self, state: StateT, *, max_steps: int | None = None) -> StateT:
         """Run the graph like :meth:`run`, awaiting async nodes; sync nodes may mix in.
 
-        Parallel async nodes run with ``asyncio.gather``, parallel sync nodes on the
-        thread pool, so neither blocks the event loop.
+        Nothing blocks the event loop: a lone async node is awaited in place, several run
+        at once with ``asyncio.gather``, and sync nodes run on the thread pool — even a
+        lone one, since a sync node that calls a model would otherwise hold up every
+        other coroutine. (So under ``arun``, async nodes are the fast ones.)
         """
         run = Run(
             self.compiled.plan,
@@ -107,13 +109,11 @@ class GraphRunner(Generic[StateT]):
         tasks = run.start()
         while tasks:
             run.begin_step(tasks)
-            if len(tasks) == 1:
+            if len(tasks) == 1 and tasks[0].is_async:
                 task = tasks[0]
                 view = dict(run.state)
                 try:
-                    returned = task.fn(view)
-                    if inspect.isawaitable(returned):
-                        returned = await returned
+                    returned = await task.fn(view)
                 except Exception as exc:
                     raise _node_error(run, task, exc) from exc
                 tasks = run.finish_one(task, view, returned)
