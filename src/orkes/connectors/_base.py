@@ -23,11 +23,9 @@ import functools
 import time
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from types import TracebackType
 from typing import TYPE_CHECKING, Any, Protocol
 
-from typing_extensions import Self
-
+from orkes.connectors._closing import Closing
 from orkes.connectors._http import HttpClient, HttpRequest
 from orkes.connectors._reply import StreamDecoder
 from orkes.connectors._stream import AsyncMessageStream, MessageStream, _StreamCore
@@ -79,7 +77,7 @@ class _Secret:
         return "_Secret('***')"
 
 
-class HttpChatConnector(ABC):
+class HttpChatConnector(Closing, ABC):
     """Base of the connectors that speak an LLM service's HTTP API.
 
     Args:
@@ -120,17 +118,6 @@ class HttpChatConnector(ABC):
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(model={self.model!r}, base_url={self.base_url!r})"
-
-    def __enter__(self) -> Self:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        traceback: TracebackType | None,
-    ) -> None:
-        self.close()
 
     @property
     def timeout(self) -> float:

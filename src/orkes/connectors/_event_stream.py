@@ -14,10 +14,10 @@ import http.client
 import socket
 import threading
 from collections import deque
-from types import TracebackType
 
 from typing_extensions import Self
 
+from orkes.connectors._closing import Closing
 from orkes.connectors._connection import ConnectionPool, Exchange, release
 from orkes.connectors._sse import ServerSentEvent, SseDecoder
 from orkes.errors import ConnectionFailed, ConnectorError, ConnectorTimeout
@@ -28,7 +28,7 @@ _READ_SIZE = 64 * 1024
 _MAX_DRAIN = 64 * 1024
 
 
-class EventStream:
+class EventStream(Closing):
     """The Server-Sent Events of one streaming answer, read as they arrive.
 
     Iterate it for :class:`~orkes.connectors._sse.ServerSentEvent` objects. Reading to the
@@ -62,17 +62,6 @@ class EventStream:
                 self._pending.extend(self._decoder.finish())
                 self._end()
         return self._pending.popleft()
-
-    def __enter__(self) -> Self:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        traceback: TracebackType | None,
-    ) -> None:
-        self.close()
 
     @property
     def closed(self) -> bool:

@@ -32,12 +32,10 @@ import time
 import weakref
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from types import TracebackType
 from typing import Any
 from urllib.parse import urlsplit
 
-from typing_extensions import Self
-
+from orkes.connectors._closing import Closing
 from orkes.connectors._connection import ConnectionPool, Exchange, release
 from orkes.connectors._event_stream import EventStream
 from orkes.connectors._status import (
@@ -86,7 +84,7 @@ class _TransportFailure(Exception):
     """The request did not get an answer (refused, reset, DNS): worth another try."""
 
 
-class HttpClient:
+class HttpClient(Closing):
     """A thread-safe JSON-over-HTTP client for one service.
 
     Args:
@@ -147,17 +145,6 @@ class HttpClient:
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}({self.base_url!r}, service={self.service!r})"
-
-    def __enter__(self) -> Self:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        traceback: TracebackType | None,
-    ) -> None:
-        self.close()
 
     def close(self) -> None:
         """Close the idle connections; the client stays usable and opens new ones."""

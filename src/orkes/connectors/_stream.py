@@ -27,6 +27,7 @@ from types import TracebackType
 
 from typing_extensions import Self
 
+from orkes.connectors._closing import Closing
 from orkes.connectors._event_stream import EventStream
 from orkes.connectors._reply import StreamDecoder
 from orkes.errors import ConnectionFailed, ConnectorError
@@ -118,7 +119,7 @@ class _StreamCore:
             events.close()
 
 
-class MessageStream(Iterator[str]):
+class MessageStream(Closing, Iterator[str]):
     """The text of a reply as it arrives; then the whole message in :attr:`message`.
 
     Iterate it for the chunks of text. Once it is exhausted, :attr:`message` holds the
@@ -140,17 +141,6 @@ class MessageStream(Iterator[str]):
         if chunk is None:
             raise StopIteration
         return chunk
-
-    def __enter__(self) -> Self:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        traceback: TracebackType | None,
-    ) -> None:
-        self.close()
 
     @property
     def message(self) -> OrkesMessageSchema:
