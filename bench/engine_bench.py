@@ -87,6 +87,26 @@ class Scenario:
     engines: dict[str, Callable[[], object]]
 
 
+def orkes_chain(names: list[str]) -> GraphRunner[CounterState]:
+    """START -> names[0] -> ... -> names[-1] -> END in orkes, every node ``increment``."""
+    graph = OrkesGraph(CounterState)
+    for previous, name in zip([START, *names], names, strict=False):
+        graph.add_node(name, increment).add_edge(previous, name)
+    graph.add_edge(names[-1], END)
+    return GraphRunner(graph.compile())
+
+
+def langgraph_chain(names: list[str]) -> Any:
+    """The same chain in LangGraph (only called when it is installed)."""
+    assert langgraph_graph is not None
+    graph = langgraph_graph.StateGraph(CounterState)
+    for previous, name in zip([langgraph_graph.START, *names], names, strict=False):
+        graph.add_node(name, increment)
+        graph.add_edge(previous, name)
+    graph.add_edge(names[-1], langgraph_graph.END)
+    return graph.compile()
+
+
 def chain_scenario() -> Scenario:
     names = [f"node_{i}" for i in range(CHAIN_LENGTH)]
 
@@ -96,22 +116,13 @@ def chain_scenario() -> Scenario:
             state.update(increment(cast(CounterState, state)))
         return state
 
-    graph = OrkesGraph(CounterState)
-    for previous, name in zip([START, *names], names, strict=False):
-        graph.add_node(name, increment).add_edge(previous, name)
-    graph.add_edge(names[-1], END)
-    runner = GraphRunner(graph.compile())
+    runner = orkes_chain(names)
     engines: dict[str, Callable[[], object]] = {
         "plain": plain,
         "orkes": lambda: runner.run({"count": 0, "label": ""}),
     }
     if langgraph_graph is not None:
-        lg = langgraph_graph.StateGraph(CounterState)
-        for previous, name in zip([langgraph_graph.START, *names], names, strict=False):
-            lg.add_node(name, increment)
-            lg.add_edge(previous, name)
-        lg.add_edge(names[-1], langgraph_graph.END)
-        app = lg.compile()
+        app = langgraph_chain(names)
         engines["langgraph"] = lambda: app.invoke({"count": 0, "label": ""})
     return Scenario(f"{CHAIN_LENGTH}-node chain", CHAIN_LENGTH, "step", engines)
 
@@ -187,11 +198,7 @@ def small_graph_scenario() -> Scenario:
                 state.update(increment(cast(CounterState, state)))
         return state
 
-    graph = OrkesGraph(CounterState)
-    for previous, name in zip([START, *names], names, strict=False):
-        graph.add_node(name, increment).add_edge(previous, name)
-    graph.add_edge(names[-1], END)
-    runner = GraphRunner(graph.compile())
+    runner = orkes_chain(names)
 
     def orkes_invocations() -> object:
         result: object = None
@@ -201,12 +208,7 @@ def small_graph_scenario() -> Scenario:
 
     engines: dict[str, Callable[[], object]] = {"plain": plain, "orkes": orkes_invocations}
     if langgraph_graph is not None:
-        lg = langgraph_graph.StateGraph(CounterState)
-        for previous, name in zip([langgraph_graph.START, *names], names, strict=False):
-            lg.add_node(name, increment)
-            lg.add_edge(previous, name)
-        lg.add_edge(names[-1], langgraph_graph.END)
-        app = lg.compile()
+        app = langgraph_chain(names)
 
         def langgraph_invocations() -> object:
             result: object = None
