@@ -1,0 +1,348 @@
+"""Anthropic's Messages API (Claude).
+
+``POST {base_url}/v1/messages`` with ``x-api-key: <key>`` and ``anthropic-version:
+2023-06-01``. The request differs from Chat Completions in ways this module hides:
+
+* every ``system`` message, wherever it stands, is lifted into the top-level ``system``
+  (joined by blank lines);
+* ``max_tokens`` is required by the service, so it is always sent;
+* messages carry content blocks: an assistant's tool calls become ``tool_use`` blocks after
+  its text, and ``tool`` messages become ``tool_result`` blocks inside a ``user`` turn;
+* roles must alternate, so consecutive messages of one role (several tool results, or a
+  tool result and the user's next words) are merged into one turn, tool results first;
+  an empty text block is never sent, nor a message left with no block at all, nor a
+  message's ``name`` (the API has no such field);
+* tools are ``{"name", "description", "input_schema"}``; a ``tool_choice`` given as a
+  string (``"auto"``, ``"any"``, ``"none"``, ``"required"`` or a tool's name) is written in
+  the service's object shape.
+
+The reply's ``metadata`` holds ``model``, ``finish_reason`` (Anthropic's ``stop_reason``:
+``end_turn``, ``tool_use``, ``max_tokens``, …; named as in the other connectors),
+``stop_sequence`` when one matched, and the token ``usage`` (``raw_usage`` keeps the
+service's own object, with its cache counts). Blocks other than text and tool calls
+(thinking, server tools) are not read.
+
+Example:
+    >>> connector = AnthropicConnector("claude-haiku-4-5", api_key="sk-ant-secret", temperature=0)
+    >>> connector
+    AnthropicConnector(model='claude-haiku-4-5', base_url='https://api.anthropic.com')
+    >>> connector.max_tokens, connector.default_params
+    (1024, {'temperature': 0})
+    >>> connector.close()
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Callable, Sequence
+from typing import Any
+from urllib.parse import urlsplit
+
+from orkes.connectors._base import HttpChatConnector, ToolDescription
+from orkes.connectors._http import HttpRequest
+from orkes.connectors._reply import ReplyAssembler, StreamDecoder, event_json
+from orkes.connectors._sse import ServerSentEvent
+from orkes.connectors._status import service_message_from_body
+from orkes.errors import BadRequest, ConnectorError, ResponseFormatError, ServiceError
+from orkes.shared.schema import OrkesMessageSchema
+
+__all__ = ["ANTHROPIC_VERSION", "AnthropicConnector"]
+
+ANTHROPIC_VERSION = "2023-06-01"
+"""The ``anthropic-version`` header sent with every request."""
+
+_ANTHROPIC_HOST = "api.anthropic.com"
+_TOOL_CHOICE_TYPES = {"auto": "auto", "any": "any", "none": "none", "required": "any"}
+
+
+class AnthropicConnector(HttpChatConnector):
+    """A connector for Anthropic's Messages API.
+
+    Args:
+        model: the model name (``"claude-haiku-4-5"``, ``"claude-sonnet-4-5"``, …).
+        api_key: the API key; ``ANTHROPIC_API_KEY`` when ``None``; none at all sends no
+            ``x-api-key`` header (for gateways that authenticate otherwise). Never shown in
+            ``repr``, errors or logs.
+        base_url: the API root; requests go to ``{base_url}/v1/messages``.
+        timeout: seconds to wait to connect, and for each read of the answer.
+        max_retries: retries of connection failures, 429, 529 (overloaded) and other 5xx.
+        max_tokens: the most tokens the reply may hold; always sent, as the service
+            requires; ``max_tokens=`` in a call overrides it.
+        sleep: the function that waits between retries (tests pass a recorder).
+        **default_params: sent with every call (``temperature``, ``top_k``,
+            ``stop_sequences``, ``system`` as blocks, …); the ``**params`` of a call
+            override them.
+
+    Raises:
+        ConnectorError: ``max_tokens`` is below 1, or another setting can't work.
+
+    Example:
+        >>> proxy = AnthropicConnector("claude-haiku-4-5", base_url="http://localhost:4000")
+        >>> proxy.service, proxy.base_url
+        ('Anthropic-compatible server', 'http://localhost:4000')
+    """
+
+    service = "Anthropic"
+
+    def __init__(
+        self,
+        model: str,
+        *,
+        api_key: str | None = None,
+        base_url: str = "https://api.anthropic.com",
+        timeout: float = 60,
+        max_retries: int = 3,
+        max_tokens: int = 1024,
+        sleep: Callable[[float], None] | None = None,
+        **default_params: Any,
+    ) -> None:
+        if max_tokens < 1:
+            raise ConnectorError(f"max_tokens must be at least 1, got {max_tokens!r}")
+        if urlsplit(base_url).hostname != _ANTHROPIC_HOST:
+            self.service = "Anthropic-compatible server"
+        self.max_tokens = max_tokens
+        super().__init__(
+            model,
+            base_url=base_url,
+            api_key=os.environ.get("ANTHROPIC_API_KEY") if api_key is None else api_key,
+            timeout=timeout,
+            max_retries=max_retries,
+            default_params=default_params,
+            sleep=sleep,
+        )
+
+    def _build_request(
+        self,
+        messages: list[OrkesMessageSchema],
+        tools: Sequence[ToolDescription],
+        params: dict[str, Any],
+        *,
+        stream: bool,
+    ) -> HttpRequest:
+        body: dict[str, Any] = {"model": self.model, "max_tokens": self.max_tokens, **params}
+        turns, system = _wire_conversation(messages)
+        if system:
+            if body.get("system") is not None:
+                message = "give the system prompt as system messages or as system=, not both"
+                raise BadRequest(message)
+            body["system"] = system
+        body["messages"] = turns
+        if tools:
+            body["tools"] = [_wire_tool(tool) for tool in tools]
+        if isinstance(body.get("tool_choice"), str):
+            body["tool_choice"] = _wire_tool_choice(body["tool_choice"])
+        if stream:
+            body["stream"] = True
+        else:
+            body.pop("stream", None)
+        headers = {"anthropic-version": ANTHROPIC_VERSION}
+        if self._api_key:
+            headers["x-api-key"] = self._api_key
+        return HttpRequest("/v1/messages", body, headers=headers)
+
+    def _parse_response(self, body: Any) -> OrkesMessageSchema:
+        content = body.get("content") if isinstance(body, dict) else None
+        if not isinstance(content, list):
+            found = service_message_from_body(json.dumps(body).encode()) or repr(body)[:200]
+            raise ResponseFormatError(f"{self.service} answered without a content list: {found}")
+        reply = ReplyAssembler(self.service)
+        _read_message_facts(body, reply)
+        usage = body.get("usage")
+        if isinstance(usage, dict):
+            _set_usage(reply, usage)
+        for block in map(_as_dict, content):
+            if block.get("type") == "text" and isinstance(block.get("text"), str):
+                reply.add_text(block["text"])
+            elif block.get("type") == "tool_use":
+                reply.add_tool_call(
+                    call_id=block.get("id"),
+                    name=block.get("name") or "",
+                    arguments=block.get("input"),
+                )
+        return reply.build()
+
+    def _new_stream_decoder(self) -> StreamDecoder:
+        return _EventDecoder(self.service)
+
+
+class _EventDecoder(StreamDecoder):
+    """Reads the Messages stream: ``message_start`` … ``message_stop``.
+
+    Content blocks are numbered by ``index``; a ``tool_use`` block's arguments arrive as
+    ``input_json_delta`` pieces that are joined per index. Usage counts are cumulative:
+    ``message_start`` brings the input tokens, ``message_delta`` the output so far.
+    """
+
+    def __init__(self, service: str) -> None:
+        super().__init__(service)
+        self._usage: dict[str, Any] = {}
+        self._stop_reason_seen = False
+
+    def feed(self, event: ServerSentEvent) -> list[str]:
+        data = event_json(self.service, event)
+        if not isinstance(data, dict):
+            message = f"{self.service} sent a stream event that is not a JSON object"
+            raise ResponseFormatError(f"{message}: {event.data[:200]!r}")
+        kind = data.get("type", event.event)
+        if kind == "error":
+            raise _stream_error(self.service, data, event.data)
+        if kind == "message_start":
+            started = _as_dict(data.get("message"))
+            _read_message_facts(started, self.reply)
+            self._add_usage(started.get("usage"))
+        elif kind == "content_block_start":
+            return self._start_block(data.get("index", 0), _as_dict(data.get("content_block")))
+        elif kind == "content_block_delta":
+            return self._read_delta(data.get("index", 0), _as_dict(data.get("delta")))
+        elif kind == "message_delta":
+            _read_message_facts(_as_dict(data.get("delta")), self.reply)
+            self._stop_reason_seen = "finish_reason" in self.reply.metadata
+            self._add_usage(data.get("usage"))
+        elif kind == "message_stop":
+            self.done = True
+        # ping, content_block_stop and event types added later carry nothing to read.
+        return []
+
+    def _start_block(self, index: object, block: dict[str, Any]) -> list[str]:
+        if block.get("type") == "tool_use":
+            arguments = block.get("input")
+            self.reply.add_tool_call_fragment(
+                _block_key(index),
+                call_id=block.get("id"),
+                name=block.get("name"),
+                # The input starts as {} and comes in deltas; a server that sends it whole
+                # here is read too.
+                arguments=json.dumps(arguments)
+                if isinstance(arguments, dict) and arguments
+                else "",
+            )
+            return []
+        text = block.get("text")
+        if block.get("type") == "text" and isinstance(text, str) and text:
+            self.reply.add_text(text)
+            return [text]
+        return []
+
+    def _read_delta(self, index: object, delta: dict[str, Any]) -> list[str]:
+        if delta.get("type") == "text_delta":
+            text = delta.get("text")
+            if isinstance(text, str) and text:
+                self.reply.add_text(text)
+                return [text]
+        elif delta.get("type") == "input_json_delta":
+            piece = delta.get("partial_json")
+            if isinstance(piece, str):
+                self.reply.add_tool_call_fragment(_block_key(index), arguments=piece)
+        return []
+
+    def _add_usage(self, usage: object) -> None:
+        if isinstance(usage, dict):
+            self._usage.update(usage)
+            _set_usage(self.reply, self._usage)
+
+    def is_complete(self) -> bool:
+        # A body that ends right after message_delta (its stop reason and final usage)
+        # lacks only the message_stop marker: the reply is whole.
+        return self.done or self._stop_reason_seen
+
+
+def _as_dict(value: object) -> dict[str, Any]:
+    return value if isinstance(value, dict) else {}
+
+
+def _block_key(index: object) -> int | str:
+    """Tool-call pieces are joined by block index; a malformed (unhashable) one still works."""
+    return index if isinstance(index, int | str) else repr(index)
+
+
+def _read_message_facts(document: dict[str, Any], reply: ReplyAssembler) -> None:
+    """The facts beside the content: id, model, stop reason and stop sequence."""
+    if isinstance(document.get("id"), str):
+        reply.message_id = document["id"]
+    if isinstance(document.get("model"), str):
+        reply.metadata["model"] = document["model"]
+    if isinstance(document.get("stop_reason"), str):
+        reply.metadata["finish_reason"] = document["stop_reason"]
+    if isinstance(document.get("stop_sequence"), str):
+        reply.metadata["stop_sequence"] = document["stop_sequence"]
+
+
+def _set_usage(reply: ReplyAssembler, usage: dict[str, Any]) -> None:
+    reply.set_usage(
+        input_tokens=usage.get("input_tokens"), output_tokens=usage.get("output_tokens"), raw=usage
+    )
+
+
+def _stream_error(service: str, data: dict[str, Any], raw: str) -> ServiceError:
+    """The error for ``{"type": "error", "error": {"type", "message"}}`` sent mid-stream."""
+    service_message = service_message_from_body(raw.encode())
+    error_type = _as_dict(data.get("error")).get("type")
+    message = f"{service} reported an error in the middle of the stream"
+    if service_message:
+        message += f": {service_message}"
+    if isinstance(error_type, str) and error_type:
+        message += f" ({error_type})"
+    return ServiceError(message, service_message=service_message)
+
+
+def _wire_conversation(
+    messages: Sequence[OrkesMessageSchema],
+) -> tuple[list[dict[str, Any]], str]:
+    """The alternating ``messages`` turns, and the system prompt lifted out of them."""
+    system_texts: list[str] = []
+    turns: list[dict[str, Any]] = []
+    for message in messages:
+        if message["role"] == "system":
+            if message["content"]:
+                system_texts.append(message["content"])
+            continue
+        role, blocks = _wire_blocks(message)
+        if not blocks:
+            continue
+        if turns and turns[-1]["role"] == role:
+            turns[-1]["content"].extend(blocks)
+        else:
+            turns.append({"role": role, "content": blocks})
+    for turn in turns:
+        if turn["role"] == "user":
+            # The service wants a user turn's tool results before its text; sort is stable.
+            turn["content"].sort(key=lambda block: block["type"] != "tool_result")
+    return turns, "\n\n".join(system_texts)
+
+
+def _wire_blocks(message: OrkesMessageSchema) -> tuple[str, list[dict[str, Any]]]:
+    """The role and content blocks of one non-system message."""
+    role = message["role"]
+    text = message["content"]
+    if role == "tool":
+        if "tool_call_id" not in message:
+            raise BadRequest("a message with role 'tool' needs the 'tool_call_id' it answers")
+        result = {"type": "tool_result", "tool_use_id": message["tool_call_id"], "content": text}
+        return "user", [result]
+    if role not in ("user", "assistant"):
+        message_text = f"role {role!r} is not one of 'system', 'user', 'assistant', 'tool'"
+        raise BadRequest(message_text)
+    blocks: list[dict[str, Any]] = [{"type": "text", "text": text}] if text else []
+    if role == "assistant":
+        blocks += [
+            {"type": "tool_use", "id": call["id"], "name": call["name"], "input": call["arguments"]}
+            for call in message.get("tool_calls") or []
+        ]
+    return role, blocks
+
+
+def _wire_tool(tool: ToolDescription) -> dict[str, Any]:
+    """A tool in the Messages shape."""
+    wire: dict[str, Any] = {"name": tool.name}
+    if tool.description:
+        wire["description"] = tool.description
+    wire["input_schema"] = tool.parameters
+    return wire
+
+
+def _wire_tool_choice(choice: str) -> dict[str, str]:
+    """``"auto"``/``"any"``/``"none"`` (``"required"`` means any), else a tool's name."""
+    if choice in _TOOL_CHOICE_TYPES:
+        return {"type": _TOOL_CHOICE_TYPES[choice]}
+    return {"type": "tool", "name": choice}
