@@ -2,13 +2,15 @@
 
 ``EchoLlmConnector`` needs no network. The others speak their service's wire format over
 the standard library's HTTP client: ``OpenAIConnector`` (Chat Completions: OpenAI, vLLM,
-Ollama, llama.cpp's server, LM Studio, …) and ``AnthropicConnector`` (the Messages API).
+Ollama, llama.cpp's server, LM Studio, …), ``AnthropicConnector`` (the Messages API) and
+``GeminiConnector`` (generateContent).
 Tools are plain Python functions (see :mod:`orkes.connectors.tools`).
 """
 
 from orkes.connectors._stream import AsyncMessageStream, MessageStream
 from orkes.connectors.anthropic import AnthropicConnector
 from orkes.connectors.echo import EchoLlmConnector
+from orkes.connectors.gemini import GeminiConnector
 from orkes.connectors.openai import OpenAIConnector
 from orkes.connectors.tools import ToolSpec, arun_tool_calls, as_tool_specs, run_tool_calls, tool
 
@@ -16,6 +18,7 @@ __all__ = [
     "AnthropicConnector",
     "AsyncMessageStream",
     "EchoLlmConnector",
+    "GeminiConnector",
     "MessageStream",
     "OpenAIConnector",
     "ToolSpec",

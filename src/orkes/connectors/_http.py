@@ -41,6 +41,7 @@ from orkes.connectors._event_stream import EventStream
 from orkes.connectors._status import (
     error_for_status,
     is_retryable_status,
+    retry_after_from_body,
     retry_after_from_headers,
     service_message_from_body,
 )
@@ -255,6 +256,8 @@ class HttpClient(Closing):
                     body = b""
                 release(exchange, self._pool)
                 retry_after = retry_after_from_headers(dict(response.getheaders()))
+                if retry_after is None and response.status == 429:
+                    retry_after = retry_after_from_body(body)
                 if not is_retryable_status(response.status) or attempt > self.max_retries:
                     raise error_for_status(
                         response.status,

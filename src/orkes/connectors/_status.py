@@ -33,11 +33,14 @@ __all__ = [
     "is_retryable_status",
     "parse_retry_after",
     "redact",
+    "retry_after_from_body",
     "retry_after_from_headers",
     "service_message_from_body",
 ]
 
 _MAX_MESSAGE_CHARS = 500
+# Gemini answers a wrong key with 400 INVALID_ARGUMENT, reason API_KEY_INVALID.
+_INVALID_KEY_REASON = b"API_KEY_INVALID"
 _REDACTED = "***"
 
 
@@ -168,7 +171,7 @@ def error_for_status(
     if attempts > 1:
         answered += f" (after {attempts} attempts)"
     message = f"{answered}: {service_message}" if service_message else answered
-    if status in (401, 403):
+    if status in (401, 403) or (status == 400 and _INVALID_KEY_REASON in body):
         hint = "check the API key and that it may use this model"
         return AuthenticationError(
             f"{message} ({hint})", status=status, service_message=service_message
@@ -198,3 +201,28 @@ def retry_after_from_headers(headers: Mapping[str, str]) -> float | None:
     if milliseconds is not None:
         return milliseconds / 1000
     return parse_retry_after(lowered.get("retry-after"))
+
+
+def retry_after_from_body(body: bytes) -> float | None:
+    """The wait a JSON error body asks for: Gemini's ``RetryInfo`` detail (``"33s"``).
+
+    Example:
+        >>> retry_after_from_body(b'{"error": {"code": 429, "details": ['
+        ...     b'{"@type": "type.googleapis.com/google.rpc.RetryInfo", "retryDelay": "33s"}]}}')
+        33.0
+        >>> retry_after_from_body(b"slow down") is None
+        True
+    """
+    try:
+        document = json.loads(body)
+    except ValueError:
+        return None
+    if isinstance(document, list) and document:
+        document = document[0]
+    error = document.get("error") if isinstance(document, dict) else None
+    details = error.get("details") if isinstance(error, dict) else None
+    for detail in details if isinstance(details, list) else ():
+        delay = detail.get("retryDelay") if isinstance(detail, dict) else None
+        if isinstance(delay, str) and delay.endswith("s"):
+            return parse_retry_after(delay[:-1])
+    return None
