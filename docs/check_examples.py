@@ -14,6 +14,9 @@ The conventions the pages follow:
   last line Python prints (``module.ErrorName: message``).
 * ``.. code-block:: none`` (diagrams) and ``console`` (shell commands) are not run; a
   ``console`` block may stand between an example and its output.
+* ``.. code-block:: python3`` marks an example that needs a live service (a model
+  server, an API key): it is shown as Python but not run, and a ``text`` block after
+  it is only an illustration, never compared.
 
 ``--show`` prints what every example printed, to paste into a page.
 """

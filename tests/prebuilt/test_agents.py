@@ -12,7 +12,7 @@ from orkes.connectors.openai import OpenAIConnector
 from orkes.connectors.tools import ToolSpec, tool
 from orkes.errors import GraphDefinitionError, NodeError, StepLimitExceeded
 from orkes.prebuilt import AgentState, tool_agent
-from orkes.shared.schema import OrkesMessageSchema, ToolCall, ToolCallingLLMConnector
+from orkes.shared.schema import OrkesMessageSchema, ToolCall
 from tests.connectors.loopback import LoopbackServer, json_response
 from tests.connectors.openai_wire import completion
 
@@ -64,7 +64,6 @@ def test_the_model_calls_tools_until_it_answers() -> None:
     model = ScriptedModel(
         calls(("c1", "add", {"a": 2, "b": 3}), ("c2", "add", {"a": 4, "b": 5})), said("5 and 9")
     )
-    assert isinstance(model, ToolCallingLLMConnector)
     final = tool_agent(model, [add]).run(QUESTION)
     assert final["messages"][1:] == [
         model.seen[1][1],

@@ -47,7 +47,7 @@ def tool_agent(
 
     Args:
         connector: any connector whose ``invoke`` takes ``tools=`` (every shipped one).
-        tools: plain functions or ``ToolSpec``s; their schemas are read once, here.
+        tools: plain functions or ``ToolSpec`` objects; their schemas are read once, here.
         system_prompt: instructions put first in every request.
         max_turns: how many times the model may be asked in one run; a model that still
             asks for tools after that many turns stops the run with ``StepLimitExceeded``
