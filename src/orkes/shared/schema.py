@@ -117,7 +117,7 @@ class AsyncStreamingLLMConnector(Protocol):
 class ToolCallingLLMConnector(Protocol):
     """A connector that offers tools to the model: ``invoke(messages, tools=[...])``.
 
-    ``tools`` holds plain functions or ``ToolSpec``s; the model's requests to call them
+    ``tools`` holds plain functions or ``ToolSpec`` objects; the model's requests to call them
     come back in the reply's ``tool_calls``. Every shipped HTTP connector is one.
     """
 
