@@ -249,7 +249,7 @@ def test_writes_of_refuses_an_awaitable_and_closes_it() -> None:
     (task,) = run.start()
     coroutine: Coroutine[Any, Any, dict[str, object]] = later()
     try:
-        with pytest.raises(StateError, match=r"^node 'a' returned an awaitable; "):
+        with pytest.raises(StateError, match=r"^node 'a' returned an awaitable: "):
             run.writes_of(task, {}, coroutine)
         assert inspect.getcoroutinestate(coroutine) == inspect.CORO_CLOSED
     finally:
@@ -264,7 +264,7 @@ def test_writes_of_refuses_an_awaitable_that_cannot_be_closed() -> None:
     graph = OrkesGraph(Log).add_node("a", logs("a")).add_edge(START, "a").add_edge("a", END)
     run = Run(plan_of(graph), {}, max_steps=1)
     (task,) = run.start()
-    with pytest.raises(StateError, match=r"^node 'a' returned an awaitable; "):
+    with pytest.raises(StateError, match=r"^node 'a' returned an awaitable: "):
         run.writes_of(task, {}, Pending())
 
 

@@ -10,7 +10,7 @@ import pytest
 
 from orkes import END, START, OrkesGraph
 from orkes.errors import GraphValidationError
-from orkes.graph.validate import branch_targets, literal_values
+from orkes.graph.validate import UnreadableReturn, branch_targets, literal_values
 
 
 class State(TypedDict):
@@ -349,7 +349,7 @@ def test_literal_values() -> None:
     assert literal_values(len) is None
 
 
-def test_a_gate_annotation_naming_the_undefined_means_anywhere() -> None:
+def test_a_gate_return_naming_the_undefined_is_reported() -> None:
     def gate(state: State) -> Literal[Undefined]:  # type: ignore[name-defined]  # noqa: F821
         return "a"
 
@@ -357,10 +357,29 @@ def test_a_gate_annotation_naming_the_undefined_means_anywhere() -> None:
         def __call__(self, state: State) -> Literal[Undefined]:  # type: ignore[name-defined]  # noqa: F821
             return "a"
 
-    assert literal_values(gate) is None
-    assert literal_values(CallableGate()) is None
+    with pytest.raises(UnreadableReturn, match="NameError"):
+        literal_values(gate)
+    with pytest.raises(UnreadableReturn, match="NameError"):
+        literal_values(CallableGate())
     graph = graph_of("a").add_edge(START, "a").add_conditional_edge("a", gate)
-    graph.compile()
+    with pytest.raises(GraphValidationError) as caught:
+        graph.compile()
+    assert caught.value.problems == (
+        "the return annotation of the gate of conditional edge from 'a' (gate 'gate') cannot "
+        "be read (NameError: name 'Undefined' is not defined); import what it names where "
+        "the gate is defined",
+    )
+
+
+def test_a_parameter_annotation_that_does_not_resolve_does_not_hide_the_literal_check() -> None:
+    def gate(state: Unimportable) -> Literal["even", "odd"]:  # type: ignore[name-defined]  # noqa: F821
+        return "even"
+
+    assert literal_values(gate) == ("even", "odd")
+    graph = graph_of("a", "b").add_edge(START, "a").add_edge("b", END)
+    graph.add_conditional_edge("a", gate, {"even": "b"})
+    with pytest.raises(GraphValidationError, match="may return 'odd'"):
+        graph.compile()
 
 
 def test_branch_targets() -> None:
@@ -368,8 +387,8 @@ def test_branch_targets() -> None:
     graph.add_conditional_edge("a", even_or_odd, {"even": "b", "odd": "ghost"}, default=END)
     graph.add_conditional_edge("b", anywhere)
     mapped, free = graph.branches
-    assert branch_targets(mapped, graph.nodes) == ["b", END]
-    assert branch_targets(free, graph.nodes) is None
+    assert branch_targets(mapped, graph.nodes, ("even", "odd")) == ["b", END]
+    assert branch_targets(free, graph.nodes, None) is None
 
 
 # -- size --------------------------------------------------------------------------------

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Callable, Hashable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-__all__ = ["Branch", "Edge", "Join", "describe_gate"]
+__all__ = ["Branch", "Edge", "Join", "describe_gate", "is_async_callable"]
 
 Gate = Callable[[Any], object]
 
@@ -56,3 +57,10 @@ def describe_gate(gate: Callable[..., object]) -> str:
     """A gate's name for messages: ``'is_even'``, or its ``repr`` when it has no name."""
     name = getattr(gate, "__name__", None)
     return repr(name) if isinstance(name, str) else repr(gate)
+
+
+def is_async_callable(fn: object) -> bool:
+    """``async def`` functions, and objects whose ``__call__`` is ``async def``."""
+    return inspect.iscoroutinefunction(fn) or inspect.iscoroutinefunction(
+        getattr(fn, "__call__", None)  # noqa: B004 - an object whose __call__ is async
+    )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Hashable, Iterable, Mapping
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
@@ -21,19 +22,34 @@ class GatePlan:
 
     __slots__ = ("branch", "default", "nodes", "table")
 
-    def __init__(self, branch: Branch, nodes: Mapping[str, NodePlan]) -> None:
+    def __init__(
+        self,
+        branch: Branch,
+        nodes: Mapping[str, NodePlan],
+        any_node: Mapping[Hashable, tuple[NodePlan, ...]],
+    ) -> None:
+        """Look up ``branch``'s answers ahead of time.
+
+        ``any_node`` is the graph's one table of every node name (and END's spellings),
+        shared by all the gates without a mapping.
+        """
         self.branch = branch
         self.nodes = nodes
-        targets: Mapping[Hashable, str]
+        self.table: Mapping[Hashable, tuple[NodePlan, ...]] = any_node
         if branch.mapping is not None:
-            targets = branch.mapping
-        else:
-            targets = {name: name for name in nodes}
-            targets.update({"END": END, str(END): END})
-        self.table: dict[Hashable, tuple[NodePlan, ...]] = {
-            answer: _tasks_for(target, nodes) for answer, target in targets.items()
-        }
+            self.table = {
+                answer: _tasks_for(target, nodes) for answer, target in branch.mapping.items()
+            }
         self.default = None if branch.default is None else _tasks_for(branch.default, nodes)
+
+    @staticmethod
+    def any_node_table(nodes: Mapping[str, NodePlan]) -> dict[Hashable, tuple[NodePlan, ...]]:
+        """Every node's name -> that node, and END's spellings -> nothing: built once."""
+        table: dict[Hashable, tuple[NodePlan, ...]] = {
+            name: (plan,) for name, plan in nodes.items()
+        }
+        table.update({"END": (), str(END): ()})
+        return table
 
     def route(self, state: Mapping[str, Any], run: Run) -> tuple[NodePlan, ...]:
         """Ask the gate where to go from ``state``; a list answer fans out."""
@@ -50,6 +66,16 @@ class GatePlan:
         try:
             return self.table[answer]
         except (KeyError, TypeError):  # not a known answer, or a list (unhashable)
+            if inspect.isawaitable(answer):
+                if inspect.iscoroutine(answer):
+                    answer.close()
+                raise RoutingError(
+                    f"gate {describe_gate(self.branch.gate)} of node {self.branch.source!r} "
+                    "returned an awaitable; a gate must be a plain function that decides from "
+                    "the state (do the awaiting in a node)",
+                    node=self.branch.source,
+                    value=answer,
+                ) from None
             return self._route_slowly(answer)
 
     def _route_slowly(self, answer: object) -> tuple[NodePlan, ...]:

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import inspect
 from collections.abc import Callable, Mapping
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 from orkes.errors import GraphDefinitionError
-from orkes.graph._definition import Branch, Edge, Join
+from orkes.graph._definition import Branch, Edge, Join, is_async_callable
 from orkes.graph.plan import GraphPlan
 from orkes.graph.state import StateSchema
 
@@ -59,7 +58,7 @@ class CompiledGraph(Generic[StateT]):
         self.branches: tuple[Branch, ...] = tuple(graph.branches)
         self.plan = GraphPlan(
             graph.schema,
-            {name: (fn, _is_async(fn)) for name, fn in graph.nodes.items()},
+            {name: (fn, is_async_callable(fn)) for name, fn in graph.nodes.items()},
             self.edges,
             self.joins,
             self.branches,
@@ -77,13 +76,13 @@ class CompiledGraph(Generic[StateT]):
         label = f" {self.name!r}" if self.name else ""
         return f"<CompiledGraph{label} over {self.state_schema.__name__}: {len(self.nodes)} nodes>"
 
-    def run(self, state: StateT, *, max_steps: int | None = None) -> StateT:
+    def run(self, state: Mapping[str, Any], *, max_steps: int | None = None) -> StateT:
         """Run the graph on ``state``: a shortcut for ``GraphRunner(self).run(state)``."""
         from orkes.graph.runner import GraphRunner
 
         return GraphRunner(self).run(state, max_steps=max_steps)
 
-    async def arun(self, state: StateT, *, max_steps: int | None = None) -> StateT:
+    async def arun(self, state: Mapping[str, Any], *, max_steps: int | None = None) -> StateT:
         """Run the graph on ``state`` without blocking the event loop (async nodes allowed)."""
         from orkes.graph.runner import GraphRunner
 
@@ -94,10 +93,4 @@ def _immutable(attribute: str) -> GraphDefinitionError:
     return GraphDefinitionError(
         f"a CompiledGraph is immutable (tried to change {attribute!r}); change the OrkesGraph "
         "it came from before compiling, or build a new one"
-    )
-
-
-def _is_async(fn: Callable[..., Any]) -> bool:
-    return inspect.iscoroutinefunction(fn) or inspect.iscoroutinefunction(
-        getattr(fn, "__call__", None)  # noqa: B004 - an object whose __call__ is async
     )

@@ -16,14 +16,13 @@ Example:
 
 from __future__ import annotations
 
-import inspect
 from collections.abc import Awaitable, Callable, Hashable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Generic, TypeVar, overload
 
 from typing_extensions import Self
 
 from orkes.errors import GraphDefinitionError
-from orkes.graph._definition import Branch, Edge, Join
+from orkes.graph._definition import Branch, Edge, Join, is_async_callable
 from orkes.graph._sentinels import END, RESERVED_NAMES, START, Terminal, normalize_target
 from orkes.graph.state import StateSchema
 
@@ -189,7 +188,7 @@ class OrkesGraph(Generic[StateT]):
         _check_max_passes(max_passes, where)
         if not callable(gate):
             raise GraphDefinitionError(f"the gate of {where} must be callable, got {gate!r}")
-        if inspect.iscoroutinefunction(gate):
+        if is_async_callable(gate):
             raise GraphDefinitionError(
                 f"the gate of {where} is async; a gate must be a plain function that decides "
                 "from the state (do the awaiting in a node)"

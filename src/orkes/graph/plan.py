@@ -95,8 +95,9 @@ class GraphPlan:
             elif target is not None:
                 successors[edge.source].append(target)
         gates: dict[str, list[GatePlan]] = {name: [] for name in by_name}
+        any_node = GatePlan.any_node_table(self.nodes)
         for branch in branches:
-            gates[branch.source].append(GatePlan(branch, self.nodes))
+            gates[branch.source].append(GatePlan(branch, self.nodes, any_node))
         for name, plan in by_name.items():
             plan.successors = tuple(successors[name])
             plan.limited_edges = tuple(limited[name])
@@ -134,7 +135,6 @@ class Run:
         "join_seen",
         "key_set",
         "max_steps",
-        "nodes",
         "passes",
         "plan",
         "reducers",
@@ -160,7 +160,6 @@ class Run:
                 key=key,
             )
         self.plan = plan
-        self.nodes = plan.nodes
         self.reducers = schema.reducers
         self.state: dict[str, Any] = dict(state)
         self.max_steps = max_steps
@@ -264,8 +263,8 @@ class Run:
             if inspect.isawaitable(returned):
                 _close(returned)
                 raise StateError(
-                    f"node {task.name!r} returned an awaitable; an async node needs "
-                    "`await runner.arun(state)`",
+                    f"node {task.name!r} returned an awaitable: a missing `await` inside "
+                    "the node? (async nodes need `await runner.arun(state)`)",
                     node=task.name,
                 )
             raise StateError(

@@ -6,9 +6,10 @@ second.
 
 from __future__ import annotations
 
-import functools
+import inspect
 from collections import deque
 from collections.abc import Callable, Container, Iterable, Iterator, Sequence
+from types import SimpleNamespace
 from typing import TYPE_CHECKING, Any, Literal, Union, get_args, get_origin, get_type_hints
 
 from orkes.errors import GraphValidationError
@@ -18,41 +19,47 @@ from orkes.graph._sentinels import END, START, normalize_target
 if TYPE_CHECKING:
     from orkes.graph.core import OrkesGraph
 
-__all__ = ["branch_targets", "literal_values", "validate"]
+__all__ = ["UnreadableReturn", "branch_targets", "literal_values", "validate"]
 
 ANYWHERE = None
 """What ``branch_targets`` returns for a gate that may go to any node."""
 
+_MAX_SUGGESTIONS = 10
+
 
 def validate(graph: OrkesGraph[Any]) -> None:
     """Raise one ``GraphValidationError`` listing every problem of ``graph``, if it has any."""
-    problems = list(_edge_problems(graph))
-    problems.extend(_flow_problems(graph))
+    literals = _GateLiterals()
+    problems = list(_edge_problems(graph, literals))
+    problems.extend(_flow_problems(graph, literals))
+    problems.extend(literals.problems)
     if problems:
         raise GraphValidationError(problems, graph.name)
+
+
+class UnreadableReturn(Exception):
+    """A gate's return annotation names something that can't be imported where it is."""
 
 
 def literal_values(gate: Callable[..., object]) -> tuple[object, ...] | None:
     """The values a gate's ``-> Literal[...]`` (or ``-> list[Literal[...]]``) allows, if any.
 
-    Many edges often share one gate function, so answers are remembered per function.
+    Only the return annotation is read (with the gate's own globals), so a parameter
+    annotation that can't be resolved does not hide the check.
+
+    Raises:
+        UnreadableReturn: the return annotation is a string that does not resolve.
     """
+    is_plain = inspect.isfunction(gate) or inspect.ismethod(gate)
+    target: Any = gate if is_plain else getattr(type(gate), "__call__", None)  # noqa: B004
+    annotations = getattr(target, "__annotations__", None)
+    if not isinstance(annotations, dict) or "return" not in annotations:
+        return None
+    holder = SimpleNamespace(__annotations__={"return": annotations["return"]})
     try:
-        return _literal_values_of(gate)
-    except TypeError:  # an unhashable callable object
-        return _literal_values_of.__wrapped__(gate)
-
-
-@functools.lru_cache(maxsize=4096)
-def _literal_values_of(gate: Callable[..., object]) -> tuple[object, ...] | None:
-    try:
-        hints = get_type_hints(gate)
-    except Exception:  # a callable object, or hints naming what isn't importable: no Literal
-        try:
-            hints = get_type_hints(type(gate).__call__)
-        except Exception:
-            return None
-    returns = hints.get("return")
+        returns = get_type_hints(holder, globalns=getattr(target, "__globals__", None))["return"]
+    except Exception as exc:
+        raise UnreadableReturn(f"{type(exc).__name__}: {exc}") from exc
     if get_origin(returns) in (list, tuple, Sequence) and get_args(returns):
         returns = get_args(returns)[0]
     values: list[object] = []
@@ -63,12 +70,37 @@ def _literal_values_of(gate: Callable[..., object]) -> tuple[object, ...] | None
     return tuple(values) or None
 
 
-def branch_targets(branch: Branch, nodes: Container[str]) -> list[str] | None:
-    """Where ``branch`` may lead (``END`` included), or ``None`` when it may go anywhere."""
+class _GateLiterals:
+    """Each gate's literals, read once per validation (many edges share one gate)."""
+
+    def __init__(self) -> None:
+        self._by_gate: dict[int, tuple[object, ...] | None] = {}
+        self.problems: list[str] = []
+
+    def of(self, branch: Branch) -> tuple[object, ...] | None:
+        key = id(branch.gate)
+        if key not in self._by_gate:
+            try:
+                self._by_gate[key] = literal_values(branch.gate)
+            except UnreadableReturn as exc:
+                self._by_gate[key] = None
+                self.problems.append(
+                    f"the return annotation of the gate of {branch.describe()} cannot be read "
+                    f"({exc}); import what it names where the gate is defined"
+                )
+        return self._by_gate[key]
+
+
+def branch_targets(
+    branch: Branch, nodes: Container[str], literals: tuple[object, ...] | None
+) -> list[str] | None:
+    """Where ``branch`` may lead (``END`` included), or ``None`` when it may go anywhere.
+
+    ``literals`` are the values of its gate's ``Literal`` return, if it has one.
+    """
     if branch.mapping is not None:
         targets = list(branch.mapping.values())
     else:
-        literals = literal_values(branch.gate)
         if literals is None:
             return ANYWHERE
         targets = [t for t in map(normalize_target, literals) if isinstance(t, str)]
@@ -84,10 +116,15 @@ def _union_members(hint: object) -> tuple[object, ...]:
     return (hint,)
 
 
-def _edge_problems(graph: OrkesGraph[Any]) -> Iterator[str]:
+def _edge_problems(graph: OrkesGraph[Any], literals: _GateLiterals) -> Iterator[str]:
     nodes = graph.nodes
+    suggestions_left = [_MAX_SUGGESTIONS]
 
     def unknown(name: str) -> str:
+        # difflib is linear in the nodes: suggest for the first few unknown names only.
+        if suggestions_left[0] <= 0:
+            return f"unknown node {name!r}"
+        suggestions_left[0] -= 1
         return f"unknown node {name!r}{_did_you_mean(name, nodes)}"
 
     if not any(e.source is START for e in graph.edges) and not any(
@@ -115,11 +152,12 @@ def _edge_problems(graph: OrkesGraph[Any]) -> Iterator[str]:
         default = branch.default
         if default is not None and default is not END and default not in nodes:
             yield f"{where} has default= {unknown(default)}"
-        yield from _literal_problems(branch, nodes)
+        yield from _literal_problems(branch, nodes, literals.of(branch))
 
 
-def _literal_problems(branch: Branch, nodes: dict[str, Any]) -> Iterator[str]:
-    literals = literal_values(branch.gate)
+def _literal_problems(
+    branch: Branch, nodes: dict[str, Any], literals: tuple[object, ...] | None
+) -> Iterator[str]:
     if literals is None or branch.default is not None:
         return
     if branch.mapping is not None:
@@ -141,7 +179,7 @@ def _literal_problems(branch: Branch, nodes: dict[str, Any]) -> Iterator[str]:
             )
 
 
-def _flow_problems(graph: OrkesGraph[Any]) -> Iterator[str]:
+def _flow_problems(graph: OrkesGraph[Any], literals: _GateLiterals) -> Iterator[str]:
     """Nodes with no way out, nodes START can't reach, nodes that can't reach END."""
     names = list(graph.nodes)
     successors: dict[str, list[str]] = {name: [] for name in [START, *names]}
@@ -160,7 +198,7 @@ def _flow_problems(graph: OrkesGraph[Any]) -> Iterator[str]:
         if branch.source not in successors:
             continue
         has_way_out.add(branch.source)
-        targets = branch_targets(branch, graph.nodes)
+        targets = branch_targets(branch, graph.nodes, literals.of(branch))
         if targets is ANYWHERE:
             goes_anywhere.add(branch.source)
         else:
