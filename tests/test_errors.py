@@ -187,7 +187,7 @@ def test_an_unknown_input_key_is_a_key_error_with_a_plain_message() -> None:
     graph = OrkesGraph(State).add_node("a", lambda state: None)
     compiled = graph.add_edge(START, "a").add_edge("a", END).compile()
     with pytest.raises(KeyError) as caught:
-        compiled.run({"n": 1, "typo": 2})  # type: ignore[typeddict-unknown-key]
+        compiled.run({"n": 1, "typo": 2})
     error = caught.value
     assert isinstance(error, StateError)
     assert error.key == "typo"

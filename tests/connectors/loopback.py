@@ -228,6 +228,9 @@ class _Handler(BaseHTTPRequestHandler):
 
 class _Server(ThreadingHTTPServer):
     daemon_threads = False  # server_close() joins the handler threads: nothing outlives a test
+    # The listen backlog: socketserver's 5 drops the connections of a burst of concurrent
+    # clients beyond it, and their SYN is sent again only a second later.
+    request_queue_size = 128
 
     def __init__(self, loopback: LoopbackServer) -> None:
         self.loopback = loopback

@@ -2,12 +2,19 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Iterator
+import traceback
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
 
 import pytest
 
+from orkes.connectors._base import HttpChatConnector
+from orkes.connectors.anthropic import AnthropicConnector
+from orkes.connectors.gemini import GeminiConnector
+from orkes.connectors.openai import OpenAIConnector
 from orkes.connectors.tools import ToolSpec
-from orkes.errors import AuthenticationError, ToolDefinitionError
+from orkes.errors import AuthenticationError, ConnectorError, ToolDefinitionError
 from orkes.shared.schema import (
     AsyncLLMConnector,
     AsyncStreamingLLMConnector,
@@ -16,6 +23,7 @@ from orkes.shared.schema import (
     StreamingLLMConnector,
 )
 from tests.connectors.loopback import (
+    CannedResponse,
     LoopbackServer,
     RecordingSleep,
     error_response,
@@ -194,3 +202,132 @@ def test_close_drops_idle_connections_and_the_connector_stays_usable(
     toy.close()
     assert toy.invoke(HELLO)["content"] == "2"
     assert loopback.connections_opened == 2
+
+
+def test_concurrent_ainvoke_calls_wait_side_by_side_not_in_waves(
+    toy: ToyConnector, loopback: LoopbackServer
+) -> None:
+    calls = 24
+    for _ in range(calls):
+        loopback.enqueue(json_response({"text": "ok"}, delay=0.5))
+
+    async def main() -> float:
+        # A small default executor, as on a machine with few CPUs: connectors don't use it.
+        asyncio.get_running_loop().set_default_executor(ThreadPoolExecutor(2))
+        started = time.monotonic()
+        replies = await asyncio.gather(*(toy.ainvoke(HELLO) for _ in range(calls)))
+        assert [reply["content"] for reply in replies] == ["ok"] * calls
+        return time.monotonic() - started
+
+    assert asyncio.run(main()) < 1.5
+
+
+# --- the key in errors built from 2xx answers -------------------------------------------
+
+KEY = "sk-live-SECRET-0042"
+PROVIDERS: dict[str, Callable[[LoopbackServer], HttpChatConnector]] = {
+    "openai": lambda server: OpenAIConnector("m", api_key=KEY, base_url=server.url("/v1")),
+    "anthropic": lambda server: AnthropicConnector("m", api_key=KEY, base_url=server.base_url),
+    "gemini": lambda server: GeminiConnector("m", api_key=KEY, base_url=server.url("/v1beta")),
+}
+ERROR_EVENTS: dict[str, dict[str, Any]] = {
+    "openai": {"error": {"message": f"bad key {KEY}", "type": "invalid_request_error"}},
+    "anthropic": {"type": "error", "error": {"type": "authentication_error",
+                                             "message": f"bad key {KEY}"}},
+    "gemini": {"error": {"code": 400, "message": f"bad key {KEY}", "status": "INVALID_ARGUMENT"}},
+}  # fmt: skip
+
+
+def answer(provider: str, path: str) -> CannedResponse:
+    if path == "whole answer":  # a 200 whose body is an error (proxies, compatible servers)
+        return json_response({"error": {"message": f"Incorrect API key provided: {KEY}"}})
+    if path == "error event":
+        return sse_response([ERROR_EVENTS[provider]])
+    return sse_response([f"oops {KEY}"])  # an event that is not JSON
+
+
+@pytest.mark.parametrize("path", ["whole answer", "error event", "event not JSON"])
+@pytest.mark.parametrize("provider", sorted(PROVIDERS))
+def test_the_key_is_hidden_in_errors_built_from_what_came_back(
+    loopback: LoopbackServer, provider: str, path: str
+) -> None:
+    loopback.enqueue(answer(provider, path))
+    with PROVIDERS[provider](loopback) as connector:
+        stream = connector.stream(HELLO)
+        with pytest.raises(ConnectorError) as caught:
+            connector.invoke(HELLO) if path == "whole answer" else list(stream)
+    error = caught.value
+    assert "***" in str(error)
+    shown = "".join(traceback.format_exception(error))  # with its cause and context
+    assert KEY not in shown
+    assert KEY not in (error.service_message or "")
+    if path != "whole answer":
+        with pytest.raises(ConnectorError, match="the stream failed") as failed:
+            _ = stream.message
+        assert KEY not in "".join(traceback.format_exception(failed.value))
+
+
+def test_the_key_is_hidden_from_ainvoke_and_astream_too(loopback: LoopbackServer) -> None:
+    loopback.enqueue(answer("openai", "whole answer"), answer("openai", "error event"))
+
+    async def main(connector: HttpChatConnector) -> list[str]:
+        shown: list[str] = []
+        try:
+            await connector.ainvoke(HELLO)
+        except ConnectorError as error:
+            shown.append(str(error))
+        try:
+            async with connector.astream(HELLO) as stream:
+                [chunk async for chunk in stream]
+        except ConnectorError as error:
+            shown.append(str(error))
+        return shown
+
+    with PROVIDERS["openai"](loopback) as connector:
+        shown = asyncio.run(main(connector))
+    assert len(shown) == 2
+    assert all("***" in text and KEY not in text for text in shown)
+
+
+# --- what a provider declares -----------------------------------------------------------
+
+
+class OfficialToy(ToyConnector):
+    service = "Toy"
+    api_key_env = ("TOY_KEY", "TOY_OTHER_KEY")
+    official_host = "api.toy.example"
+
+
+@pytest.mark.parametrize(
+    ("environment", "expected"),
+    [
+        ({"TOY_KEY": "first", "TOY_OTHER_KEY": "second"}, "first"),
+        ({"TOY_KEY": "", "TOY_OTHER_KEY": "second"}, "second"),
+        ({"TOY_OTHER_KEY": "second"}, "second"),
+        ({}, None),
+    ],
+)
+def test_a_missing_key_comes_from_the_first_variable_that_holds_one(
+    loopback: LoopbackServer,
+    monkeypatch: pytest.MonkeyPatch,
+    environment: dict[str, str],
+    expected: str | None,
+) -> None:
+    for name in OfficialToy.api_key_env:
+        monkeypatch.delenv(name, raising=False)
+    for name, value in environment.items():
+        monkeypatch.setenv(name, value)
+    with OfficialToy("toy-1", base_url=loopback.base_url) as toy:
+        assert toy._api_key == expected
+    monkeypatch.setenv("TOY_KEY", "from-env")
+    with OfficialToy("toy-1", base_url=loopback.base_url, api_key="") as toy:
+        assert not toy.has_api_key  # a key given, even empty, wins over the environment
+
+
+def test_another_host_than_the_official_one_is_a_compatible_server() -> None:
+    with OfficialToy("toy-1", base_url="https://api.toy.example/v2") as official:
+        assert official.service == "Toy"
+    with OfficialToy("toy-1", base_url="http://localhost:8000") as local:
+        assert local.service == "Toy-compatible server"
+    with ToyConnector("toy-1", base_url="http://localhost:8000") as undeclared:
+        assert undeclared.service == "Toy"

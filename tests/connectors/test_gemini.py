@@ -171,12 +171,40 @@ def test_a_multi_turn_tool_conversation_takes_the_wire_shape(
     ]  # fmt: skip
 
 
-def test_an_assistant_message_without_text_or_calls_still_has_a_part(
+def test_empty_text_is_never_sent_the_service_refuses_it(
     gemini: GeminiConnector, loopback: LoopbackServer
 ) -> None:
     loopback.enqueue(json_response(response(text_part("ok"))))
-    gemini.invoke([{"role": "user", "content": "Hi"}, {"role": "assistant", "content": ""}])
-    assert loopback.requests[0].json()["contents"][1] == {"role": "model", "parts": [{"text": ""}]}
+    gemini.invoke(
+        [
+            {"role": "system", "content": ""},
+            {"role": "user", "content": "Hi"},
+            {"role": "assistant", "content": ""},  # a reply cut by max_tokens, say
+            {"role": "user", "content": ""},
+            {"role": "assistant", "content": "", "tool_calls": [
+                {"id": "call_1", "name": "get_weather", "arguments": {"city": "Rome"}}]},
+        ]
+    )  # fmt: skip
+    body = loopback.requests[0].json()
+    assert "systemInstruction" not in body
+    assert body["contents"] == [
+        {"role": "user", "parts": [{"text": "Hi"}]},
+        {"role": "model", "parts": [
+            {"functionCall": {"name": "get_weather", "args": {"city": "Rome"}, "id": "call_1"}}]},
+    ]  # fmt: skip
+
+
+def test_empty_system_messages_beside_others_leave_only_the_others(
+    gemini: GeminiConnector, loopback: LoopbackServer
+) -> None:
+    loopback.enqueue(json_response(response(text_part("ok"))))
+    messages: list[OrkesMessageSchema] = [
+        {"role": "system", "content": ""},
+        {"role": "system", "content": "Be brief."},
+        {"role": "user", "content": "Hi"},
+    ]
+    gemini.invoke(messages)
+    assert loopback.requests[0].json()["systemInstruction"] == {"parts": [{"text": "Be brief."}]}
 
 
 @pytest.mark.parametrize(

@@ -144,9 +144,11 @@ def test_an_error_event_in_the_stream_is_the_matching_connector_error(
     loopback.enqueue(sse_response([quota]))
     with gemini.stream(HELLO) as stream, pytest.raises(RateLimited):
         list(stream)
-    loopback.enqueue(sse_response([{"error": {"message": "odd"}}]))
-    with gemini.stream(HELLO) as stream, pytest.raises(ServiceError, match="500"):
+    loopback.enqueue(sse_response([{"error": {"message": "odd"}}]))  # no code: no status
+    with gemini.stream(HELLO) as stream, pytest.raises(ServiceError) as caught:
         list(stream)
+    assert str(caught.value) == "Gemini reported an error in the middle of the stream: odd"
+    assert caught.value.status is None
 
 
 def test_a_blocked_prompt_in_the_stream_is_a_bad_request(

@@ -1,15 +1,18 @@
 from __future__ import annotations
 
+import http.client
 import logging
 import socket
 import ssl
 import time
+import traceback
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import pytest
 
+from orkes.connectors._connection import ConnectionPool
 from orkes.connectors._http import HttpClient, HttpRequest
 from orkes.errors import (
     AuthenticationError,
@@ -124,19 +127,85 @@ def test_429_is_retried_after_the_retry_after_seconds(
     assert loopback.connections_opened == 1  # error answers leave the connection reusable
 
 
-def test_retry_after_as_http_date_and_the_cap(
+def test_retry_after_as_http_date(
     loopback: LoopbackServer, make_client: MakeClient, recording_sleep: RecordingSleep
 ) -> None:
     in_five_seconds = time.strftime("%a, %d %b %Y %H:%M:%S GMT", time.gmtime(time.time() + 5))
     loopback.enqueue(
         error_response(429, "wait", headers={"Retry-After": in_five_seconds}),
-        error_response(503, "busy", headers={"Retry-After": "3600"}),
         json_response({"ok": True}),
     )
     assert make_client(max_retry_after=10).request_json(REQUEST) == {"ok": True}
-    from_date, capped = recording_sleep.delays
+    [from_date] = recording_sleep.delays
     assert 3.5 <= from_date <= 5.0  # HTTP-dates have whole seconds
-    assert capped == 10
+
+
+@pytest.mark.parametrize(("status", "error_class"), [(429, RateLimited), (503, ServiceError)])
+def test_a_wait_longer_than_max_retry_after_raises_at_once(
+    loopback: LoopbackServer,
+    make_client: MakeClient,
+    recording_sleep: RecordingSleep,
+    status: int,
+    error_class: type[ConnectorError],
+) -> None:
+    loopback.enqueue(error_response(status, "quota", headers={"Retry-After": "3600"}))
+    with pytest.raises(error_class) as caught:
+        make_client(max_retry_after=60).request_json(REQUEST)
+    assert len(loopback.requests) == 1
+    assert recording_sleep.delays == []
+    assert str(caught.value).endswith(
+        "(it asks to wait 3600 s, longer than max_retry_after=60 s): quota"
+    )
+    if isinstance(caught.value, RateLimited):
+        assert caught.value.retry_after == 3600.0
+
+
+@pytest.mark.parametrize(
+    ("status", "should_retry", "retried"),
+    [
+        (503, "false", False),
+        (429, "False", False),
+        (400, "true", True),
+        (409, "true", True),
+        (409, None, False),
+        (408, None, True),
+    ],
+)
+def test_x_should_retry_decides_over_the_status(
+    loopback: LoopbackServer,
+    make_client: MakeClient,
+    recording_sleep: RecordingSleep,
+    status: int,
+    should_retry: str | None,
+    retried: bool,
+) -> None:
+    headers = {} if should_retry is None else {"x-should-retry": should_retry}
+    loopback.enqueue(error_response(status, "hm", headers=headers), json_response({"ok": 1}))
+    client = make_client()
+    if retried:
+        assert client.request_json(REQUEST) == {"ok": 1}
+    else:
+        with pytest.raises(ConnectorError) as caught:
+            client.request_json(REQUEST)
+        assert caught.value.status == status
+    assert len(loopback.requests) == (2 if retried else 1)
+    assert len(recording_sleep.delays) == (1 if retried else 0)
+
+
+def test_a_retry_after_of_zero_or_in_the_past_means_the_usual_jittered_backoff(
+    loopback: LoopbackServer,
+    make_client: MakeClient,
+    recording_sleep: RecordingSleep,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr("orkes.connectors._http.random.uniform", lambda low, high: high)
+    loopback.enqueue(
+        error_response(429, "now", headers={"Retry-After": "0"}),
+        error_response(503, "then", headers={"Retry-After": "Wed, 21 Oct 2015 07:28:00 GMT"}),
+        json_response({"ok": True}),
+    )
+    assert make_client(backoff_base=0.5).request_json(REQUEST) == {"ok": True}
+    assert recording_sleep.delays == [0.5, 1.0]
 
 
 def test_429_exhausted_raises_rate_limited_with_the_hint(
@@ -245,6 +314,57 @@ def test_a_body_that_is_not_json_serializable_is_a_bad_request(make_client: Make
         make_client().request_json(HttpRequest("/chat", {"when": object()}))
 
 
+def test_a_lone_surrogate_in_the_body_is_a_bad_request_at_once(
+    loopback: LoopbackServer, make_client: MakeClient, recording_sleep: RecordingSleep
+) -> None:
+    request = HttpRequest("/chat", {"prompt": "caf\udce9"}, headers=REQUEST.headers)
+    with pytest.raises(BadRequest) as caught:
+        make_client().request_json(request)
+    assert str(caught.value).endswith(
+        "can't be written as UTF-8: it holds the lone surrogate '\\udce9' after "
+        "'{\"prompt\":\"caf' (text decoded with errors='surrogateescape', "
+        "or half of an escaped emoji?)"
+    )
+    assert (loopback.requests, recording_sleep.delays) == ([], [])
+
+
+@pytest.mark.parametrize(
+    ("path", "culprit"),
+    [
+        ("/models/gemini pro:chat", "path '/v1/models/gemini pro:chat' holds ' '"),
+        ("/x\r\nHost: evil", "path '/v1/x\\r\\nHost: evil' holds '\\r'"),
+        ("/modèle", "path '/v1/modèle' holds 'è'"),
+        ("/chat?alt=s se", "query holds ' '"),
+    ],
+)
+def test_a_path_no_url_can_carry_is_a_bad_request_at_once(
+    loopback: LoopbackServer,
+    make_client: MakeClient,
+    recording_sleep: RecordingSleep,
+    path: str,
+    culprit: str,
+) -> None:
+    with pytest.raises(BadRequest) as caught:
+        make_client().request_json(HttpRequest(path, {}, headers=REQUEST.headers))
+    assert str(caught.value) == (
+        f"the request to Svc at 127.0.0.1:{loopback.base_url.rsplit(':', 1)[1]} can't be sent: "
+        f"its {culprit}, which a URL can't carry unencoded (check the model name and base_url)"
+    )
+    assert (loopback.requests, recording_sleep.delays) == ([], [])
+
+
+@pytest.mark.parametrize(
+    ("suffix", "culprit"), [("/v1 beta", " "), ("/v1\n", "\n"), ("/\tv1", "\t")]
+)
+def test_a_base_url_with_a_space_or_control_character_is_refused(suffix: str, culprit: str) -> None:
+    base_url = f"http://127.0.0.1:9{suffix}"
+    with pytest.raises(BadRequest) as caught:
+        HttpClient(base_url)
+    assert str(caught.value) == (
+        f"base_url can't hold {culprit!r} (percent-encode it), got {base_url!r}"
+    )
+
+
 def test_a_slow_answer_times_out_without_retry(
     loopback: LoopbackServer, make_client: MakeClient, recording_sleep: RecordingSleep
 ) -> None:
@@ -332,6 +452,71 @@ def test_a_body_that_stops_coming_is_a_timeout(
 def test_settings_that_cannot_work_are_refused(base_url: str, options: dict[str, Any]) -> None:
     with pytest.raises(ConnectorError):
         HttpClient(base_url, **options)
+
+
+def test_connections_idle_longer_than_idle_timeout_are_closed_not_reused(
+    loopback: LoopbackServer, make_client: MakeClient
+) -> None:
+    loopback.enqueue(json_response({"n": 1}), json_response({"n": 2}))
+    client = make_client(idle_timeout=0.05)
+    assert client.request_json(REQUEST) == {"n": 1}
+    time.sleep(0.15)
+    assert client.request_json(REQUEST) == {"n": 2}
+    assert loopback.connections_opened == 2
+    assert client.idle_connections == 1
+
+
+class _Recorded(http.client.HTTPConnection):
+    def __init__(self, name: str, closed: list[str]) -> None:
+        super().__init__("127.0.0.1", 9)
+        self.name, self._closed = name, closed
+
+    def close(self) -> None:
+        self._closed.append(self.name)
+
+
+def test_the_pool_closes_every_expired_connection_and_reuses_the_freshest() -> None:
+    now, closed = [0.0], list[str]()
+    pool = ConnectionPool(lambda: _Recorded("new", closed), 4, max_idle=15, clock=lambda: now[0])
+    for name, released_at in [("a", 0.0), ("b", 10.0), ("c", 20.0), ("d", 30.0)]:
+        now[0] = released_at
+        pool.release(_Recorded(name, closed))
+    now[0] = 35.5  # a, b idle 35.5 and 25.5 s; c 15.5 s; d 5.5 s
+    connection, reused = pool.acquire()
+    assert (getattr(connection, "name", None), reused, closed) == ("d", True, ["a", "b", "c"])
+    assert pool.idle_count == 0
+    now[0] = 100.0
+    assert pool.acquire()[1] is False
+
+
+def _frames_text(error: BaseException) -> str:
+    exception = traceback.TracebackException.from_exception(error, capture_locals=True)
+    return "".join(exception.format())
+
+
+def test_the_key_is_in_no_traceback_locals_of_an_error_answer(
+    loopback: LoopbackServer, make_client: MakeClient
+) -> None:
+    loopback.enqueue(error_response(401, "Incorrect API key provided"))
+    with pytest.raises(AuthenticationError) as caught:
+        make_client().request_json(REQUEST)
+    text = _frames_text(caught.value)
+    assert "where = " in text  # the locals were captured...
+    assert SECRET not in text  # ...and none holds the key
+
+
+def test_the_key_is_in_no_traceback_locals_of_a_failed_send(make_client: MakeClient) -> None:
+    with socket.socket() as listener:  # accepts connections, never reads a byte
+        listener.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+        listener.bind(("127.0.0.1", 0))
+        listener.listen()
+        client = make_client(base_url=f"http://127.0.0.1:{listener.getsockname()[1]}", timeout=0.3)
+        # More than the socket buffers take: the send itself times out, inside http.client.
+        big = HttpRequest("/chat", {"text": "x" * 8_000_000}, headers=REQUEST.headers)
+        with pytest.raises(ConnectorTimeout) as caught:
+            client.request_json(big)
+    assert isinstance(caught.value.__cause__, TimeoutError)
+    assert SECRET not in _frames_text(caught.value)
 
 
 def test_repr_and_context_manager() -> None:

@@ -103,6 +103,27 @@ def test_tools_and_tool_messages_take_the_wire_shape(
     assert body["tool_choice"] == "auto"
 
 
+NAMED_CHOICE = {"type": "function", "function": {"name": "get_weather"}}
+
+
+@pytest.mark.parametrize(
+    ("tool_choice", "sent"),
+    [
+        ("get_weather", NAMED_CHOICE),
+        ("auto", "auto"),
+        ("none", "none"),
+        ("required", "required"),
+        (NAMED_CHOICE, NAMED_CHOICE),
+    ],
+)
+def test_a_tool_choice_naming_a_tool_is_sent_in_the_object_shape(
+    openai: OpenAIConnector, loopback: LoopbackServer, tool_choice: object, sent: object
+) -> None:
+    loopback.enqueue(json_response(completion()))
+    openai.invoke(HELLO, tools=[get_weather], tool_choice=tool_choice)
+    assert loopback.requests[0].json()["tool_choice"] == sent
+
+
 def test_an_assistant_message_with_text_and_tool_calls_keeps_its_text(
     openai: OpenAIConnector, loopback: LoopbackServer
 ) -> None:

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 
 from orkes.connectors.openai import OpenAIConnector
@@ -83,6 +85,49 @@ def test_stream_tool_arguments_sent_whole_as_an_object(
     loopback.enqueue(sse_response([chunk({"tool_calls": [whole]}, "tool_calls"), DONE]))
     with openai.stream(HELLO) as stream:
         assert stream.final_message()["tool_calls"][0]["arguments"] == {"city": "Oslo"}
+
+
+def whole_call(call_id: str | None, name: str | None, arguments: str) -> dict[str, Any]:
+    """A tool call fragment without ``index``, as Gemini's OpenAI-compatible endpoint sends."""
+    function = {"name": name, "arguments": arguments} if name else {"arguments": arguments}
+    fragment: dict[str, Any] = {"type": "function", "function": function}
+    if call_id:
+        fragment["id"] = call_id
+    return fragment
+
+
+def test_stream_tool_calls_without_an_index_are_told_apart_by_their_id(
+    openai: OpenAIConnector, loopback: LoopbackServer
+) -> None:
+    loopback.enqueue(sse_response([
+        chunk({"tool_calls": [whole_call("call_1", "get_weather", '{"city": "Oslo"}')]}),
+        chunk({"tool_calls": [whole_call("call_2", "get_time", '{"tz":')]}),
+        chunk({"tool_calls": [whole_call(None, None, ' "CET"}')]}),  # no id: the last call
+        chunk({"tool_calls": [whole_call("call_1", None, "")]}),  # a known id: that call
+        chunk({}, finish_reason="tool_calls"),
+        DONE,
+    ]))  # fmt: skip
+    with openai.stream(HELLO) as stream:
+        assert stream.final_message()["tool_calls"] == [
+            {"id": "call_1", "name": "get_weather", "arguments": {"city": "Oslo"}},
+            {"id": "call_2", "name": "get_time", "arguments": {"tz": "CET"}},
+        ]
+
+
+def test_stream_refusal_is_kept_in_metadata(
+    openai: OpenAIConnector, loopback: LoopbackServer
+) -> None:
+    loopback.enqueue(sse_response([
+        chunk({"role": "assistant", "content": None, "refusal": ""}),
+        chunk({"refusal": "I can't "}),
+        chunk({"refusal": "help with that."}),
+        chunk({}, finish_reason="stop"),
+        DONE,
+    ]))  # fmt: skip
+    with openai.stream(HELLO) as stream:
+        assert list(stream) == []
+    assert stream.message["content"] == ""
+    assert stream.message["metadata"]["refusal"] == "I can't help with that."
 
 
 def test_stream_with_malformed_tool_arguments_raises_naming_the_tool(

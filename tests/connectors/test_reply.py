@@ -1,15 +1,30 @@
 from __future__ import annotations
 
+import json
+import pickle
+
 import pytest
 
 from orkes.connectors._reply import (
     ReplyAssembler,
     StreamDecoder,
+    as_dict,
     event_json,
+    event_object,
+    fragment_key,
     parse_tool_arguments,
+    stream_error,
+    without_secrets,
 )
 from orkes.connectors._sse import ServerSentEvent
-from orkes.errors import ResponseFormatError
+from orkes.errors import (
+    BadRequest,
+    ConnectionFailed,
+    ConnectorError,
+    RateLimited,
+    ResponseFormatError,
+    ServiceError,
+)
 from orkes.shared.schema import OrkesMessageSchema
 
 
@@ -48,6 +63,82 @@ def test_event_json() -> None:
     assert event_json("Svc", ServerSentEvent('{"a": 1}')) == {"a": 1}
     with pytest.raises(ResponseFormatError, match="Svc sent a stream event that is not JSON: 'x'"):
         event_json("Svc", ServerSentEvent("x"))
+
+
+def test_event_object() -> None:
+    assert event_object("Svc", ServerSentEvent('{"a": 1}')) == {"a": 1}
+    with pytest.raises(ResponseFormatError) as caught:
+        event_object("Svc", ServerSentEvent("[1, 2]"))
+    assert str(caught.value) == "Svc sent a stream event that is not a JSON object: '[1, 2]'"
+    with pytest.raises(ResponseFormatError, match="not JSON: 'x'"):
+        event_object("Svc", ServerSentEvent("x"))
+
+
+def test_as_dict_and_fragment_key() -> None:
+    assert as_dict({"a": 1}) == {"a": 1}
+    assert as_dict([1]) == {} == as_dict(None)
+    assert (fragment_key(0), fragment_key("a"), fragment_key([1])) == (0, "a", "[1]")
+
+
+def error_data(error: object) -> str:
+    return json.dumps({"error": error})
+
+
+def test_a_stream_error_with_an_http_code_has_the_class_of_that_status() -> None:
+    error = {"code": 429, "message": "Resource has been exhausted", "status": "RESOURCE_EXHAUSTED"}
+    failure = stream_error("Gemini", error, error_data(error))
+    assert isinstance(failure, RateLimited)
+    assert (failure.status, failure.service_message) == (429, "Resource has been exhausted")
+    assert str(failure) == (
+        "Gemini, in the middle of a stream, answered 429 RESOURCE_EXHAUSTED: "
+        "Resource has been exhausted"
+    )
+    error = {"object": "error", "message": "bad input", "type": "BadRequestError", "code": 400}
+    assert isinstance(stream_error("vLLM", error, error_data(error)), BadRequest)
+
+
+@pytest.mark.parametrize(
+    ("error", "expected"),
+    [
+        ({"message": "The server had an error", "type": "server_error"},
+         "Svc reported an error in the middle of the stream: The server had an error "
+         "(server_error)"),
+        ({"message": "odd", "code": "weird_code"},
+         "Svc reported an error in the middle of the stream: odd"),
+        ({}, "Svc reported an error in the middle of the stream"),
+        ("a string", "Svc reported an error in the middle of the stream: a string"),
+    ],
+)  # fmt: skip
+def test_any_other_stream_error_is_a_service_error(error: object, expected: str) -> None:
+    failure = stream_error("Svc", error, error_data(error))
+    assert type(failure) is ServiceError
+    assert str(failure) == expected
+    assert failure.status is None
+
+
+def test_without_secrets_hides_them_in_the_message_and_the_service_message() -> None:
+    cause = ValueError("the cause")
+    try:
+        raise RateLimited(
+            "limit for sk-1 hit", service_message="key sk-1 is out", retry_after=3.0
+        ) from cause
+    except RateLimited as raised:
+        error = raised
+    hidden = without_secrets(error, ["", "sk-1"])
+    assert type(hidden) is RateLimited
+    assert (str(hidden), hidden.service_message) == ("limit for *** hit", "key *** is out")
+    assert (hidden.status, hidden.retry_after) == (429, 3.0)
+    assert hidden.__cause__ is cause
+    assert hidden.__traceback__ is error.__traceback__
+    assert str(error) == "limit for sk-1 hit"  # the original is left as it was
+    assert str(pickle.loads(pickle.dumps(hidden))) == "limit for *** hit"
+
+
+def test_without_secrets_gives_back_an_error_that_shows_none() -> None:
+    error = ConnectionFailed("the connection broke")
+    assert without_secrets(error, ["sk-1"]) is error
+    bare = ConnectorError("no key here")
+    assert without_secrets(bare, []) is bare
 
 
 def test_a_plain_text_reply() -> None:

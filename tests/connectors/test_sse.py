@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import itertools
+import time
 
 from hypothesis import given
 from hypothesis import strategies as st
@@ -99,6 +100,26 @@ def test_a_leading_byte_order_mark_is_dropped_even_when_split() -> None:
 
 def test_an_empty_body_has_no_events() -> None:
     assert events_of(b"") == []
+
+
+def _seconds_to_decode_one_long_event(size: int) -> float:
+    body = b"data: " + b"x" * size + b"\n\n"
+    chunks = [body[start : start + 1400] for start in range(0, len(body), 1400)]  # TCP segments
+    fastest = float("inf")
+    for _ in range(3):
+        decoder = SseDecoder()
+        started = time.perf_counter()
+        events = [event for chunk in chunks for event in decoder.feed(chunk)]
+        fastest = min(fastest, time.perf_counter() - started)
+        assert [len(event.data) for event in events] == [size]
+    return fastest
+
+
+def test_a_long_line_in_small_chunks_takes_linear_time() -> None:
+    one_mb = _seconds_to_decode_one_long_event(1_000_000)
+    four_mb = _seconds_to_decode_one_long_event(4_000_000)
+    assert four_mb < 1.0
+    assert four_mb / max(one_mb, 1e-4) < 8  # quadratic would be 16
 
 
 BODY = (

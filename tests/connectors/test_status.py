@@ -9,6 +9,7 @@ from orkes.connectors._status import (
     redact,
     retry_after_from_headers,
     service_message_from_body,
+    should_retry,
 )
 from orkes.errors import (
     AuthenticationError,
@@ -24,10 +25,38 @@ WHERE = "Svc at host:443 (POST /v1/chat)"
 
 @pytest.mark.parametrize(
     ("status", "retryable"),
-    [(429, True), (500, True), (503, True), (599, True), (400, False), (401, False), (404, False)],
+    [
+        (408, True),
+        (429, True),
+        (500, True),
+        (503, True),
+        (599, True),
+        (400, False),
+        (401, False),
+        (404, False),
+        (409, False),
+    ],
 )
-def test_only_429_and_5xx_are_retryable(status: int, retryable: bool) -> None:
+def test_only_408_429_and_5xx_are_retryable(status: int, retryable: bool) -> None:
     assert is_retryable_status(status) is retryable
+
+
+@pytest.mark.parametrize(
+    ("status", "headers", "retry"),
+    [
+        (503, {"x-should-retry": "false"}, False),
+        (429, {"X-Should-Retry": " FALSE "}, False),
+        (409, {"x-should-retry": "true"}, True),
+        (401, {"x-should-retry": "true"}, True),
+        (409, {}, False),
+        (503, {"x-should-retry": "maybe"}, True),
+        (400, {"x-should-retry": "maybe"}, False),
+    ],
+)
+def test_x_should_retry_wins_over_the_status(
+    status: int, headers: dict[str, str], retry: bool
+) -> None:
+    assert should_retry(status, headers) is retry
 
 
 @pytest.mark.parametrize(
@@ -152,6 +181,15 @@ def test_rate_limited_keeps_retry_after_and_attempts_are_counted() -> None:
     assert isinstance(error, RateLimited)
     assert error.retry_after == 2.0
     assert str(error) == f"{WHERE} answered 429 Too Many Requests (after 4 attempts)"
+
+
+def test_a_note_says_why_the_retries_stopped_next_to_the_attempts() -> None:
+    error = error_for_status(
+        429, "Too Many Requests", b"", where=WHERE, retry_after=90.0, attempts=2, note="too long"
+    )
+    assert str(error) == f"{WHERE} answered 429 Too Many Requests (after 2 attempts; too long)"
+    alone = error_for_status(503, "Service Unavailable", b"busy", where=WHERE, note="too long")
+    assert str(alone) == f"{WHERE} answered 503 Service Unavailable (too long): busy"
 
 
 def test_error_never_contains_a_secret_echoed_by_the_service() -> None:

@@ -2,12 +2,18 @@ from __future__ import annotations
 
 import asyncio
 import gc
+import json
+import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Awaitable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any, cast
 
 import pytest
 
-from orkes.connectors._stream import AsyncMessageStream, MessageStream
+from orkes.connectors._event_stream import EventStream
+from orkes.connectors._sse import ServerSentEvent
+from orkes.connectors._stream import AsyncMessageStream, MessageStream, _StreamCore
 from orkes.errors import ConnectionFailed, ConnectorError, ConnectorTimeout, ResponseFormatError
 from orkes.shared.schema import OrkesMessageSchema
 from tests.connectors.loopback import LoopbackServer, error_response, sse_response
@@ -279,3 +285,156 @@ def test_closing_while_the_request_is_still_being_sent(
 
     asyncio.run(main())  # returns once the worker thread has seen the answer and closed it
     assert toy._http.idle_connections == 0
+
+
+# --- one read at a time ----------------------------------------------------------------
+
+WORDS = ["alpha ", "beta ", "gamma "]
+WORD_EVENTS = [*map(text_event, WORDS), END_EVENT]
+
+
+async def timed_out(awaitable: Awaitable[Any], seconds: float = 0.05) -> bool:
+    """Whether ``asyncio.wait_for`` gave up on ``awaitable`` (it never returns early here)."""
+    try:
+        await asyncio.wait_for(awaitable, seconds)
+    except asyncio.TimeoutError:
+        return True
+    return False
+
+
+def test_an_await_that_times_out_leaves_its_read_to_the_next_one(
+    toy: ToyConnector, loopback: LoopbackServer
+) -> None:
+    loopback.enqueue(sse_response(WORD_EVENTS, chunk_delay=0.25))
+
+    async def main() -> tuple[list[str], int, str]:
+        chunks: list[str] = []
+        timeouts = 0
+        async with toy.astream(HELLO) as stream:
+            while True:  # an idle-time watchdog around each chunk
+                try:
+                    chunks.append(await asyncio.wait_for(stream.__anext__(), 0.05))
+                except asyncio.TimeoutError:
+                    timeouts += 1
+                except StopAsyncIteration:
+                    break
+            return chunks, timeouts, stream.message["content"]
+
+    chunks, timeouts, content = asyncio.run(main())
+    assert chunks == WORDS
+    assert content == "alpha beta gamma "
+    assert timeouts >= 3
+    assert toy._http.idle_connections == 1  # read whole by one reader: the connection is kept
+
+
+def test_a_chunk_that_came_after_its_await_timed_out_is_the_next_one(
+    toy: ToyConnector, loopback: LoopbackServer
+) -> None:
+    loopback.enqueue(sse_response(WORD_EVENTS, delay=0.2))
+
+    async def main() -> list[str]:
+        async with toy.astream(HELLO) as stream:
+            assert await timed_out(stream.__anext__())
+            await asyncio.sleep(0.3)  # the read ends meanwhile, in its worker thread
+            return [chunk async for chunk in stream]
+
+    assert asyncio.run(main()) == WORDS
+
+
+def test_final_message_takes_over_a_read_whose_await_timed_out(
+    toy: ToyConnector, loopback: LoopbackServer
+) -> None:
+    loopback.enqueue(sse_response(WORD_EVENTS, delay=0.2))
+
+    async def main() -> OrkesMessageSchema:
+        async with toy.astream(HELLO) as stream:
+            assert await timed_out(stream.__anext__())
+            return await stream.final_message()
+
+    assert asyncio.run(main())["content"] == "alpha beta gamma "
+
+
+def test_a_final_message_that_times_out_reads_on_for_the_next_call(
+    toy: ToyConnector, loopback: LoopbackServer
+) -> None:
+    loopback.enqueue(sse_response(WORD_EVENTS, chunk_delay=0.1))
+
+    async def main() -> tuple[OrkesMessageSchema, list[str]]:
+        async with toy.astream(HELLO) as stream:
+            assert await stream.__anext__() == "alpha "
+            assert await timed_out(stream.final_message())
+            message = await stream.final_message()
+            return message, [chunk async for chunk in stream]
+
+    message, rest = asyncio.run(main())
+    assert message["content"] == "alpha beta gamma "
+    assert rest == []  # final_message() skips the chunks, cancelled or not
+    assert toy._http.idle_connections == 1
+
+
+def test_two_tasks_may_not_wait_for_chunks_of_one_stream_at_once(
+    toy: ToyConnector, loopback: LoopbackServer
+) -> None:
+    loopback.enqueue(sse_response(WORD_EVENTS, delay=0.2))
+
+    async def main() -> tuple[str, str]:
+        async with toy.astream(HELLO) as stream:
+            first = asyncio.create_task(stream.__anext__())
+            await asyncio.sleep(0.05)
+            try:
+                await stream.__anext__()
+            except ConnectorError as error:
+                refusal = str(error)
+            return await first, refusal
+
+    first, refusal = asyncio.run(main())
+    assert first == "alpha "
+    assert refusal == "another task is waiting for a chunk of this stream: read it from one task"
+
+
+class SlowEvents:
+    """Stands for an :class:`EventStream`; notes whether two threads ever read at once."""
+
+    where = "Toy at test"
+
+    def __init__(self, events: list[ServerSentEvent]) -> None:
+        self._events = iter(events)
+        self._lock = threading.Lock()
+        self._readers = 0
+        self.overlapped = False
+
+    def __iter__(self) -> SlowEvents:
+        return self
+
+    def __next__(self) -> ServerSentEvent:
+        with self._lock:
+            self._readers += 1
+            self.overlapped = self.overlapped or self._readers > 1
+        try:
+            time.sleep(0.01)
+            return next(self._events)
+        finally:
+            with self._lock:
+                self._readers -= 1
+
+    def finish(self) -> None:
+        pass
+
+    def close(self) -> None:
+        pass
+
+
+def test_two_threads_reading_one_stream_read_one_after_the_other(toy: ToyConnector) -> None:
+    texts = [f"w{n} " for n in range(20)]
+    events = SlowEvents(
+        [ServerSentEvent(json.dumps({"t": text}), "text") for text in texts]
+        + [ServerSentEvent('{"tokens": [3, 4]}', "end")]
+    )
+    stream = MessageStream(
+        _StreamCore(lambda: cast(EventStream, events), toy._new_stream_decoder())
+    )
+    with ThreadPoolExecutor(2) as pool:
+        first, second = pool.map(lambda _: list(stream), range(2))
+    assert not events.overlapped
+    assert sorted(first + second) == sorted(texts)  # each chunk once, to one of them
+    assert stream.message["content"] == "".join(texts)

@@ -22,6 +22,7 @@ import pytest
 import typing_extensions
 from typing_extensions import NotRequired, ReadOnly, Required, TypedDict
 
+from orkes.connectors import _json_schema, _signature
 from orkes.connectors.tools import (
     ToolCallError,
     ToolSpec,
@@ -361,6 +362,38 @@ def test_default_without_json_form_is_left_out() -> None:
     }
 
 
+class Label(str):
+    """A str subclass: its default is sent as a plain string."""
+
+
+INT_KEYS = {1: 2}
+HOLDS_ITSELF: list[Any] = []
+HOLDS_ITSELF.append(HOLDS_ITSELF)
+NOT_A_NUMBER = float("nan")
+NESTED = {"low": Priority.LOW, "pair": (Label("a"), 2)}
+
+
+def with_defaults_json_cannot_hold(
+    keys: dict[str, int] = INT_KEYS,  # type: ignore[assignment]
+    loop: list[Any] = HOLDS_ITSELF,
+    ratio: float = NOT_A_NUMBER,
+    day: Any = datetime.date(2024, 5, 1),
+    label: str = Label("x"),
+    nested: dict[str, Any] = NESTED,
+) -> None: ...
+
+
+def test_only_defaults_with_an_exact_json_form_are_shown() -> None:
+    properties = ToolSpec.from_function(with_defaults_json_cannot_hold).parameters["properties"]
+    assert [name for name, schema in properties.items() if "default" in schema] == [
+        "label",
+        "nested",
+    ]
+    assert type(properties["label"]["default"]) is str
+    assert properties["nested"]["default"] == {"low": 1, "pair": ["a", 2]}
+    assert type(properties["nested"]["default"]["pair"][0]) is str
+
+
 def no_parameters() -> str:
     """Say hi."""
     return "hi"
@@ -427,7 +460,60 @@ def test_callable_object_and_partial() -> None:
     partial = ToolSpec.from_function(functools.partial(book_flight, "OSL", seats=2))
     assert partial.name == "book_flight"
     assert partial.parameters["required"] == ["destination"]
-    assert partial.parameters["properties"]["seats"]["default"] == 2
+    assert list(partial.parameters["properties"]) == ["destination", "cabin", "stops", "notes"]
+
+
+def search(query: str, api_key: str) -> str:
+    """Search the web."""
+    return f"results for {query} with key {api_key[:5]}..."
+
+
+def test_what_a_partial_binds_is_not_the_models() -> None:
+    spec = tool(functools.partial(search, api_key="sk-live-SECRET"), name="search")
+    assert spec.parameters == {
+        "type": "object",
+        "properties": {"query": {"type": "string"}},
+        "required": ["query"],
+    }
+    reply = make_reply(
+        call("search", "1", query="x"), call("search", "2", query="x", api_key="attacker")
+    )
+    assert run_tool_calls(reply, [spec]) == [
+        answer("1", "search", "results for x with key sk-li..."),
+        answer(
+            "2",
+            "search",
+            "Error: invalid arguments for tool 'search': "
+            "unexpected argument 'api_key' (parameters: 'query')",
+        ),
+    ]
+
+
+def test_what_nested_partials_bind_by_position_or_keyword_is_left_out() -> None:
+    inner = functools.partial(book_flight, "OSL", cabin=Cabin.BUSINESS)
+    inner.note = "an attribute keeps functools from flattening the two"  # type: ignore[attr-defined]
+    outer = functools.partial(inner, seats=2)
+    assert outer.func is inner
+    spec = tool(outer)
+    assert spec.parameters["properties"] == {
+        "destination": {"type": "string", "description": "IATA code of the arrival airport."},
+        "stops": {"type": "array", "items": {"type": "string"}, "default": ["CPH"]},
+        "notes": {"anyOf": [{"type": "string"}, {"type": "null"}], "default": None},
+    }
+    assert spec.parameters["required"] == ["destination"]
+    reply = make_reply(
+        call("book_flight", "1", destination="BGO"),
+        call("book_flight", "2", destination="BGO", origin="TRD", seats=9, cabin="economy"),
+    )
+    assert run_tool_calls(reply, [spec]) == [
+        answer("1", "book_flight", '{"origin": "OSL", "destination": "BGO", "seats": 2}'),
+        answer(
+            "2",
+            "book_flight",
+            "Error: invalid arguments for tool 'book_flight': unexpected arguments 'origin', "
+            "'seats', 'cabin' (parameters: 'destination', 'stops', 'notes')",
+        ),
+    ]
 
 
 async def fetch(url: str) -> str:
@@ -553,6 +639,9 @@ def unsupported_literal(raw: Literal[b"x"]) -> None: ...
 def unsupported_enum(shape: Shape) -> None: ...
 
 
+def unsupported_union_arm(tags: str | set[str]) -> None: ...
+
+
 def unsupported_unhashable(items: list[int]) -> None: ...
 
 
@@ -626,6 +715,11 @@ unsupported_unhashable.__annotations__ = {"items": [int]}
             unsupported_enum,
             "parameter 'shape' of function 'unsupported_enum' has an unsupported annotation "
             "Shape (value (1, 1) is not a str, int, float, bool or None); " + SUPPORTED,
+        ),
+        (
+            unsupported_union_arm,
+            "parameter 'tags' of function 'unsupported_union_arm' has an unsupported "
+            f"annotation str | set[str] (set[str] is not supported); {SUPPORTED}",
         ),
         (
             unsupported_unhashable,
@@ -1087,6 +1181,10 @@ def odd_union(value: set[int] | int | None) -> str:
     return describe(value)
 
 
+def no_union_arm_to_convert(value: set[int] | bytes) -> str:
+    return describe(value)
+
+
 def test_hand_written_specs_convert_what_they_can() -> None:
     any_value: dict[str, Any] = {"type": "object", "properties": {"value": {}}, "required": []}
     specs = [
@@ -1094,6 +1192,7 @@ def test_hand_written_specs_convert_what_they_can() -> None:
         ToolSpec("odd_union", "", any_value, fn=odd_union),
         ToolSpec("broken", "", any_value, fn=with_broken_typeddict_value),
         ToolSpec("unresolved", "", any_value, fn=unresolved_value),
+        ToolSpec("no_arm", "", any_value, fn=no_union_arm_to_convert),
     ]
     reply = make_reply(
         call("unhashable", "1", value=1),
@@ -1101,6 +1200,7 @@ def test_hand_written_specs_convert_what_they_can() -> None:
         call("odd_union", "3", value="s"),
         call("broken", "4", value={"x": 1.0}),
         call("unresolved", "5", value=1.0),
+        call("no_arm", "6", value=[1.0]),
     )
     assert [a["content"] for a in run_tool_calls(reply, specs)] == [
         "int 1",
@@ -1108,6 +1208,7 @@ def test_hand_written_specs_convert_what_they_can() -> None:
         "str 's'",
         "dict {'x': 1.0}",
         "float 1.0",
+        "list [1.0]",
     ]
 
 
@@ -1155,4 +1256,122 @@ def test_hand_written_schemas_nested_objects_and_odd_branches() -> None:
         "Error: invalid arguments for tool 'show': argument 'either' should be integer or null "
         'or a value that fits its schema, got object {"j": 1}',
         "str 's'",
+    ]
+
+
+def scale(factor: float, limits: list[float] | None = None, cap: float | None = None) -> str:
+    return describe(factor)
+
+
+def test_a_number_too_big_for_a_float_is_told_to_the_model() -> None:
+    huge = 10**400  # a model's JSON can hold it; a float can't
+    shown = "got integer " + "1" + "0" * 56 + "..."
+    reply = make_reply(
+        call("scale", "1", factor=huge),
+        call("scale", "2", factor=2, limits=[1, huge]),
+        call("scale", "3", factor=2, cap=huge),
+        call("scale", "4", factor=10**100),
+    )
+    too_big = "is a number out of range (a float holds at most about 1.8e308)"
+    expected = [
+        answer(
+            "1",
+            "scale",
+            f"Error: invalid arguments for tool 'scale': argument 'factor' {too_big}, {shown}",
+        ),
+        answer(
+            "2",
+            "scale",
+            f"Error: invalid arguments for tool 'scale': argument 'limits[1]' {too_big}, {shown}",
+        ),
+        answer(
+            "3",
+            "scale",
+            f"Error: invalid arguments for tool 'scale': argument 'cap' {too_big}, {shown}",
+        ),
+        answer("4", "scale", "float 1e+100"),
+    ]
+    renamed = tool(tool(scale), name="scale")  # a spec made from a spec reads the same
+    for tools in ([scale], [renamed]):
+        assert run_tool_calls(reply, tools) == expected
+        assert asyncio.run(arun_tool_calls(reply, tools)) == expected
+    with pytest.raises(ToolCallError, match=r"^invalid arguments for tool 'scale': argument"):
+        run_tool_calls(make_reply(call("scale", factor=huge)), [scale], raise_errors=True)
+
+
+def test_a_hand_written_schema_passes_on_what_it_can_not_convert() -> None:
+    number = {"type": "object", "properties": {"factor": {"type": "number"}}, "required": []}
+    spec = ToolSpec("scale", "", number, fn=scale)
+    reply = make_reply(call("scale", "1", factor=10**400), call("scale", "2", factor=3))
+    assert [a["content"] for a in run_tool_calls(reply, [spec])] == [
+        f"int {10**400}",
+        "float 3.0",
+    ]
+
+
+def test_values_a_message_can_not_show_in_full() -> None:
+    holds_itself: list[Any] = []
+    holds_itself.append(holds_itself)
+    reply = make_reply(call("add", a=holds_itself, b=1))
+    assert run_tool_calls(reply, [add])[0]["content"] == (
+        "Error: invalid arguments for tool 'add': argument 'a' should be integer, got array <list>"
+    )
+
+
+def pick(
+    level: Literal[1, 2],
+    when: Literal[Priority.LOW, "never"] = "never",
+    maybe: Literal[1, 2] | None = None,
+) -> str:
+    return f"{describe(level)}, {describe(when)}"
+
+
+def test_a_literal_gives_the_function_its_declared_value() -> None:
+    reply = make_reply(call("pick", "1", level=2.0, when=1.0), call("pick", "2", level=1, maybe=3))
+    assert [a["content"] for a in run_tool_calls(reply, [pick])] == [
+        "int 2, Priority <Priority.LOW: 1>",
+        "Error: invalid arguments for tool 'pick': argument 'maybe' should be one of 1, 2 "
+        "or null, got integer 3",
+    ]
+
+
+def test_hand_written_schema_that_takes_anything_more() -> None:
+    def echo(**values: Any) -> str:
+        return describe(values)
+
+    anything = {"type": "object", "properties": {"flag": True}, "additionalProperties": True}
+    spec = ToolSpec("echo", "", anything, fn=echo)
+    reply = make_reply(call("echo", flag=[1], other="x"))
+    assert run_tool_calls(reply, [spec]) == [
+        answer("call_1", "echo", "dict {'flag': [1], 'other': 'x'}")
+    ]
+
+
+def test_a_spec_reads_annotations_once_when_it_is_made(monkeypatch: pytest.MonkeyPatch) -> None:
+    specs = [tool(choose), tool(painted)]
+
+    def refuse(*args: Any, **kwargs: Any) -> None:
+        raise AssertionError("annotations read again for a call")
+
+    monkeypatch.setattr(_signature, "get_type_hints", refuse)
+    monkeypatch.setattr(_json_schema, "get_type_hints", refuse)
+    reply = make_reply(
+        call("choose", "1", color="green", level=2, ratio=2, either=[1]),
+        call("painted", "2", shape={"color": "red", "corners": [{"x": 1.0, "y": 2}]}),
+    )
+    assert [a["content"] for a in run_tool_calls(reply, specs)] == [
+        "Color <Color.GREEN: 'green'>, Priority <Priority.HIGH: 2>, str 'other', float 2.0, "
+        "int 0, list [1]",
+        "dict {'color': <Color.RED: 'red'>, 'corners': ({'x': 1, 'y': 2},)}",
+    ]
+
+
+def test_a_spec_with_other_parameters_reads_by_them() -> None:
+    made = tool(add)
+    hand_written = {"type": "object", "properties": {"a": {}, "b": {}}, "required": ["a"]}
+    replaced = dataclasses.replace(made, parameters=hand_written)
+    reply = make_reply(call("add", a=1.0, b=2))
+    assert run_tool_calls(reply, [replaced]) == [answer("call_1", "add", "3")]
+    assert run_tool_calls(make_reply(call("add", a="x", b="y")), [replaced]) == [
+        answer("call_1", "add", "xy")
     ]

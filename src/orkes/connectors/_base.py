@@ -9,26 +9,36 @@ and writes three methods:
 * ``_new_stream_decoder()`` → a :class:`~orkes.connectors._reply.StreamDecoder` that reads
   the streamed events.
 
+It may also set :attr:`~HttpChatConnector.api_key_env` (where a missing key is looked
+up) and :attr:`~HttpChatConnector.official_host` (any other host is named
+``"<service>-compatible server"`` in messages).
+
 The base gives it ``invoke``, ``ainvoke``, ``stream`` and ``astream``, the merge of default
 and per-call parameters, tool conversion, retries and timeouts (through
 :class:`~orkes.connectors._http.HttpClient`), and keeps the API key out of ``repr`` and out
-of every error message.
+of every error message: those of the transport, and those the provider raises while it
+reads an answer or an event (which may quote a key the service echoed back).
 """
 
 from __future__ import annotations
 
-import asyncio
 import dataclasses
 import functools
+import json
+import os
 import time
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any, ClassVar, Protocol
+from urllib.parse import urlsplit
 
 from orkes.connectors._closing import Closing
 from orkes.connectors._http import HttpClient, HttpRequest
-from orkes.connectors._reply import StreamDecoder
+from orkes.connectors._reply import StreamDecoder, without_secrets
+from orkes.connectors._status import service_message_from_body
 from orkes.connectors._stream import AsyncMessageStream, MessageStream, _StreamCore
+from orkes.connectors._threads import in_thread
+from orkes.errors import ConnectorError, ResponseFormatError
 from orkes.shared.schema import OrkesMessageSchema
 
 if TYPE_CHECKING:
@@ -83,7 +93,8 @@ class HttpChatConnector(Closing, ABC):
     Args:
         model: the model name sent with every request (a call may override it).
         base_url: the service's API root.
-        api_key: sent by the provider's ``_build_request``; never shown or logged.
+        api_key: sent by the provider's ``_build_request``; never shown or logged. When
+            ``None``, the first of :attr:`api_key_env` that is set and not empty.
         timeout: seconds to wait to connect, and for each read of the answer.
         max_retries: retries of connection failures, 429 and 5xx answers.
         default_params: parameters sent with every call; per-call ``**params`` win.
@@ -92,6 +103,12 @@ class HttpChatConnector(Closing, ABC):
 
     service: str = "the service"
     """A short name for the service in messages (``"OpenAI"``); set before ``__init__``."""
+
+    api_key_env: ClassVar[tuple[str, ...]] = ()
+    """The environment variables that hold the key when ``api_key=None``, in order."""
+
+    official_host: ClassVar[str | None] = None
+    """The service's own host; at any other, :attr:`service` gets ``"-compatible server"``."""
 
     def __init__(
         self,
@@ -104,6 +121,10 @@ class HttpChatConnector(Closing, ABC):
         default_params: Mapping[str, Any],
         sleep: Callable[[float], None] | None = None,
     ) -> None:
+        if self.official_host is not None and urlsplit(base_url).hostname != self.official_host:
+            self.service = f"{self.service}-compatible server"
+        if api_key is None:
+            api_key = next(filter(None, map(os.environ.get, self.api_key_env)), None)
         self.model = model
         self.base_url = base_url
         self.default_params = dict(default_params)
@@ -162,7 +183,12 @@ class HttpChatConnector(Closing, ABC):
             ConnectorError: the subclass that says what went wrong.
         """
         request = self._request(messages, tools, params, stream=False)
-        return self._parse_response(self._http.request_json(request))
+        body = self._http.request_json(request)
+        try:
+            return self._parse_response(body)
+        except ConnectorError as error:
+            failure = without_secrets(error, request.secrets)
+        raise failure  # outside the except block: the unredacted error is not its context
 
     async def ainvoke(
         self,
@@ -177,7 +203,7 @@ class HttpChatConnector(Closing, ABC):
         comes, is dropped (and the connection reused).
         """
         call = functools.partial(self.invoke, messages, tools=tools, **params)
-        return await asyncio.to_thread(call)
+        return await in_thread(call)
 
     def stream(
         self,
@@ -211,7 +237,9 @@ class HttpChatConnector(Closing, ABC):
     ) -> _StreamCore:
         request = self._request(messages, tools, params, stream=True)
         return _StreamCore(
-            functools.partial(self._http.open_event_stream, request), self._new_stream_decoder()
+            functools.partial(self._http.open_event_stream, request),
+            self._new_stream_decoder(),
+            request.secrets,
         )
 
     def _request(
@@ -229,6 +257,11 @@ class HttpChatConnector(Closing, ABC):
         if self._api_key is None:
             return request
         return dataclasses.replace(request, secrets=(*request.secrets, self._api_key))
+
+    def _answered_without(self, what: str, body: object) -> ResponseFormatError:
+        """The error for a 2xx answer that lacks ``what``: it quotes the service's message."""
+        found = service_message_from_body(json.dumps(body).encode()) or repr(body)[:200]
+        return ResponseFormatError(f"{self.service} answered without {what}: {found}")
 
     @abstractmethod
     def _build_request(

@@ -1,4 +1,4 @@
-"""Kept-alive connections: a pool of idle ones, and one exchange in progress.
+"""Kept-alive connections: a pool of idle ones, one exchange in progress, the request written.
 
 Example:
     >>> import http.client
@@ -8,40 +8,182 @@ Example:
     (False, 0)
     >>> connection.close()
     >>> pool.close()
+    >>> HiddenValue("Bearer sk-1")
+    '***'
 """
 
 from __future__ import annotations
 
 import http.client
+import re
 import socket
 import threading
-from collections.abc import Callable
+import time
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from typing import TypeAlias
 
-__all__ = ["ConnectionPool", "Exchange", "release"]
+from orkes.errors import BadRequest
+
+__all__ = [
+    "ConnectionPool",
+    "Exchange",
+    "HeaderValue",
+    "HiddenValue",
+    "check_target",
+    "merge_headers",
+    "release",
+    "without_frames",
+    "write_request",
+]
+
+# What http.client refuses in a URL (spaces, control characters), and anything not ASCII.
+_NOT_IN_URL = re.compile(r"[^\x21-\x7e]")
+
+
+class HiddenValue:
+    """A header value (it may hold an API key) that ``repr`` shows as ``'***'``.
+
+    Whatever records a frame's locals (``pytest -l``, Sentry,
+    ``TracebackException(capture_locals=True)``) uses ``repr``, so it records ``'***'``.
+    """
+
+    __slots__ = ("_value",)
+
+    def __init__(self, value: str) -> None:
+        self._value = value
+
+    def __repr__(self) -> str:
+        return "'***'"
+
+    def reveal(self) -> str:
+        """The value itself: pass it straight on as an argument, never bind it to a name."""
+        return self._value
+
+
+HeaderValue: TypeAlias = str | HiddenValue
+
+
+def merge_headers(
+    defaults: Mapping[str, str], own: Mapping[str, str]
+) -> list[tuple[str, HeaderValue]]:
+    """``defaults``, each overridden by a header of ``own`` whatever its case; ``own`` hidden.
+
+    The values of ``own`` are wrapped as they are read (``map``, not a loop variable): they
+    carry the API key, which no frame that a traceback might record may hold.
+
+    Example:
+        >>> merge_headers({"Accept": "a/b"}, {"accept": "c/d", "Authorization": "Bearer sk"})
+        [('accept', '***'), ('Authorization', '***')]
+    """
+    merged: dict[str, tuple[str, HeaderValue]] = {
+        name.lower(): (name, value) for name, value in defaults.items()
+    }
+    for name, hidden in zip(own.keys(), map(HiddenValue, own.values()), strict=True):
+        merged[name.lower()] = (name, hidden)
+    return list(merged.values())
+
+
+def check_target(target: str, service_at: str) -> None:
+    """Refuse a path (a model name, say) that no URL can carry, before anything is sent.
+
+    The path is quoted with ``repr`` (a raw line break would forge a log line); the query is
+    not quoted at all, as it may hold a key.
+    """
+    bad = _NOT_IN_URL.search(target)
+    if bad is None:
+        return
+    path = target.partition("?")[0]
+    if bad.start() < len(path):
+        culprit = f"path {path!r} holds {bad.group()!r}"
+    else:
+        culprit = f"query holds {bad.group()!r}"
+    message = (
+        f"the request to {service_at} can't be sent: its {culprit}, which a URL can't carry "
+        "unencoded (check the model name and base_url)"
+    )
+    raise BadRequest(message)
+
+
+def without_frames(error: BaseException) -> BaseException:
+    """``error`` with its traceback dropped, for use as the cause of our own error.
+
+    http.client's frames hold the request's header bytes (``msg`` in ``_send_output``),
+    the API key among them; the cause keeps its type and message, which hold no header.
+    """
+    return error.with_traceback(None)
+
+
+def write_request(
+    connection: http.client.HTTPConnection,
+    method: str,
+    target: str,
+    payload: bytes,
+    headers: Sequence[tuple[str, HeaderValue]],
+) -> None:
+    """Send the request line, the headers and the body, as ``connection.request`` would.
+
+    A hidden value is revealed only as the argument of ``putheader``, so no frame of ours
+    holds it, even while http.client raises.
+    """
+    names = {name.lower() for name, _ in headers}
+    connection.putrequest(
+        method,
+        target,
+        skip_host="host" in names,
+        skip_accept_encoding="accept-encoding" in names,
+    )
+    connection.putheader("Content-Length", str(len(payload)))
+    for name, value in headers:
+        connection.putheader(name, value.reveal() if isinstance(value, HiddenValue) else value)
+    connection.endheaders(payload)
 
 
 class ConnectionPool:
-    """Idle kept-alive connections to one host, shared by threads."""
+    """Idle kept-alive connections to one host, shared by threads.
 
-    def __init__(self, new_connection: Callable[[], http.client.HTTPConnection], size: int) -> None:
+    A connection that waited longer than ``max_idle`` seconds is closed instead of reused:
+    a NAT or load balancer may have forgotten it without telling either end, and a request
+    sent on it would vanish until the read timeout.
+    """
+
+    def __init__(
+        self,
+        new_connection: Callable[[], http.client.HTTPConnection],
+        size: int,
+        *,
+        max_idle: float = 15.0,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
         self._new_connection = new_connection
         self._size = size
-        self._idle: list[http.client.HTTPConnection] = []
+        self._max_idle = max_idle
+        self._clock = clock
+        # (connection, when it went idle), oldest first: release appends, acquire pops.
+        self._idle: list[tuple[http.client.HTTPConnection, float]] = []
         self._lock = threading.Lock()
 
     def acquire(self) -> tuple[http.client.HTTPConnection, bool]:
         """An idle connection (``True``: it was used before) or a new one (``False``)."""
         with self._lock:
-            if self._idle:
-                return self._idle.pop(), True
+            now = self._clock()
+            expired = 0
+            while expired < len(self._idle) and now - self._idle[expired][1] > self._max_idle:
+                expired += 1
+            stale = [connection for connection, _ in self._idle[:expired]]
+            del self._idle[:expired]
+            reusable = self._idle.pop()[0] if self._idle else None
+        for connection in stale:
+            connection.close()
+        if reusable is not None:
+            return reusable, True
         return self._new_connection(), False
 
     def release(self, connection: http.client.HTTPConnection) -> None:
         """Keep a connection whose last response was read to the end, if there is room."""
         with self._lock:
             if len(self._idle) < self._size:
-                self._idle.append(connection)
+                self._idle.append((connection, self._clock()))
                 return
         connection.close()
 
@@ -54,7 +196,7 @@ class ConnectionPool:
         """Close every idle connection (those in use are pooled again when released)."""
         with self._lock:
             idle, self._idle = self._idle, []
-        for connection in idle:
+        for connection, _ in idle:
             connection.close()
 
 

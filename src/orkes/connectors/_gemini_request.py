@@ -76,11 +76,18 @@ def build_contents(
 
     Every ``system`` message, wherever it stands, becomes one text part of the system
     instruction. A ``tool`` message names its function with its ``name``, or else through
-    its ``tool_call_id`` and the earlier tool call with that id.
+    its ``tool_call_id`` and the earlier tool call with that id. The service refuses an
+    empty text part, so none is sent: a message with no text (and no tool call) leaves no
+    turn, and system messages with no text leave no system instruction.
 
     Raises:
         BadRequest: a message has an unknown role, or a ``tool`` message has no way to
             name its function.
+
+    Example:
+        >>> build_contents([{"role": "system", "content": ""}, {"role": "user", "content": ""},
+        ...                 {"role": "assistant", "content": "Hi"}])
+        ([{'role': 'model', 'parts': [{'text': 'Hi'}]}], None)
     """
     contents: list[dict[str, Any]] = []
     system_parts: list[dict[str, Any]] = []
@@ -89,7 +96,7 @@ def build_contents(
     for message in messages:
         role = message["role"]
         if role == "system":
-            system_parts.append({"text": message["content"]})
+            system_parts.extend(_text_parts(message))
             continue
         if role == "tool":
             part = _function_response(message, call_names)
@@ -98,9 +105,13 @@ def build_contents(
             else:
                 contents.append({"role": "user", "parts": [part]})
         elif role == "assistant":
-            contents.append({"role": "model", "parts": _model_parts(message, call_names)})
+            parts = _model_parts(message, call_names)
+            if parts:
+                contents.append({"role": "model", "parts": parts})
         elif role == "user":
-            contents.append({"role": "user", "parts": [{"text": message["content"]}]})
+            parts = _text_parts(message)
+            if parts:
+                contents.append({"role": "user", "parts": parts})
         else:
             known = "'system', 'user', 'assistant' or 'tool'"
             raise BadRequest(f"a message has the role {role!r}; Gemini takes {known}")
@@ -108,8 +119,13 @@ def build_contents(
     return contents, ({"parts": system_parts} if system_parts else None)
 
 
+def _text_parts(message: OrkesMessageSchema) -> list[dict[str, Any]]:
+    """The message's text as one part; none for empty text, which the service refuses."""
+    return [{"text": message["content"]}] if message["content"] else []
+
+
 def _model_parts(message: OrkesMessageSchema, call_names: dict[str, str]) -> list[dict[str, Any]]:
-    parts: list[dict[str, Any]] = [{"text": message["content"]}] if message["content"] else []
+    parts = _text_parts(message)
     signatures = _thought_signatures(message)
     for call in message.get("tool_calls") or []:
         call_names[call["id"]] = call["name"]
@@ -120,7 +136,7 @@ def _model_parts(message: OrkesMessageSchema, call_names: dict[str, str]) -> lis
         if call["id"] in signatures:
             part["thoughtSignature"] = signatures[call["id"]]
         parts.append(part)
-    return parts or [{"text": ""}]
+    return parts
 
 
 def _thought_signatures(message: OrkesMessageSchema) -> dict[str, str]:

@@ -2,14 +2,21 @@
 
 :class:`HttpClient` talks to one service (one base URL). It keeps a small pool of idle
 connections so that successive calls skip the TCP and TLS handshakes, puts a timeout on
-every connect and read, and retries connection failures, 429 and 5xx answers with
+every connect and read, and retries connection failures, 408, 429 and 5xx answers with
 exponential backoff and full jitter — or exactly the wait the service asks for in
-``Retry-After`` (capped). Other 4xx answers are not retried. Every failure becomes one of
-the :class:`~orkes.errors.ConnectorError` classes, with the service's own message and
-never a secret.
+``Retry-After``. A service that asks for a longer wait than ``max_retry_after`` gets no
+retry: its error is raised at once, hint included. The service's ``x-should-retry``
+header, when present, decides over the status. Other 4xx answers are not retried. Every
+failure becomes one of the :class:`~orkes.errors.ConnectorError` classes, with the
+service's own message and never a secret.
 
 A read timeout is not retried: the service got the request and may still be working on
-it, and a second try would only double the wait.
+it, and a second try would only double the wait. Nor is a request that can't be written
+(a lone surrogate in the body, a space in the URL): that is a :class:`BadRequest` at once.
+
+The request's header values (the API key among them) stay wrapped until they are handed
+to ``putheader``: a traceback that records frame locals (``pytest -l``, Sentry) shows
+``'***'``, never the key.
 
 Example:
     >>> client = HttpClient("https://api.example.com/v1", service="Example", timeout=5)
@@ -26,6 +33,7 @@ import http.client
 import json
 import logging
 import random
+import re
 import ssl
 import threading
 import time
@@ -36,14 +44,23 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from orkes.connectors._closing import Closing
-from orkes.connectors._connection import ConnectionPool, Exchange, release
+from orkes.connectors._connection import (
+    ConnectionPool,
+    Exchange,
+    HeaderValue,
+    check_target,
+    merge_headers,
+    release,
+    without_frames,
+    write_request,
+)
 from orkes.connectors._event_stream import EventStream
 from orkes.connectors._status import (
     error_for_status,
-    is_retryable_status,
     retry_after_from_body,
     retry_after_from_headers,
     service_message_from_body,
+    should_retry,
 )
 from orkes.errors import (
     BadRequest,
@@ -60,6 +77,9 @@ logger = logging.getLogger("orkes.connectors.http")
 _USER_AGENT = "orkes (python)"
 _MAX_ERROR_BODY = 1024 * 1024
 _STALE_CONNECTION_ERRORS = (ConnectionResetError, ConnectionAbortedError, BrokenPipeError)
+# What http.client refuses anywhere in a URL (non-ASCII paths are caught per request: a
+# non-ASCII host is fine, it goes out IDNA-encoded).
+_SPACE_OR_CONTROL = re.compile(r"[\x00-\x20\x7f]")
 
 
 @dataclass(frozen=True)
@@ -96,12 +116,15 @@ class HttpClient(Closing):
         sleep: the function that waits between attempts; tests pass a recorder.
         backoff_base: the first backoff ceiling in seconds; it doubles each attempt.
         backoff_max: the largest backoff ceiling in seconds.
-        max_retry_after: the longest wait that a ``Retry-After`` header can impose.
+        max_retry_after: the longest wait that a ``Retry-After`` hint may impose; a longer
+            one raises at once instead of being waited out.
         pool_size: how many idle connections to keep.
+        idle_timeout: seconds an idle connection may wait in the pool and still be reused.
         ssl_context: for ``https``; the system's default trust store when ``None``.
 
     Raises:
-        ConnectorError: the base URL or a setting can't work.
+        ConnectorError: the base URL or a setting can't work (:class:`BadRequest` for a
+            base URL with a space or a control character).
     """
 
     def __init__(
@@ -116,8 +139,13 @@ class HttpClient(Closing):
         backoff_max: float = 8.0,
         max_retry_after: float = 60.0,
         pool_size: int = 8,
+        idle_timeout: float = 15.0,
         ssl_context: ssl.SSLContext | None = None,
     ) -> None:
+        # Checked before urlsplit, which silently drops tabs and line breaks.
+        if (bad := _SPACE_OR_CONTROL.search(base_url)) is not None:
+            message = f"base_url can't hold {bad.group()!r} (percent-encode it), got {base_url!r}"
+            raise BadRequest(message)
         parts = urlsplit(base_url)
         if parts.scheme not in ("http", "https") or not parts.hostname:
             message = f"base_url must look like 'https://host/path', got {base_url!r}"
@@ -140,7 +168,7 @@ class HttpClient(Closing):
         self._base_query = parts.query
         self._ssl_context = ssl_context
         self._ssl_lock = threading.Lock()
-        self._pool = ConnectionPool(self._new_connection, pool_size)
+        self._pool = ConnectionPool(self._new_connection, pool_size, max_idle=idle_timeout)
         # Close idle sockets when the client is collected, so forgetting close() leaks nothing.
         self._finalizer = weakref.finalize(self, self._pool.close)
 
@@ -189,10 +217,7 @@ class HttpClient(Closing):
         exchange = self._send(request, accept="text/event-stream")
         content_type = exchange.response.getheader("Content-Type", "")
         if content_type.startswith("application/json"):
-            try:
-                body = exchange.response.read(_MAX_ERROR_BODY)
-            except (OSError, http.client.HTTPException):
-                body = b""
+            body = _read_error_body(exchange.response)
             release(exchange, self._pool)
             service_message = service_message_from_body(body, request.secrets)
             message = f"{exchange.where} answered with JSON where an event stream was asked for"
@@ -222,24 +247,18 @@ class HttpClient(Closing):
     def _send(self, request: HttpRequest, *, accept: str) -> Exchange:
         """Send until a 2xx answer comes or the retries run out; return its exchange."""
         target = self._target(request.path)
-        where = (
-            f"{self.service} at {self._host}:{self._port} ({request.method} {target.split('?')[0]})"
-        )
-        try:
-            payload = json.dumps(request.body, ensure_ascii=False, separators=(",", ":"))
-        except (TypeError, ValueError) as error:
-            raise BadRequest(f"the request to {where} can't be written as JSON: {error}") from error
-        headers = {"Content-Type": "application/json", "Accept": accept, "User-Agent": _USER_AGENT}
-        for name, value in request.headers.items():
-            for default_name in [known for known in headers if known.lower() == name.lower()]:
-                del headers[default_name]
-            headers[name] = value
+        service_at = f"{self.service} at {self._host}:{self._port}"
+        check_target(target, service_at)
+        where = f"{service_at} ({request.method} {target.split('?')[0]})"
+        payload = _encode_body(request.body, where)
+        defaults = {"Content-Type": "application/json", "Accept": accept, "User-Agent": _USER_AGENT}
+        headers = merge_headers(defaults, request.headers)
         attempt = 0
         while True:
             attempt += 1
             retry_after: float | None = None
             try:
-                exchange = self._send_once(request.method, target, payload.encode(), headers, where)
+                exchange = self._send_once(request.method, target, payload, headers, where)
             except _TransportFailure as failure:
                 if attempt > self.max_retries:
                     tries = f"{attempt} attempt{'s' if attempt > 1 else ''}"
@@ -250,15 +269,20 @@ class HttpClient(Closing):
                 response = exchange.response
                 if 200 <= response.status <= 299:
                     return exchange
-                try:
-                    body = response.read(_MAX_ERROR_BODY)
-                except (OSError, http.client.HTTPException):
-                    body = b""
+                body = _read_error_body(response)
                 release(exchange, self._pool)
-                retry_after = retry_after_from_headers(dict(response.getheaders()))
+                answer_headers = dict(response.getheaders())
+                retry_after = retry_after_from_headers(answer_headers)
                 if retry_after is None and response.status == 429:
                     retry_after = retry_after_from_body(body)
-                if not is_retryable_status(response.status) or attempt > self.max_retries:
+                long_wait_note = None
+                if retry_after is not None and retry_after > self.max_retry_after:
+                    long_wait_note = (
+                        f"it asks to wait {retry_after:g} s, "
+                        f"longer than max_retry_after={self.max_retry_after:g} s"
+                    )
+                retryable = should_retry(response.status, answer_headers)
+                if long_wait_note or not retryable or attempt > self.max_retries:
                     raise error_for_status(
                         response.status,
                         response.reason,
@@ -267,6 +291,7 @@ class HttpClient(Closing):
                         secrets=request.secrets,
                         retry_after=retry_after,
                         attempts=attempt,
+                        note=long_wait_note,
                     )
                 reason = f"answered {response.status} {response.reason}"
             delay = self._delay_before_retry(attempt, retry_after)
@@ -276,13 +301,20 @@ class HttpClient(Closing):
             self.sleep(delay)
 
     def _delay_before_retry(self, attempt: int, retry_after: float | None) -> float:
-        if retry_after is not None:
-            return min(retry_after, self.max_retry_after)
+        # A hint of 0 (or a date already past) is no hint: trying again at once would
+        # hammer a service that is struggling, so the usual jittered backoff applies.
+        if retry_after is not None and retry_after > 0:
+            return retry_after
         ceiling = min(self.backoff_max, self.backoff_base * 2 ** (attempt - 1))
         return random.uniform(0.0, ceiling)
 
     def _send_once(
-        self, method: str, target: str, payload: bytes, headers: dict[str, str], where: str
+        self,
+        method: str,
+        target: str,
+        payload: bytes,
+        headers: list[tuple[str, HeaderValue]],
+        where: str,
     ) -> Exchange:
         """One request and the head of its answer.
 
@@ -303,20 +335,23 @@ class HttpClient(Closing):
             sock = connection.sock
             unsendable = False
             try:
-                connection.request(method, target, body=payload, headers=headers)
+                write_request(connection, method, target, payload, headers)
                 response = connection.getresponse()
             except TimeoutError as error:
                 connection.close()
                 message = f"{where} did not answer within {self.timeout:g} s"
-                raise ConnectorTimeout(f"{message} (raise timeout= for slow models)") from error
+                cause = without_frames(error)
+                raise ConnectorTimeout(f"{message} (raise timeout= for slow models)") from cause
             except (*_STALE_CONNECTION_ERRORS, http.client.RemoteDisconnected) as error:
                 connection.close()
                 if reused:
                     continue
-                raise _TransportFailure(str(error) or type(error).__name__) from error
+                failure = str(error) or type(error).__name__
+                raise _TransportFailure(failure) from without_frames(error)
             except (OSError, http.client.HTTPException) as error:
                 connection.close()
-                raise _TransportFailure(str(error) or type(error).__name__) from error
+                failure = str(error) or type(error).__name__
+                raise _TransportFailure(failure) from without_frames(error)
             except ValueError:
                 # http.client quotes the bad header value (an API key!) in its message,
                 # so the error is raised outside this block, with no context to leak it.
@@ -329,3 +364,30 @@ class HttpClient(Closing):
                 )
                 raise BadRequest(message)
             return Exchange(connection, response, sock, where)
+
+
+def _encode_body(body: Mapping[str, Any], where: str) -> bytes:
+    """The request's JSON in UTF-8, or a :class:`BadRequest` that says what can't be written."""
+    try:
+        text = json.dumps(body, ensure_ascii=False, separators=(",", ":"))
+    except (TypeError, ValueError) as error:
+        raise BadRequest(f"the request to {where} can't be written as JSON: {error}") from error
+    try:
+        return text.encode()
+    except UnicodeEncodeError as error:
+        culprit = error.object[error.start : error.end]
+        before = error.object[max(0, error.start - 20) : error.start]
+        message = (
+            f"the request to {where} can't be written as UTF-8: it holds the lone surrogate "
+            f"{culprit!r} after {before!r} (text decoded with errors='surrogateescape', "
+            "or half of an escaped emoji?)"
+        )
+        raise BadRequest(message) from error
+
+
+def _read_error_body(response: http.client.HTTPResponse) -> bytes:
+    """The start of an error answer's body; a connection that broke meanwhile leaves none."""
+    try:
+        return response.read(_MAX_ERROR_BODY)
+    except (OSError, http.client.HTTPException):
+        return b""

@@ -1,15 +1,22 @@
-"""Python type annotations as JSON Schema: how a tool's parameters are described to a model.
+r"""Python type annotations as JSON Schema: how a tool's parameters are described to a model.
 
-:func:`schema_for` turns one annotation into a JSON Schema ``dict``, or raises
+:func:`shape_for` compiles one annotation, in one walk, into a
+:class:`~orkes.connectors._arguments.Shape`: its JSON Schema (``.schema``) together with
+the conversions that give the function what the annotation asks for. It raises
 :class:`~orkes.errors.ToolDefinitionError` naming the owner (e.g. ``parameter 'x' of
-function 'f'``), the annotation and what is supported. :func:`json_default` turns a
-parameter's default into its JSON form, where it has one. The other helpers here are
-shared with :mod:`orkes.connectors._arguments`, which reads the same annotations back.
+function 'f'``), the annotation and what is supported. :func:`lenient_shape_for` compiles
+the annotations of a function whose schema was written by hand: only to convert, and never
+raising. :func:`json_default` turns a parameter's default into its JSON form, where it has
+one.
 
 Example:
     >>> from typing import Literal
-    >>> schema_for(list[Literal["a", "b"]], "parameter 'xs' of function 'f'")
+    >>> shape = shape_for(list[Literal["a", "b"]], "parameter 'xs' of function 'f'")
+    >>> shape.schema
     {'type': 'array', 'items': {'type': 'string', 'enum': ['a', 'b']}}
+    >>> problems: list[str] = []
+    >>> shape.read(["a", "c"], "xs", problems), problems
+    (['a', 'c'], ['argument \'xs[1]\' should be one of "a", "b", got string "c"'])
 """
 
 from __future__ import annotations
@@ -24,19 +31,15 @@ from typing import Annotated, Any, Union, get_args, get_origin, get_type_hints
 import typing_extensions
 from typing_extensions import is_typeddict
 
+from orkes.connectors._arguments import Convert, Shape, describe, json_type_of
 from orkes.errors import ToolDefinitionError
 
 __all__ = [
-    "ARRAY_ORIGINS",
-    "LITERAL_ORIGINS",
     "NO_DEFAULT",
-    "OBJECT_ORIGINS",
     "SUPPORTED",
-    "UNION_ORIGINS",
-    "is_hashable",
     "json_default",
-    "json_type_of",
-    "schema_for",
+    "lenient_shape_for",
+    "shape_for",
     "type_name",
     "typeddict_fields",
 ]
@@ -51,13 +54,35 @@ SUPPORTED = (
 NO_DEFAULT: Any = object()
 """Returned by :func:`json_default` for a default that has no JSON form."""
 
-_SCALAR_TYPES: dict[object, str] = {
-    str: "string",
-    int: "integer",
-    float: "number",
-    bool: "boolean",
-    type(None): "null",
-    None: "null",
+
+def _to_float(value: Any, path: str, problems: list[str]) -> Any:
+    if not isinstance(value, int):  # a float already (a bool never fits a number)
+        return value
+    try:
+        return float(value)
+    except OverflowError:
+        problems.append(
+            f"argument {path!r} is a number out of range (a float holds at most about "
+            f"1.8e308), got {describe(value)}"
+        )
+        return value
+
+
+def _to_int(value: Any, path: str, problems: list[str]) -> Any:
+    return int(value) if isinstance(value, float) else value  # an integral float
+
+
+def _to_tuple(value: Any, path: str, problems: list[str]) -> Any:
+    return tuple(value) if isinstance(value, list) else value
+
+
+_SCALAR_TYPES: dict[object, tuple[str, Convert | None]] = {
+    str: ("string", None),
+    int: ("integer", _to_int),
+    float: ("number", _to_float),
+    bool: ("boolean", None),
+    type(None): ("null", None),
+    None: ("null", None),
 }
 
 
@@ -68,66 +93,33 @@ def _both_spellings(name: str) -> frozenset[object]:
     )
 
 
-ARRAY_ORIGINS: frozenset[object] = frozenset({list, tuple, collections.abc.Sequence})
-OBJECT_ORIGINS: frozenset[object] = frozenset({dict, collections.abc.Mapping})
-UNION_ORIGINS: frozenset[object] = frozenset({Union, types.UnionType})
-LITERAL_ORIGINS = _both_spellings("Literal")
+_ARRAY_ORIGINS: frozenset[object] = frozenset({list, tuple, collections.abc.Sequence})
+_OBJECT_ORIGINS: frozenset[object] = frozenset({dict, collections.abc.Mapping})
+_UNION_ORIGINS: frozenset[object] = frozenset({Union, types.UnionType})
+_LITERAL_ORIGINS = _both_spellings("Literal")
 _ANY = _both_spellings("Any")
 _REQUIRED = _both_spellings("Required")
 _NOT_REQUIRED = _both_spellings("NotRequired")
 _KEY_QUALIFIERS = _REQUIRED | _NOT_REQUIRED | _both_spellings("ReadOnly")
 
 
-def json_type_of(value: object) -> str | None:
-    """Name the JSON type of a Python value (``bool`` is ``"boolean"``, not ``"integer"``).
-
-    Example:
-        >>> json_type_of(True), json_type_of(3), json_type_of([1]), json_type_of(object())
-        ('boolean', 'integer', 'array', None)
-    """
-    if value is None:
-        return "null"
-    if isinstance(value, bool):
-        return "boolean"
-    if isinstance(value, int):
-        return "integer"
-    if isinstance(value, float):
-        return "number"
-    if isinstance(value, str):
-        return "string"
-    if isinstance(value, list | tuple):
-        return "array"
-    if isinstance(value, dict):
-        return "object"
-    return None
-
-
-def is_hashable(annotation: object) -> bool:
-    """Say whether ``annotation`` can be looked up in a set (``Annotated`` metadata may not)."""
-    try:
-        hash(annotation)
-    except TypeError:
-        return False
-    return True
-
-
-def schema_for(annotation: object, owner: str) -> dict[str, Any]:
-    """Describe ``annotation`` as JSON Schema; ``owner`` names its place in error messages.
+def shape_for(annotation: object, owner: str) -> Shape:
+    """Compile ``annotation``; ``owner`` names its place in error messages.
 
     Raises:
         ToolDefinitionError: the annotation, or a type inside it, has no JSON form.
 
     Example:
-        >>> schema_for(int | None, "parameter 'n' of function 'f'")
+        >>> shape_for(int | None, "parameter 'n' of function 'f'").schema
         {'anyOf': [{'type': 'integer'}, {'type': 'null'}]}
-        >>> schema_for(set[int], "parameter 'n' of function 'f'")
+        >>> shape_for(set[int], "parameter 'n' of function 'f'")
         Traceback (most recent call last):
         ...
         orkes.errors.ToolDefinitionError: parameter 'n' of function 'f' has an unsupported
         annotation set[int]; supported: ...
     """
     try:
-        return _SchemaBuilder().build(annotation)
+        return _ShapeBuilder().build(annotation)
     except _Unsupported as problem:
         if problem.annotation is annotation:
             detail = f" ({problem.reason})" if problem.reason else ""
@@ -141,19 +133,42 @@ def schema_for(annotation: object, owner: str) -> dict[str, Any]:
         ) from None
 
 
+def lenient_shape_for(annotation: object) -> Shape:
+    """Compile ``annotation`` only to convert values, never raising.
+
+    A union arm without a JSON form is left out; where anything else has none, the value
+    is passed as it is.
+
+    Example:
+        >>> problems: list[str] = []
+        >>> lenient_shape_for(set[int] | float).read(1, "x", problems)
+        1.0
+        >>> lenient_shape_for(set[int]).schema
+        {}
+    """
+    try:
+        return _ShapeBuilder(lenient=True).build(annotation)
+    except _Unsupported:
+        return Shape({})
+
+
 def json_default(value: object) -> Any:
     """Return ``value`` as JSON data (enums by value, tuples as lists), or :data:`NO_DEFAULT`.
+
+    Only plain data has a JSON form: ``None``, ``bool``, ``int``, a finite ``float``,
+    ``str``, and lists, tuples and ``str``-keyed dicts of those that do not hold themselves.
 
     Example:
         >>> json_default((1, "a")), json_default(object()) is NO_DEFAULT
         ([1, 'a'], True)
+        >>> json_default({1: "a"}) is NO_DEFAULT, json_default(float("nan")) is NO_DEFAULT
+        (True, True)
     """
-    converted = _to_json_data(value)
     try:
-        json.dumps(converted, allow_nan=False)
+        text = json.dumps(_to_json_data(value, ()), allow_nan=False)
     except (TypeError, ValueError):
         return NO_DEFAULT
-    return converted
+    return json.loads(text)  # plain data, whatever subclasses of str, int or float it held
 
 
 def type_name(annotation: object) -> str:
@@ -178,26 +193,27 @@ class _Unsupported(Exception):
         self.reason = reason
 
 
-class _SchemaBuilder:
+class _ShapeBuilder:
     """Walks one annotation; remembers the TypedDicts it is inside to refuse recursion."""
 
-    __slots__ = ("_expanding",)
+    __slots__ = ("_expanding", "_lenient")
 
-    def __init__(self) -> None:
+    def __init__(self, *, lenient: bool = False) -> None:
         self._expanding: list[type] = []
+        self._lenient = lenient
 
-    def build(self, annotation: object) -> dict[str, Any]:
+    def build(self, annotation: object) -> Shape:
         if get_origin(annotation) is Annotated:  # before hashing: its metadata may not hash
             return self._annotated(get_args(annotation))
-        if not is_hashable(annotation):
+        if not _is_hashable(annotation):
             raise _Unsupported(annotation)
         if annotation in _ANY:
-            return {}
-        scalar_type = _SCALAR_TYPES.get(annotation)
-        if scalar_type is not None:
-            return {"type": scalar_type}
+            return Shape({})
+        scalar = _SCALAR_TYPES.get(annotation)
+        if scalar is not None:
+            return Shape({"type": scalar[0]}, convert=scalar[1])
         if isinstance(annotation, type) and issubclass(annotation, enum.Enum):
-            return _enum_schema(annotation, [member.value for member in annotation])
+            return _enum_shape(annotation, tuple(annotation))
         if isinstance(annotation, type) and is_typeddict(annotation):
             return self._typeddict(annotation)
         supertype = getattr(annotation, "__supertype__", None)
@@ -205,38 +221,55 @@ class _SchemaBuilder:
             return self.build(supertype)
         origin = get_origin(annotation) or annotation
         args = get_args(annotation)
-        if origin in LITERAL_ORIGINS:
-            return _enum_schema(annotation, [_literal_value(arg) for arg in args])
-        if origin in UNION_ORIGINS:
-            return {"anyOf": [self.build(arg) for arg in args]}
-        if origin in ARRAY_ORIGINS:
+        if origin in _LITERAL_ORIGINS:
+            return _enum_shape(annotation, args)
+        if origin in _UNION_ORIGINS:
+            return self._union(annotation, args)
+        if origin in _ARRAY_ORIGINS:
             return self._array(annotation, origin, args)
-        if origin in OBJECT_ORIGINS:
+        if origin in _OBJECT_ORIGINS:
             return self._object(annotation, args)
         raise _Unsupported(annotation)
 
-    def _annotated(self, args: tuple[Any, ...]) -> dict[str, Any]:
-        schema = self.build(args[0])
+    def _annotated(self, args: tuple[Any, ...]) -> Shape:
+        shape = self.build(args[0])
         description = next((meta for meta in args[1:] if isinstance(meta, str)), None)
         if description is not None:
-            schema = {**schema, "description": description}
-        return schema
+            shape = shape.described({**shape.schema, "description": description})
+        return shape
 
-    def _array(self, annotation: object, origin: object, args: tuple[Any, ...]) -> dict[str, Any]:
+    def _union(self, annotation: object, args: tuple[Any, ...]) -> Shape:
+        arms: list[Shape] = []
+        for arg in args:
+            try:
+                arms.append(self.build(arg))
+            except _Unsupported:
+                if not self._lenient:
+                    raise
+        if not arms:
+            raise _Unsupported(annotation)
+        return Shape({"anyOf": [arm.schema for arm in arms]}, any_of=tuple(arms))
+
+    def _array(self, annotation: object, origin: object, args: tuple[Any, ...]) -> Shape:
         if origin is tuple and args and (len(args) != 2 or args[1] is not Ellipsis):
             raise _Unsupported(annotation, "only tuple[T, ...] is supported, or use list[T]")
-        items = self.build(args[0]) if args else {}
-        return {"type": "array", "items": items} if items else {"type": "array"}
+        items = self.build(args[0]) if args else None
+        convert = _to_tuple if origin is tuple else None
+        if items is None or not items.schema:  # any items
+            return Shape({"type": "array"}, convert=convert)
+        return Shape({"type": "array", "items": items.schema}, items=items, convert=convert)
 
-    def _object(self, annotation: object, args: tuple[Any, ...]) -> dict[str, Any]:
+    def _object(self, annotation: object, args: tuple[Any, ...]) -> Shape:
         if not args:
-            return {"type": "object"}
+            return Shape({"type": "object"})
         if args[0] is not str:
             raise _Unsupported(annotation, "keys must be str, as in every JSON object")
         values = self.build(args[1])
-        return {"type": "object", "additionalProperties": values} if values else {"type": "object"}
+        if not values.schema:  # any values
+            return Shape({"type": "object"})
+        return Shape({"type": "object", "additionalProperties": values.schema}, extra=values)
 
-    def _typeddict(self, typeddict: type) -> dict[str, Any]:
+    def _typeddict(self, typeddict: type) -> Shape:
         if typeddict in self._expanding:
             raise _Unsupported(typeddict, "a TypedDict that contains itself can't be described")
         try:
@@ -244,15 +277,22 @@ class _SchemaBuilder:
         except Exception as exc:  # NameError for an undefined forward reference, and kin
             reason = f"its annotations can't be resolved: {type(exc).__name__}: {exc}"
             raise _Unsupported(typeddict, reason) from None
-        properties: dict[str, Any] = {}
+        properties: dict[str, Shape] = {}
         required: list[str] = []
         self._expanding.append(typeddict)
-        for key, (value_type, is_required) in fields.items():
-            properties[key] = self.build(value_type)
-            if is_required:
-                required.append(key)
-        self._expanding.pop()
-        return {"type": "object", "properties": properties, "required": required}
+        try:
+            for key, (value_type, is_required) in fields.items():
+                properties[key] = self.build(value_type)
+                if is_required:
+                    required.append(key)
+        finally:
+            self._expanding.pop()
+        schema = {
+            "type": "object",
+            "properties": {key: shape.schema for key, shape in properties.items()},
+            "required": required,
+        }
+        return Shape(schema, properties=properties, required=tuple(required))
 
 
 def typeddict_fields(typeddict: type) -> dict[str, tuple[Any, bool]]:
@@ -296,15 +336,32 @@ def _enum_schema(annotation: object, values: list[Any]) -> dict[str, Any]:
     return {"type": json_types[0] if len(json_types) == 1 else json_types, "enum": values}
 
 
-def _literal_value(value: object) -> object:
-    return value.value if isinstance(value, enum.Enum) else value
+def _enum_shape(annotation: object, choices: tuple[Any, ...]) -> Shape:
+    """An enum's members, or a ``Literal``'s values: sent by value, received as declared."""
+    values = [choice.value if isinstance(choice, enum.Enum) else choice for choice in choices]
+    return Shape(_enum_schema(annotation, values), choices=choices)
 
 
-def _to_json_data(value: object) -> object:
+def _is_hashable(annotation: object) -> bool:
+    """Say whether ``annotation`` can be looked up in a set (``Annotated`` metadata may not)."""
+    try:
+        hash(annotation)
+    except TypeError:
+        return False
+    return True
+
+
+def _to_json_data(value: object, outer: tuple[int, ...]) -> object:
+    """``value`` with enums as their values; raises where it has no JSON form."""
     if isinstance(value, enum.Enum):
-        return _to_json_data(value.value)
-    if isinstance(value, list | tuple):
-        return [_to_json_data(item) for item in value]
-    if isinstance(value, dict):
-        return {key: _to_json_data(item) for key, item in value.items()}
-    return value
+        return _to_json_data(value.value, outer)
+    if not isinstance(value, list | tuple | dict):
+        return value  # json.dumps refuses what is not JSON data
+    if id(value) in outer:
+        raise ValueError("a container that holds itself")
+    inner = (*outer, id(value))
+    if not isinstance(value, dict):
+        return [_to_json_data(item, inner) for item in value]
+    if not all(isinstance(key, str) for key in value):
+        raise TypeError("a key that is not a str")  # json.dumps would turn 1 into "1"
+    return {key: _to_json_data(item, inner) for key, item in value.items()}

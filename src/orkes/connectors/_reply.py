@@ -20,17 +20,42 @@ Example:
 
 from __future__ import annotations
 
+import copy
 import json
 from abc import ABC, abstractmethod
-from collections.abc import Hashable, Mapping
+from collections.abc import Hashable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 from orkes.connectors._sse import ServerSentEvent
-from orkes.errors import ResponseFormatError
+from orkes.connectors._status import error_for_status, redact, service_message_from_body
+from orkes.errors import ConnectorError, ResponseFormatError, ServiceError
 from orkes.shared.schema import OrkesMessageSchema, ToolCall
 
-__all__ = ["ReplyAssembler", "StreamDecoder", "event_json", "parse_tool_arguments"]
+__all__ = [
+    "ReplyAssembler",
+    "StreamDecoder",
+    "as_dict",
+    "event_json",
+    "event_object",
+    "fragment_key",
+    "parse_tool_arguments",
+    "stream_error",
+    "without_secrets",
+]
+
+
+def as_dict(value: object) -> dict[str, Any]:
+    """``value`` if it is a dict, else an empty one: for reading optional JSON objects."""
+    return value if isinstance(value, dict) else {}
+
+
+def fragment_key(index: object) -> Hashable:
+    """The key that joins the pieces of a streamed tool call, from the wire's ``index``.
+
+    A malformed (unhashable) index still gives a key.
+    """
+    return index if isinstance(index, int | str) else repr(index)
 
 
 def parse_tool_arguments(service: str, tool_name: str, arguments: object) -> dict[str, Any]:
@@ -75,6 +100,84 @@ def event_json(service: str, event: ServerSentEvent) -> Any:
     except ValueError as error:
         message = f"{service} sent a stream event that is not JSON: {event.data[:200]!r}"
         raise ResponseFormatError(message) from error
+
+
+def event_object(service: str, event: ServerSentEvent) -> dict[str, Any]:
+    """Decode an event's data as a JSON object, or raise :class:`~orkes.errors.ResponseFormatError`.
+
+    Example:
+        >>> event_object("Example", ServerSentEvent(data="[1, 2]"))
+        Traceback (most recent call last):
+        ...
+        orkes.errors.ResponseFormatError: Example sent a stream event that is not a JSON object: ...
+    """
+    document = event_json(service, event)
+    if not isinstance(document, dict):
+        message = f"{service} sent a stream event that is not a JSON object"
+        raise ResponseFormatError(f"{message}: {event.data[:200]!r}")
+    return document
+
+
+def stream_error(service: str, error: object, data: str) -> ConnectorError:
+    """The error for an error object that a service sent in the middle of a stream.
+
+    An error with an HTTP ``code`` (Gemini's ``{"code", "message", "status"}``, vLLM's) gets
+    the class of that status, as if the service had answered it; any other is a
+    :class:`~orkes.errors.ServiceError`, with the error's ``type`` (or ``status``) after
+    the service's message.
+
+    Args:
+        service: the service's name, for the message.
+        error: the error object of the event (its ``"error"`` field).
+        data: the event's data as it came, where the service's message is read from.
+
+    Example:
+        >>> error = {"type": "overloaded_error", "message": "Overloaded"}
+        >>> str(stream_error("Example", error, json.dumps({"error": error})))
+        'Example reported an error in the middle of the stream: Overloaded (overloaded_error)'
+        >>> error = {"code": 503, "message": "Try later", "status": "UNAVAILABLE"}
+        >>> stream_error("Gemini", error, json.dumps({"error": error}))
+        ServiceError('Gemini, in the middle of a stream, answered 503 UNAVAILABLE: Try later')
+    """
+    details = as_dict(error)
+    code = details.get("code")
+    kind = details.get("type") or details.get("status")
+    kind = kind if isinstance(kind, str) else ""
+    if isinstance(code, int) and 400 <= code <= 599:
+        where = f"{service}, in the middle of a stream,"
+        return error_for_status(code, kind, data.encode(), where=where)
+    service_message = service_message_from_body(data.encode())
+    message = f"{service} reported an error in the middle of the stream"
+    if service_message:
+        message += f": {service_message}"
+    if kind:
+        message += f" ({kind})"
+    return ServiceError(message, service_message=service_message)
+
+
+def without_secrets(error: ConnectorError, secrets: Iterable[str]) -> ConnectorError:
+    """``error`` itself, or a copy with ``***`` for each secret its text shows.
+
+    The message (``args[0]``) and ``service_message`` are redacted; the copy keeps the
+    class, the other attributes, the cause and the traceback.
+
+    Example:
+        >>> without_secrets(ServiceError("bad key sk-1", service_message="bad key sk-1"), ["sk-1"])
+        ServiceError('bad key ***')
+    """
+    secrets = [secret for secret in secrets if secret]
+    message = str(error.args[0]) if error.args else ""
+    hidden_message = redact(message, secrets)
+    service_message = error.service_message
+    hidden_service_message = None if service_message is None else redact(service_message, secrets)
+    if hidden_message == message and hidden_service_message == service_message:
+        return error
+    hidden = copy.copy(error)
+    hidden.args = (hidden_message, *error.args[1:])
+    hidden.service_message = hidden_service_message
+    hidden.__cause__ = error.__cause__
+    hidden.__traceback__ = error.__traceback__
+    return hidden
 
 
 @dataclass

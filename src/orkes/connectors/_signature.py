@@ -1,9 +1,11 @@
 """A Python function read as a tool: its name, its description and its parameters' schema.
 
 :func:`describe_function` reads the signature (``self`` of a bound method is already
-gone), the type hints (through ``typing.get_type_hints``, so string annotations and
-``from __future__ import annotations`` work) and the docstring. :func:`parameter_hints`
-reads the hints again, leniently, for converting a call's arguments.
+gone, and so are the parameters a ``functools.partial`` binds), the type hints (through
+``typing.get_type_hints``, so string annotations and ``from __future__ import annotations``
+work) and the docstring, and compiles the reader of a call's arguments. For a schema
+written by hand, :func:`reader_for_schema` compiles one from the schema, with the
+function's annotations, read leniently, only for converting.
 
 Example:
     >>> def greet(name: str, polite: bool = True) -> str:
@@ -29,26 +31,34 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, get_type_hints
 
+from orkes.connectors._arguments import ArgumentReader, Shape, shape_of_schema
 from orkes.connectors._docstrings import parse_docstring
-from orkes.connectors._json_schema import NO_DEFAULT, json_default, schema_for
+from orkes.connectors._json_schema import NO_DEFAULT, json_default, lenient_shape_for, shape_for
 from orkes.errors import ToolDefinitionError
 
-__all__ = ["FunctionDescription", "describe_function", "parameter_hints"]
+__all__ = ["FunctionDescription", "describe_function", "reader_for_schema"]
 
 _VARIADIC = {inspect.Parameter.VAR_POSITIONAL: "*", inspect.Parameter.VAR_KEYWORD: "**"}
 
 
 @dataclass(frozen=True, slots=True)
 class FunctionDescription:
-    """What a function says about itself: name, description, parameters' JSON Schema."""
+    """What a function says about itself: name, description, parameters' JSON Schema.
+
+    ``reader`` checks and converts a call's arguments against ``parameters``.
+    """
 
     name: str
     description: str
     parameters: dict[str, Any]
+    reader: ArgumentReader
 
 
 def describe_function(fn: Callable[..., Any]) -> FunctionDescription:
     """Read ``fn``'s name, docstring and parameters; raise if a parameter can't be described.
+
+    A parameter a ``functools.partial`` binds, by position or by keyword, is not the
+    model's to give: it is left out.
 
     Raises:
         ToolDefinitionError: a parameter is ``*args``, ``**kwargs`` or positional-only, has
@@ -81,9 +91,13 @@ def describe_function(fn: Callable[..., Any]) -> FunctionDescription:
             "where the function is defined"
         ) from exc
     docstring = parse_docstring(inspect.getdoc(source))
+    bound = _bound_by_keyword(fn)  # inspect.signature drops those bound by position
     properties: dict[str, Any] = {}
+    shapes: dict[str, Shape] = {}
     required: list[str] = []
     for parameter in signature.parameters.values():
+        if parameter.name in bound and parameter.kind not in _VARIADIC:
+            continue
         owner = f"parameter {parameter.name!r} of function {function_name!r}"
         if parameter.kind in _VARIADIC:
             raise ToolDefinitionError(
@@ -100,7 +114,8 @@ def describe_function(fn: Callable[..., Any]) -> FunctionDescription:
                 f"{owner} has no type annotation; annotate it (for example "
                 f"`{parameter.name}: str`) so the model knows what to send"
             )
-        schema = schema_for(hints[parameter.name], owner)
+        shape = shape_for(hints[parameter.name], owner)
+        schema = dict(shape.schema)
         if "description" not in schema and parameter.name in docstring.parameters:
             schema["description"] = docstring.parameters[parameter.name]
         if parameter.default is inspect.Parameter.empty:
@@ -108,25 +123,49 @@ def describe_function(fn: Callable[..., Any]) -> FunctionDescription:
         elif (default := json_default(parameter.default)) is not NO_DEFAULT:
             schema["default"] = default
         properties[parameter.name] = schema
+        shapes[parameter.name] = shape
+    parameters = {"type": "object", "properties": properties, "required": required}
     return FunctionDescription(
         name=getattr(source, "__name__", function_name),
         description=docstring.description,
-        parameters={"type": "object", "properties": properties, "required": required},
+        parameters=parameters,
+        reader=ArgumentReader(parameters, fn, shapes),
     )
 
 
-def parameter_hints(fn: Callable[..., Any]) -> dict[str, Any]:
-    """Return ``fn``'s type hints by parameter name, or ``{}`` where they can't be read.
+def reader_for_schema(parameters: dict[str, Any], fn: Callable[..., Any] | None) -> ArgumentReader:
+    """Compile the reader of a hand-written ``parameters`` schema, for calls of ``fn``.
+
+    The schema alone says whether arguments are sound. ``fn``'s annotations then convert
+    them where they can, and pass on as it is what they can't (or all, where the
+    annotations can't be read).
 
     Example:
-        >>> def f(n: "int") -> None: ...
-        >>> parameter_hints(f)
-        {'n': <class 'int'>, 'return': <class 'NoneType'>}
+        >>> def halve(n: float) -> float:
+        ...     return n / 2
+        >>> schema = {"type": "object", "properties": {"n": {}}, "required": ["n"]}
+        >>> reader_for_schema(schema, halve).read({"n": 3})
+        ({'n': 3.0}, [])
     """
-    try:
-        return get_type_hints(_annotated_callable(_unwrap(fn)), include_extras=True)
-    except Exception:  # describe_function said why, when the tool was made
-        return {}
+    hints: dict[str, Any] = {}
+    if fn is not None:
+        try:
+            hints = get_type_hints(_annotated_callable(_unwrap(fn)), include_extras=True)
+        except Exception:  # NameError for an undefined forward reference, and kin
+            hints = {}
+    hints.pop("return", None)
+    converters = {name: lenient_shape_for(hint) for name, hint in hints.items()}
+    shapes = shape_of_schema(parameters).properties
+    return ArgumentReader(parameters, fn, shapes, converters=converters)
+
+
+def _bound_by_keyword(fn: Callable[..., Any]) -> set[str]:
+    """The names that ``functools.partial`` objects, nested or not, bind by keyword."""
+    bound: set[str] = set()
+    while isinstance(fn, functools.partial):
+        bound.update(fn.keywords)
+        fn = fn.func
+    return bound
 
 
 def _unwrap(fn: Callable[..., Any]) -> Callable[..., Any]:

@@ -47,10 +47,12 @@ class SseDecoder:
     Bytes may be split anywhere, even inside a line ending or a UTF-8 character.
     """
 
-    __slots__ = ("_data_lines", "_event_name", "_last_event_id", "_started", "_unparsed")
+    __slots__ = ("_data_lines", "_event_name", "_last_event_id", "_started", "_unfinished")
 
     def __init__(self) -> None:
-        self._unparsed = b""
+        # The bytes after the last line ending, in the pieces they came in: a long line
+        # is joined once when its end arrives, not copied again with every chunk.
+        self._unfinished: list[bytes] = []
         self._started = False
         self._data_lines: list[str] = []
         self._event_name = ""
@@ -58,20 +60,28 @@ class SseDecoder:
 
     def feed(self, chunk: bytes) -> list[ServerSentEvent]:
         """Take the next bytes of the body; return the events they complete, in order."""
-        buffer = self._unparsed + chunk
         if not self._started:
-            if len(buffer) < len(_BYTE_ORDER_MARK) and _BYTE_ORDER_MARK.startswith(buffer):
-                self._unparsed = buffer
+            head = b"".join(self._unfinished) + chunk
+            if len(head) < len(_BYTE_ORDER_MARK) and _BYTE_ORDER_MARK.startswith(head):
+                self._unfinished = [head]
                 return []
             self._started = True
-            buffer = buffer.removeprefix(_BYTE_ORDER_MARK)
-        lines = buffer.splitlines(keepends=True)
+            self._unfinished = []
+            chunk = head.removeprefix(_BYTE_ORDER_MARK)
+        if not chunk:
+            return []
+        # Only the new chunk is searched; a held-back "\r" must be looked at again, though.
+        held_cr = bool(self._unfinished) and self._unfinished[-1].endswith(b"\r")
+        if not held_cr and b"\n" not in chunk and b"\r" not in chunk:
+            self._unfinished.append(chunk)
+            return []
+        lines = b"".join([*self._unfinished, chunk]).splitlines(keepends=True)
         # The last piece is unfinished unless it ends a line; a lone "\r" might still be
         # the first half of "\r\n", so it waits for the next chunk too.
         if lines and (not lines[-1].endswith((b"\n", b"\r")) or lines[-1].endswith(b"\r")):
-            self._unparsed = lines.pop()
+            self._unfinished = [lines.pop()]
         else:
-            self._unparsed = b""
+            self._unfinished = []
         events: list[ServerSentEvent] = []
         for raw_line in lines:
             event = self._process_line(raw_line.rstrip(b"\r\n").decode("utf-8", "replace"))
@@ -85,8 +95,8 @@ class SseDecoder:
         An event without its closing blank line is discarded, as the standard says.
         """
         # A trailing "\r" held back in feed() is a whole line ending after all.
-        pending = self._unparsed
-        self._unparsed = b""
+        pending = b"".join(self._unfinished)
+        self._unfinished = []
         if pending.endswith(b"\r"):
             return self.feed(pending[:-1] + b"\n")
         return []

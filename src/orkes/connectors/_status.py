@@ -1,4 +1,4 @@
-"""What a failed HTTP answer means: the error class, the service's own words, Retry-After.
+"""What a failed HTTP answer means: retry or not, the error class, the service's own words.
 
 Pure functions, no I/O: the transport in :mod:`orkes.connectors._http` calls them.
 
@@ -36,6 +36,7 @@ __all__ = [
     "retry_after_from_body",
     "retry_after_from_headers",
     "service_message_from_body",
+    "should_retry",
 ]
 
 _MAX_MESSAGE_CHARS = 500
@@ -45,8 +46,31 @@ _REDACTED = "***"
 
 
 def is_retryable_status(status: int) -> bool:
-    """429 (too many requests) and 5xx are worth another try; no other status is."""
-    return status == 429 or 500 <= status <= 599
+    """408 (request timeout), 429 (too many requests) and 5xx are worth another try.
+
+    409 is not: the chat APIs document it for no transient condition (OpenAI's and
+    Anthropic's own SDKs retry it as a "lock timeout"; those services then say so with
+    ``x-should-retry: true``, which :func:`should_retry` obeys).
+    """
+    return status in (408, 429) or 500 <= status <= 599
+
+
+def should_retry(status: int, headers: Mapping[str, str]) -> bool:
+    """Whether a failed answer is worth another try: the service's own word, else its status.
+
+    OpenAI and Anthropic say it in ``x-should-retry: true|false``; it wins over the status.
+
+    Example:
+        >>> should_retry(503, {"X-Should-Retry": "false"}), should_retry(409, {})
+        (False, False)
+        >>> should_retry(409, {"x-should-retry": "true"}), should_retry(408, {})
+        (True, True)
+    """
+    lowered = {name.lower(): value for name, value in headers.items()}
+    verdict = lowered.get("x-should-retry", "").strip().lower()
+    if verdict in ("true", "false"):
+        return verdict == "true"
+    return is_retryable_status(status)
 
 
 def redact(text: str, secrets: Iterable[str]) -> str:
@@ -154,6 +178,7 @@ def error_for_status(
     secrets: Iterable[str] = (),
     retry_after: float | None = None,
     attempts: int = 1,
+    note: str | None = None,
 ) -> ConnectorError:
     """Build the error for a non-2xx answer; never includes a secret.
 
@@ -165,11 +190,15 @@ def error_for_status(
         secrets: strings to hide should the service echo them back.
         retry_after: the parsed ``Retry-After`` hint, kept on :class:`RateLimited`.
         attempts: how many times the request was sent.
+        note: why the retries stopped early, when they did (said in parentheses).
     """
     service_message = service_message_from_body(body, secrets)
     answered = f"{where} answered {status} {reason}".rstrip()
-    if attempts > 1:
-        answered += f" (after {attempts} attempts)"
+    remarks = [f"after {attempts} attempts"] if attempts > 1 else []
+    if note:
+        remarks.append(note)
+    if remarks:
+        answered += f" ({'; '.join(remarks)})"
     message = f"{answered}: {service_message}" if service_message else answered
     if status in (401, 403) or (status == 400 and _INVALID_KEY_REASON in body):
         hint = "check the API key and that it may use this model"

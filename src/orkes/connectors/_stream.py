@@ -1,9 +1,12 @@
 """Streamed replies: iterate the text as it arrives, then read the whole message.
 
 :class:`MessageStream` (sync) and :class:`AsyncMessageStream` (async) share one core that
-does the blocking work; the async face runs each blocking step in a worker thread, so the
-event loop never waits on the network. The request is sent when the first chunk is asked
-for; closing the stream before its end closes the connection.
+does the blocking work; the async face runs each blocking step in a worker thread of the
+connectors' I/O pool, so the event loop never waits on the network. The request is sent
+when the first chunk is asked for; closing the stream before its end closes the
+connection. The core reads in one thread at a time, and the async face never starts a
+read while another is in flight: an await that is cancelled leaves its read running, and
+the next await takes what it brings.
 
 Example:
     >>> from orkes.connectors.openai import OpenAIConnector
@@ -19,17 +22,19 @@ Example:
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import threading
 import weakref
 from collections import deque
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Callable, Iterable, Iterator
 from types import TracebackType
 
 from typing_extensions import Self
 
 from orkes.connectors._closing import Closing
 from orkes.connectors._event_stream import EventStream
-from orkes.connectors._reply import StreamDecoder
+from orkes.connectors._reply import StreamDecoder, without_secrets
+from orkes.connectors._threads import start_in_thread
 from orkes.errors import ConnectionFailed, ConnectorError
 from orkes.shared.schema import OrkesMessageSchema
 
@@ -39,33 +44,47 @@ __all__ = ["AsyncMessageStream", "MessageStream"]
 class _StreamCore:
     """The blocking state machine behind both faces: open, read events, finish, close.
 
-    ``close`` may be called from another thread while ``next_chunk`` waits on a read.
+    ``close`` may be called from another thread while ``next_chunk`` waits on a read; two
+    threads that call ``next_chunk`` at once read one after the other, never together.
+    An error it raises shows none of ``secrets`` (the API key): a service may echo the key
+    in an error event, and the decoder quotes what it could not read.
     """
 
-    def __init__(self, open_events: Callable[[], EventStream], decoder: StreamDecoder) -> None:
+    def __init__(
+        self,
+        open_events: Callable[[], EventStream],
+        decoder: StreamDecoder,
+        secrets: Iterable[str] = (),
+    ) -> None:
         self._open_events = open_events
         self._decoder = decoder
+        self._secrets = tuple(secrets)
         self._events: EventStream | None = None
         self._pending_chunks: deque[str] = deque()
         self._message: OrkesMessageSchema | None = None
         self._failure: ConnectorError | None = None
         self._closed = False
-        self._lock = threading.Lock()
+        self._lock = threading.Lock()  # guards _closed and _events, for close()
+        self._read_lock = threading.Lock()  # one reader at a time: http.client is not shared
 
     def next_chunk(self) -> str | None:
         """The next piece of text, or ``None`` once the stream is over (or closed)."""
-        while not self._pending_chunks:
-            if self._message is not None or self._closed or self._failure is not None:
-                return None
-            try:
-                self._read_one_event()
-            except ConnectorError as error:
-                if self._closed:  # closed from another thread: not a failure
+        with self._read_lock:
+            while not self._pending_chunks:
+                if self._message is not None or self._closed or self._failure is not None:
                     return None
-                self._failure = error
+                try:
+                    self._read_one_event()
+                    continue
+                except ConnectorError as error:
+                    if self._closed:  # closed from another thread: not a failure
+                        return None
+                    failure = without_secrets(error, self._secrets)
+                # Raised outside the except block: the unredacted error is not its context.
+                self._failure = failure
                 self.close()
-                raise
-        return self._pending_chunks.popleft()
+                raise failure
+            return self._pending_chunks.popleft()
 
     def _read_one_event(self) -> None:
         events = self._events or self._open()
@@ -105,9 +124,13 @@ class _StreamCore:
             "the stream has not ended yet: iterate it to the end, or call final_message()"
         )
 
-    def drain(self) -> OrkesMessageSchema:
+    def skip_to_end(self) -> None:
+        """Read the rest; its chunks are not returned (the message holds their text)."""
         while self.next_chunk() is not None:
             pass
+
+    def drain(self) -> OrkesMessageSchema:
+        self.skip_to_end()
         return self.message
 
     def close(self) -> None:
@@ -166,17 +189,35 @@ class AsyncMessageStream(AsyncIterator[str]):
     Each read happens in a worker thread; the event loop never blocks. Leaving the
     ``async with`` block (or ``await stream.aclose()``) drops the connection, also when
     the task is cancelled in the middle of a read.
+
+    Cancelling an await of ``__anext__`` or :meth:`final_message` (a timeout around it,
+    say) does not cancel the read behind it: that read goes on, and the next await takes
+    its outcome, so no text is lost or read twice. An idle-time watchdog works::
+
+        while True:
+            try:
+                chunk = await asyncio.wait_for(anext(stream), 10)
+            except asyncio.TimeoutError:
+                continue  # no chunk for 10 s: the same read goes on
+            except StopAsyncIteration:
+                break
+
+    A stream is read by one task at a time; a second task that asks for a chunk while
+    another waits for one gets a :class:`~orkes.errors.ConnectorError`.
     """
 
     def __init__(self, core: _StreamCore) -> None:
         self._core = core
+        # The read running in a worker thread, until an await has taken its outcome.
+        self._read_in_flight: concurrent.futures.Future[str | None] | None = None
+        self._waiting: asyncio.Future[str | None] | None = None
         weakref.finalize(self, core.close)
 
     def __aiter__(self) -> Self:
         return self
 
     async def __anext__(self) -> str:
-        chunk = await asyncio.to_thread(self._core.next_chunk)
+        chunk = await self._read(self._core.next_chunk)
         if chunk is None:
             raise StopAsyncIteration
         return chunk
@@ -202,11 +243,41 @@ class AsyncMessageStream(AsyncIterator[str]):
         return self._core.message
 
     async def final_message(self) -> OrkesMessageSchema:
-        """Read the rest of the stream (its chunks are not yielded) and return the message."""
-        return await asyncio.to_thread(self._core.drain)
+        """Read the rest of the stream (its chunks are not yielded) and return the message.
+
+        Cancelled (a timeout around it, say), its read goes on; another ``final_message()``
+        takes it over and returns the message.
+        """
+        # A chunk of a read that an earlier __anext__ began is in the message already.
+        while await self._read(self._core.skip_to_end) is not None:
+            pass
+        return self._core.message
 
     async def aclose(self) -> None:
         """Stop reading; before the end this closes the connection. Safe to call twice."""
         # Closing never blocks: a read waiting in a worker thread is woken and frees
         # the connection itself.
         self._core.close()
+
+    async def _read(self, step: Callable[[], str | None]) -> str | None:
+        """The outcome of the read in flight, else of ``step`` run in a worker thread."""
+        if self._waiting is not None and not self._waiting.done():
+            message = "another task is waiting for a chunk of this stream: read it from one task"
+            raise ConnectorError(message)
+        read = self._read_in_flight
+        if read is None:
+            read = self._read_in_flight = start_in_thread(step)
+        # shield: cancelling this await must not cancel the read, whose outcome waits for
+        # the next call; only an outcome handed over here ends the read in flight.
+        self._waiting = asyncio.shield(asyncio.wrap_future(read))
+        try:
+            outcome = await self._waiting
+        except asyncio.CancelledError:
+            if read.cancelled():  # the read itself was cancelled (the pool shut down)
+                self._read_in_flight = None
+            raise
+        except BaseException:
+            self._read_in_flight = None
+            raise
+        self._read_in_flight = None
+        return outcome

@@ -31,8 +31,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from orkes.connectors._arguments import check_arguments, convert_arguments
-from orkes.connectors._signature import parameter_hints
+from orkes.connectors._threads import in_thread
 from orkes.shared.schema import OrkesMessageSchema, ToolCall
 
 if TYPE_CHECKING:
@@ -74,11 +73,11 @@ def prepare(call: ToolCall, specs: Mapping[str, ToolSpec]) -> Call | Answer:
     arguments = call.get("arguments")
     if arguments is None:  # some services send null for a tool without parameters
         arguments = {}
-    problems = check_arguments(arguments, spec.parameters)
+    converted, problems = spec._reader.read(arguments)  # compiled when the spec was made
     if problems:
         text = f"invalid arguments for tool {name!r}: {'; '.join(problems)}"
         return _failed(call_id, name, text)
-    return Call(call_id, name, spec.fn, convert_arguments(arguments, parameter_hints(spec.fn)))
+    return Call(call_id, name, spec.fn, converted)
 
 
 def run(call: Call) -> Answer:
@@ -93,13 +92,13 @@ def run(call: Call) -> Answer:
 
 
 async def arun(call: Call, limit: asyncio.Semaphore | None = None) -> Answer:
-    """Await ``call``; a sync tool runs in a worker thread (``asyncio.to_thread``)."""
+    """Await ``call``; a sync tool runs in a worker thread (of the connectors' I/O pool)."""
     async with limit or contextlib.nullcontext():
         try:
             if _is_async(call.fn):
                 result = call.fn(**call.arguments)
             else:
-                result = await asyncio.to_thread(call.fn, **call.arguments)
+                result = await in_thread(call.fn, **call.arguments)
             if inspect.isawaitable(result):
                 result = await result
             return _answered(call, result)

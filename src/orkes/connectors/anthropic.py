@@ -34,17 +34,21 @@ Example:
 from __future__ import annotations
 
 import json
-import os
 from collections.abc import Callable, Sequence
 from typing import Any
-from urllib.parse import urlsplit
 
 from orkes.connectors._base import HttpChatConnector, ToolDescription
 from orkes.connectors._http import HttpRequest
-from orkes.connectors._reply import ReplyAssembler, StreamDecoder, event_json
+from orkes.connectors._reply import (
+    ReplyAssembler,
+    StreamDecoder,
+    as_dict,
+    event_object,
+    fragment_key,
+    stream_error,
+)
 from orkes.connectors._sse import ServerSentEvent
-from orkes.connectors._status import service_message_from_body
-from orkes.errors import BadRequest, ConnectorError, ResponseFormatError, ServiceError
+from orkes.errors import BadRequest, ConnectorError
 from orkes.shared.schema import OrkesMessageSchema
 
 __all__ = ["ANTHROPIC_VERSION", "AnthropicConnector"]
@@ -52,7 +56,6 @@ __all__ = ["ANTHROPIC_VERSION", "AnthropicConnector"]
 ANTHROPIC_VERSION = "2023-06-01"
 """The ``anthropic-version`` header sent with every request."""
 
-_ANTHROPIC_HOST = "api.anthropic.com"
 _TOOL_CHOICE_TYPES = {"auto": "auto", "any": "any", "none": "none", "required": "any"}
 
 
@@ -84,6 +87,8 @@ class AnthropicConnector(HttpChatConnector):
     """
 
     service = "Anthropic"
+    api_key_env = ("ANTHROPIC_API_KEY",)
+    official_host = "api.anthropic.com"
 
     def __init__(
         self,
@@ -99,13 +104,11 @@ class AnthropicConnector(HttpChatConnector):
     ) -> None:
         if max_tokens < 1:
             raise ConnectorError(f"max_tokens must be at least 1, got {max_tokens!r}")
-        if urlsplit(base_url).hostname != _ANTHROPIC_HOST:
-            self.service = "Anthropic-compatible server"
         self.max_tokens = max_tokens
         super().__init__(
             model,
             base_url=base_url,
-            api_key=os.environ.get("ANTHROPIC_API_KEY") if api_key is None else api_key,
+            api_key=api_key,
             timeout=timeout,
             max_retries=max_retries,
             default_params=default_params,
@@ -144,14 +147,13 @@ class AnthropicConnector(HttpChatConnector):
     def _parse_response(self, body: Any) -> OrkesMessageSchema:
         content = body.get("content") if isinstance(body, dict) else None
         if not isinstance(content, list):
-            found = service_message_from_body(json.dumps(body).encode()) or repr(body)[:200]
-            raise ResponseFormatError(f"{self.service} answered without a content list: {found}")
+            raise self._answered_without("a content list", body)
         reply = ReplyAssembler(self.service)
         _read_message_facts(body, reply)
         usage = body.get("usage")
         if isinstance(usage, dict):
             _set_usage(reply, usage)
-        for block in map(_as_dict, content):
+        for block in map(as_dict, content):
             if block.get("type") == "text" and isinstance(block.get("text"), str):
                 reply.add_text(block["text"])
             elif block.get("type") == "tool_use":
@@ -180,23 +182,20 @@ class _EventDecoder(StreamDecoder):
         self._stop_reason_seen = False
 
     def feed(self, event: ServerSentEvent) -> list[str]:
-        data = event_json(self.service, event)
-        if not isinstance(data, dict):
-            message = f"{self.service} sent a stream event that is not a JSON object"
-            raise ResponseFormatError(f"{message}: {event.data[:200]!r}")
+        data = event_object(self.service, event)
         kind = data.get("type", event.event)
         if kind == "error":
-            raise _stream_error(self.service, data, event.data)
+            raise stream_error(self.service, data.get("error"), event.data)
         if kind == "message_start":
-            started = _as_dict(data.get("message"))
+            started = as_dict(data.get("message"))
             _read_message_facts(started, self.reply)
             self._add_usage(started.get("usage"))
         elif kind == "content_block_start":
-            return self._start_block(data.get("index", 0), _as_dict(data.get("content_block")))
+            return self._start_block(data.get("index", 0), as_dict(data.get("content_block")))
         elif kind == "content_block_delta":
-            return self._read_delta(data.get("index", 0), _as_dict(data.get("delta")))
+            return self._read_delta(data.get("index", 0), as_dict(data.get("delta")))
         elif kind == "message_delta":
-            _read_message_facts(_as_dict(data.get("delta")), self.reply)
+            _read_message_facts(as_dict(data.get("delta")), self.reply)
             self._stop_reason_seen = "finish_reason" in self.reply.metadata
             self._add_usage(data.get("usage"))
         elif kind == "message_stop":
@@ -208,7 +207,7 @@ class _EventDecoder(StreamDecoder):
         if block.get("type") == "tool_use":
             arguments = block.get("input")
             self.reply.add_tool_call_fragment(
-                _block_key(index),
+                fragment_key(index),
                 call_id=block.get("id"),
                 name=block.get("name"),
                 # The input starts as {} and comes in deltas; a server that sends it whole
@@ -233,7 +232,7 @@ class _EventDecoder(StreamDecoder):
         elif delta.get("type") == "input_json_delta":
             piece = delta.get("partial_json")
             if isinstance(piece, str):
-                self.reply.add_tool_call_fragment(_block_key(index), arguments=piece)
+                self.reply.add_tool_call_fragment(fragment_key(index), arguments=piece)
         return []
 
     def _add_usage(self, usage: object) -> None:
@@ -245,15 +244,6 @@ class _EventDecoder(StreamDecoder):
         # A body that ends right after message_delta (its stop reason and final usage)
         # lacks only the message_stop marker: the reply is whole.
         return self.done or self._stop_reason_seen
-
-
-def _as_dict(value: object) -> dict[str, Any]:
-    return value if isinstance(value, dict) else {}
-
-
-def _block_key(index: object) -> int | str:
-    """Tool-call pieces are joined by block index; a malformed (unhashable) one still works."""
-    return index if isinstance(index, int | str) else repr(index)
 
 
 def _read_message_facts(document: dict[str, Any], reply: ReplyAssembler) -> None:
@@ -272,18 +262,6 @@ def _set_usage(reply: ReplyAssembler, usage: dict[str, Any]) -> None:
     reply.set_usage(
         input_tokens=usage.get("input_tokens"), output_tokens=usage.get("output_tokens"), raw=usage
     )
-
-
-def _stream_error(service: str, data: dict[str, Any], raw: str) -> ServiceError:
-    """The error for ``{"type": "error", "error": {"type", "message"}}`` sent mid-stream."""
-    service_message = service_message_from_body(raw.encode())
-    error_type = _as_dict(data.get("error")).get("type")
-    message = f"{service} reported an error in the middle of the stream"
-    if service_message:
-        message += f": {service_message}"
-    if isinstance(error_type, str) and error_type:
-        message += f" ({error_type})"
-    return ServiceError(message, service_message=service_message)
 
 
 def _wire_conversation(

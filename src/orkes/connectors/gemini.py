@@ -44,7 +44,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 from collections.abc import Callable, Sequence
 from typing import Any
 from urllib.parse import quote
@@ -58,10 +57,15 @@ from orkes.connectors._gemini_request import (
     split_params,
 )
 from orkes.connectors._http import HttpRequest
-from orkes.connectors._reply import ReplyAssembler, StreamDecoder, event_json
+from orkes.connectors._reply import (
+    ReplyAssembler,
+    StreamDecoder,
+    as_dict,
+    event_object,
+    stream_error,
+)
 from orkes.connectors._sse import ServerSentEvent
-from orkes.connectors._status import error_for_status, service_message_from_body
-from orkes.errors import BadRequest, ConnectorError, ResponseFormatError
+from orkes.errors import BadRequest
 from orkes.shared.schema import OrkesMessageSchema
 
 __all__ = ["GeminiConnector"]
@@ -97,6 +101,7 @@ class GeminiConnector(HttpChatConnector):
     """
 
     service = "Gemini"
+    api_key_env = ("GEMINI_API_KEY", "GOOGLE_API_KEY")
 
     def __init__(
         self,
@@ -109,8 +114,6 @@ class GeminiConnector(HttpChatConnector):
         sleep: Callable[[float], None] | None = None,
         **default_params: Any,
     ) -> None:
-        if api_key is None:
-            api_key = os.environ.get("GEMINI_API_KEY") or os.environ.get("GOOGLE_API_KEY")
         super().__init__(
             model,
             base_url=base_url,
@@ -151,8 +154,7 @@ class GeminiConnector(HttpChatConnector):
             _ResponseReader(self.service, reply).read(body)
         candidates = body.get("candidates") if isinstance(body, dict) else None
         if not isinstance(candidates, list) or not candidates:
-            found = service_message_from_body(json.dumps(body).encode()) or repr(body)[:200]
-            raise ResponseFormatError(f"{self.service} answered without candidates: {found}")
+            raise self._answered_without("candidates", body)
         return reply.build()
 
     def _new_stream_decoder(self) -> StreamDecoder:
@@ -189,7 +191,7 @@ class _ResponseReader:
             ResponseFormatError: a tool call's arguments are not a JSON object.
         """
         self._read_envelope(document)
-        feedback = _as_dict(document.get("promptFeedback"))
+        feedback = as_dict(document.get("promptFeedback"))
         if feedback.get("blockReason"):
             reason = str(feedback["blockReason"])
             raise _blocked(self.service, "the prompt", "blockReason", reason, feedback)
@@ -197,10 +199,10 @@ class _ResponseReader:
         if not isinstance(candidates, list) or not candidates:
             return []
         # With candidateCount > 1 several candidates come side by side; the reply is the first.
-        candidate = _as_dict(candidates[0])
+        candidate = as_dict(candidates[0])
         texts: list[str] = []
-        for part in _as_list(_as_dict(candidate.get("content")).get("parts")):
-            texts.extend(self._read_part(_as_dict(part)))
+        for part in _as_list(as_dict(candidate.get("content")).get("parts")):
+            texts.extend(self._read_part(as_dict(part)))
         finish_reason = candidate.get("finishReason")
         if isinstance(finish_reason, str) and finish_reason:
             self.finish_reason = finish_reason
@@ -268,12 +270,9 @@ class _ChunkDecoder(StreamDecoder):
         self._reader = _ResponseReader(service, self.reply)
 
     def feed(self, event: ServerSentEvent) -> list[str]:
-        chunk = event_json(self.service, event)
-        if not isinstance(chunk, dict):
-            message = f"{self.service} sent a stream event that is not a JSON object"
-            raise ResponseFormatError(f"{message}: {event.data[:200]!r}")
+        chunk = event_object(self.service, event)
         if chunk.get("error") is not None:
-            raise _stream_error(self.service, chunk["error"], event.data)
+            raise stream_error(self.service, chunk["error"], event.data)
         return self._reader.read(chunk)
 
     def is_complete(self) -> bool:
@@ -281,21 +280,11 @@ class _ChunkDecoder(StreamDecoder):
         return self._reader.finish_reason is not None
 
 
-def _stream_error(service: str, error: object, data: str) -> ConnectorError:
-    """The error class for ``{"error": {"code", "message", "status"}}`` sent mid-stream."""
-    details = _as_dict(error)
-    code = details.get("code")
-    status = code if isinstance(code, int) and 400 <= code <= 599 else 500
-    reason = details.get("status") if isinstance(details.get("status"), str) else ""
-    where = f"{service}, in the middle of a stream,"
-    return error_for_status(status, str(reason), data.encode(), where=where)
-
-
 def _blocked(service: str, what: str, field: str, reason: str, rated: dict[str, Any]) -> BadRequest:
     """The error for a refusal; ``rated`` holds the ``safetyRatings`` that may say why."""
     flagged = [
         rating["category"]
-        for rating in map(_as_dict, _as_list(rated.get("safetyRatings")))
+        for rating in map(as_dict, _as_list(rated.get("safetyRatings")))
         if isinstance(rating.get("category"), str)
         and (rating.get("blocked") is True or rating.get("probability") in ("MEDIUM", "HIGH"))
     ]
@@ -303,10 +292,6 @@ def _blocked(service: str, what: str, field: str, reason: str, rated: dict[str, 
     hint = "nothing was generated; rephrase it, or see safety_settings= for the thresholds"
     message = f"{service} blocked {what}: {field} {reason!r}{because}; {hint}"
     return BadRequest(message, service_message=reason)
-
-
-def _as_dict(value: object) -> dict[str, Any]:
-    return value if isinstance(value, dict) else {}
 
 
 def _as_list(value: object) -> list[Any]:

@@ -8,6 +8,10 @@ model; they need no key, and with none given (nor ``OPENAI_API_KEY`` set) no
 ``Authorization`` header is sent. A server that refuses ``stream_options`` takes
 ``stream_options=None`` (as a default or per call).
 
+A ``tool_choice`` given as a tool's name is sent in the API's object shape
+(``{"type": "function", "function": {"name": ...}}``); ``"auto"``, ``"none"`` and
+``"required"`` go as they are. A refusal, whole or streamed, is in ``metadata["refusal"]``.
+
 Example:
     >>> connector = OpenAIConnector("gpt-4o-mini", api_key="sk-secret", temperature=0)
     >>> connector
@@ -20,22 +24,27 @@ Example:
 from __future__ import annotations
 
 import json
-import os
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Hashable, Sequence
 from typing import Any
-from urllib.parse import urlsplit
 
 from orkes.connectors._base import HttpChatConnector, ToolDescription
 from orkes.connectors._http import HttpRequest
-from orkes.connectors._reply import ReplyAssembler, StreamDecoder, event_json
+from orkes.connectors._reply import (
+    ReplyAssembler,
+    StreamDecoder,
+    as_dict,
+    event_object,
+    fragment_key,
+    stream_error,
+)
 from orkes.connectors._sse import ServerSentEvent
-from orkes.connectors._status import service_message_from_body
-from orkes.errors import BadRequest, ResponseFormatError, ServiceError
+from orkes.errors import BadRequest
 from orkes.shared.schema import OrkesMessageSchema
 
 __all__ = ["OpenAIConnector"]
 
-_OPENAI_HOST = "api.openai.com"
+# The tool_choice words of the API; any other string is taken as a tool's name.
+_TOOL_CHOICE_WORDS = frozenset({"auto", "none", "required"})
 
 
 class OpenAIConnector(HttpChatConnector):
@@ -59,6 +68,8 @@ class OpenAIConnector(HttpChatConnector):
     """
 
     service = "OpenAI"
+    api_key_env = ("OPENAI_API_KEY",)
+    official_host = "api.openai.com"
 
     def __init__(
         self,
@@ -71,12 +82,10 @@ class OpenAIConnector(HttpChatConnector):
         sleep: Callable[[float], None] | None = None,
         **default_params: Any,
     ) -> None:
-        if urlsplit(base_url).hostname != _OPENAI_HOST:
-            self.service = "OpenAI-compatible server"
         super().__init__(
             model,
             base_url=base_url,
-            api_key=os.environ.get("OPENAI_API_KEY") if api_key is None else api_key,
+            api_key=api_key,
             timeout=timeout,
             max_retries=max_retries,
             default_params=default_params,
@@ -95,6 +104,9 @@ class OpenAIConnector(HttpChatConnector):
         body["messages"] = [_wire_message(message) for message in messages]
         if tools:
             body["tools"] = [_wire_tool(tool) for tool in tools]
+        choice = body.get("tool_choice")
+        if isinstance(choice, str) and choice not in _TOOL_CHOICE_WORDS:
+            body["tool_choice"] = {"type": "function", "function": {"name": choice}}
         if stream:
             body["stream"] = True
             body.setdefault("stream_options", {"include_usage": True})
@@ -112,10 +124,7 @@ class OpenAIConnector(HttpChatConnector):
         first_choice = choices[0] if isinstance(choices, list) and choices else None
         message = first_choice.get("message") if isinstance(first_choice, dict) else None
         if not isinstance(message, dict):
-            found = service_message_from_body(json.dumps(body).encode()) or repr(body)[:200]
-            raise ResponseFormatError(
-                f"{self.service} answered without choices[0].message: {found}"
-            )
+            raise self._answered_without("choices[0].message", body)
         reply = ReplyAssembler(self.service)
         _read_envelope(body, reply)
         if isinstance(message.get("content"), str):
@@ -123,9 +132,9 @@ class OpenAIConnector(HttpChatConnector):
         if isinstance(message.get("refusal"), str):
             reply.metadata["refusal"] = message["refusal"]
         for tool_call in message.get("tool_calls") or []:
-            function = _as_dict(_as_dict(tool_call).get("function"))
+            function = as_dict(as_dict(tool_call).get("function"))
             reply.add_tool_call(
-                call_id=_as_dict(tool_call).get("id"),
+                call_id=as_dict(tool_call).get("id"),
                 name=function.get("name") or "",
                 arguments=function.get("arguments"),
             )
@@ -138,50 +147,68 @@ class OpenAIConnector(HttpChatConnector):
 
 
 class _ChunkDecoder(StreamDecoder):
-    """Reads ``chat.completion.chunk`` events; ``data: [DONE]`` ends the stream."""
+    """Reads ``chat.completion.chunk`` events; ``data: [DONE]`` ends the stream.
+
+    A tool call comes in fragments tied by their ``index``. Servers that send each call
+    whole leave ``index`` out (Gemini's OpenAI-compatible endpoint): then a fragment with
+    an ``id`` not seen before begins a call, and one without an ``id`` continues the last.
+    """
 
     def __init__(self, service: str) -> None:
         super().__init__(service)
         self._finish_reason_seen = False
+        self._call_keys: dict[str, Hashable] = {}  # a call's id → its fragments' key
+        self._last_call_key: Hashable = 0
 
     def feed(self, event: ServerSentEvent) -> list[str]:
         if event.data.strip() == "[DONE]":
             self.done = True
             return []
-        chunk = event_json(self.service, event)
-        if not isinstance(chunk, dict):
-            message = f"{self.service} sent a stream event that is not a JSON object"
-            raise ResponseFormatError(f"{message}: {event.data[:200]!r}")
+        chunk = event_object(self.service, event)
         if chunk.get("error") is not None:
-            service_message = service_message_from_body(event.data.encode())
-            message = f"{self.service} reported an error in the middle of the stream"
-            raise ServiceError(f"{message}: {service_message}", service_message=service_message)
+            raise stream_error(self.service, chunk["error"], event.data)
         _read_envelope(chunk, self.reply)
         texts: list[str] = []
         for choice in chunk.get("choices") or []:
             # With n > 1 several choices stream side by side; the reply is the first one.
             if not isinstance(choice, dict) or choice.get("index", 0) != 0:
                 continue
-            delta = _as_dict(choice.get("delta"))
+            delta = as_dict(choice.get("delta"))
             content = delta.get("content")
             if isinstance(content, str) and content:
                 self.reply.add_text(content)
                 texts.append(content)
+            refusal = delta.get("refusal")
+            if isinstance(refusal, str) and refusal:
+                metadata = self.reply.metadata
+                metadata["refusal"] = metadata.get("refusal", "") + refusal
             for fragment in delta.get("tool_calls") or []:
-                self._read_tool_call_fragment(_as_dict(fragment))
+                self._read_tool_call_fragment(as_dict(fragment))
             if choice.get("finish_reason"):
                 self.reply.metadata["finish_reason"] = choice["finish_reason"]
                 self._finish_reason_seen = True
         return texts
 
     def _read_tool_call_fragment(self, fragment: dict[str, Any]) -> None:
-        function = _as_dict(fragment.get("function"))
+        function = as_dict(fragment.get("function"))
         arguments = function.get("arguments")
         if isinstance(arguments, dict):  # some servers send the whole object at once
             arguments = json.dumps(arguments)
+        call_id = fragment.get("id")
+        call_id = call_id if isinstance(call_id, str) and call_id else None
+        index = fragment.get("index")
+        if index is not None:
+            key = fragment_key(index)
+        elif call_id is not None:
+            key = self._call_keys.get(call_id, ("id", call_id))
+        else:
+            key = self._last_call_key
+        if call_id is not None:
+            self._call_keys.setdefault(call_id, key)
+        self._last_call_key = key
         self.reply.add_tool_call_fragment(
-            fragment.get("index", 0),
-            call_id=fragment.get("id"),
+            key,
+            call_id=call_id,
             name=function.get("name"),
             arguments=arguments if isinstance(arguments, str) else "",
         )
@@ -190,10 +217,6 @@ class _ChunkDecoder(StreamDecoder):
         # A server that ends the body right after the finish reason, without [DONE],
         # still sent the whole reply (only the usage chunk may be missing).
         return self.done or self._finish_reason_seen
-
-
-def _as_dict(value: object) -> dict[str, Any]:
-    return value if isinstance(value, dict) else {}
 
 
 def _read_envelope(document: dict[str, Any], reply: ReplyAssembler) -> None:

@@ -32,7 +32,8 @@ from dataclasses import dataclass, field
 from typing import Any, overload
 
 from orkes.connectors import _tool_calls
-from orkes.connectors._signature import describe_function
+from orkes.connectors._arguments import NOT_COMPILED, ArgumentReader
+from orkes.connectors._signature import describe_function, reader_for_schema
 from orkes.errors import ToolCallError, ToolDefinitionError
 from orkes.shared.schema import OrkesMessageSchema
 
@@ -55,7 +56,9 @@ class ToolSpec:
 
     ``parameters`` is a JSON Schema object: ``{"type": "object", "properties": {...},
     "required": [...]}``. ``fn`` is left out of equality and ``repr``. Calling a spec
-    calls ``fn``, so a function decorated with :func:`tool` can still be called.
+    calls ``fn``, so a function decorated with :func:`tool` can still be called. A spec
+    made by hand checks the model's arguments against ``parameters``, then converts them
+    where ``fn``'s annotations say how.
 
     Example:
         >>> def shout(text: str) -> str:
@@ -73,6 +76,12 @@ class ToolSpec:
     description: str
     parameters: dict[str, Any]
     fn: Callable[..., Any] | None = field(default=None, compare=False, repr=False)
+    # Checks and converts a call's arguments; compiled once, for these parameters and fn.
+    _reader: ArgumentReader = field(default=NOT_COMPILED, compare=False, repr=False, kw_only=True)
+
+    def __post_init__(self) -> None:
+        if not self._reader.reads(self.parameters, self.fn):
+            object.__setattr__(self, "_reader", reader_for_schema(self.parameters, self.fn))
 
     @classmethod
     def from_function(
@@ -85,9 +94,11 @@ class ToolSpec:
         model still sees the name). Each parameter's description comes from
         ``Annotated[T, "text"]`` or else from the docstring (Google ``Args:`` or reST
         ``:param x:``). A parameter with a default is not required; a default with a JSON
-        form is shown as ``default``. Bound methods leave out ``self``; ``async``
-        functions are welcome. Given a ``ToolSpec``, returns it with ``name`` and
-        ``description`` replaced where given.
+        form is shown as ``default``. Bound methods leave out ``self``, and a
+        ``functools.partial`` the parameters it binds: the model neither sees nor sets
+        them (an API key bound with ``partial(search, api_key=key)`` stays yours).
+        ``async`` functions are welcome. Given a ``ToolSpec``, returns it with ``name``
+        and ``description`` replaced where given.
 
         Raises:
             ToolDefinitionError: ``fn`` is not callable, has a name no service accepts,
@@ -118,6 +129,7 @@ class ToolSpec:
             description=described.description if description is None else description,
             parameters=described.parameters,
             fn=fn,
+            _reader=described.reader,
         )
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:

@@ -2,8 +2,8 @@
 
 Sync nodes share one thread pool that lives as long as the process (they are I/O-bound
 LLM calls in real use). The calling thread takes tasks too, so a run nested inside a
-node never waits on a full pool, and a pool shut down at interpreter exit or lost in a
-forked child only means the calling thread does the work itself.
+node never waits on a full pool, and a pool shut down at interpreter exit only means the
+calling thread does the work itself. A forked child makes a pool of its own.
 """
 
 from __future__ import annotations
@@ -12,13 +12,13 @@ import asyncio
 import contextlib
 import contextvars
 import inspect
-import os
 import threading
 from collections import deque
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
+from orkes._threads import LazyPool
 from orkes.errors import NodeError
 from orkes.graph.plan import NodePlan, Run, TaskResult
 
@@ -29,8 +29,7 @@ POOL_SIZE = 256
 
 Outcome = tuple[object, BaseException | None]
 
-_pool: ThreadPoolExecutor | None = None
-_pool_lock = threading.Lock()
+_POOL = LazyPool(POOL_SIZE, "orkes-node")
 
 
 def run_in_threads(run: Run, tasks: Sequence[NodePlan]) -> list[TaskResult]:
@@ -170,20 +169,4 @@ def _submit(take_tasks: Any, on_worker: bool) -> None:
 
 def _shared_pool() -> ThreadPoolExecutor:
     """The process-wide pool for parallel sync nodes, made on first use."""
-    global _pool
-    if _pool is None:
-        with _pool_lock:
-            if _pool is None:
-                _pool = ThreadPoolExecutor(POOL_SIZE, thread_name_prefix="orkes-node")
-    return _pool
-
-
-def _forget_pool_in_child() -> None:
-    """A forked child has the parent's pool object but none of its threads: start afresh."""
-    global _pool, _pool_lock
-    _pool = None
-    _pool_lock = threading.Lock()
-
-
-if hasattr(os, "register_at_fork"):
-    os.register_at_fork(after_in_child=_forget_pool_in_child)
+    return _POOL.get()

@@ -1,7 +1,5 @@
 """What a state schema says: its keys and which of them merge through a reducer."""
 
-from __future__ import annotations
-
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Annotated, Any, get_args, get_origin, get_type_hints
@@ -38,7 +36,7 @@ class StateSchema:
     reduce_first_write: frozenset[str] = frozenset()
 
     @classmethod
-    def from_typeddict(cls, schema: object) -> StateSchema:
+    def from_typeddict(cls, schema: object) -> "StateSchema":
         """Read ``schema``'s keys and reducers; raise if it is not a ``TypedDict`` class."""
         if not (isinstance(schema, type) and is_typeddict(schema)):
             raise GraphDefinitionError(
