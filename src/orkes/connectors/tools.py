@@ -263,8 +263,9 @@ async def arun_tool_calls(
 ) -> list[OrkesMessageSchema]:
     """Like :func:`run_tool_calls`, without blocking the event loop.
 
-    ``async`` tools are awaited, the others run through ``asyncio.to_thread``, all at once
-    with ``asyncio.gather`` (at most ``max_workers`` at a time, if given).
+    ``async`` tools are awaited, the others run on orkes' I/O thread pool (64 threads
+    shared by the process), all at once with ``asyncio.gather`` (at most
+    ``max_workers`` at a time, if given).
 
     Example:
         >>> import asyncio
