@@ -96,7 +96,8 @@ class HttpChatConnector(Closing, ABC):
         api_key: sent by the provider's ``_build_request``; never shown or logged. When
             ``None``, the first of :attr:`api_key_env` that is set and not empty.
         timeout: seconds to wait to connect, and for each read of the answer.
-        max_retries: retries of connection failures, 429 and 5xx answers.
+        max_retries: retries of connection failures and of 408, 429 and 5xx answers (or
+            whatever the service's ``x-should-retry`` header says).
         default_params: parameters sent with every call; per-call ``**params`` win.
         sleep: the function that waits between retries (tests pass a recorder).
     """
@@ -147,7 +148,7 @@ class HttpChatConnector(Closing, ABC):
 
     @property
     def max_retries(self) -> int:
-        """Retries of connection failures, 429 and 5xx answers."""
+        """Retries of connection failures and of 408, 429 and 5xx answers."""
         return self._http.max_retries
 
     @property
