@@ -5,6 +5,7 @@ from __future__ import annotations
 import importlib
 import inspect
 import pkgutil
+import typing
 from types import ModuleType
 
 import pytest
@@ -102,6 +103,8 @@ def test_every_public_name_and_method_has_a_docstring(module: ModuleType) -> Non
     missing: list[str] = []
     for name in exported:
         value = getattr(module, name)
+        if typing.get_origin(value) is not None:  # a type alias (a class to 3.10's inspect)
+            continue
         if not (inspect.isclass(value) or inspect.isfunction(value)):
             continue
         if not (value.__doc__ or "").strip():

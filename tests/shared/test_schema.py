@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Iterator
-from typing import Literal, get_args, get_type_hints
+from typing import Literal, get_args
 
-from typing_extensions import is_typeddict
+from typing_extensions import get_type_hints, is_typeddict
 
 from orkes.connectors import EchoLlmConnector
 from orkes.shared.schema import (
