@@ -137,3 +137,32 @@ def test_nested_runs_on_every_worker_do_not_deadlock() -> None:
 
     threading.Thread(target=work, daemon=True).start()
     assert done.wait(20)
+
+
+def test_under_arun_a_sync_node_s_own_runtime_error_runs_it_once() -> None:
+    calls: list[str] = []
+
+    def flaky(state: Log) -> Log:
+        calls.append(threading.current_thread().name)
+        raise RuntimeError("database is in shutdown mode")
+
+    async def other(state: Log) -> Log:
+        return {"log": ["other"]}
+
+    with pytest.raises(NodeError, match="raised RuntimeError: database is in shutdown mode"):
+        asyncio.run(fan_out(flaky, other).arun({}))
+    assert len(calls) == 1
+
+
+def test_under_arun_a_node_cancelled_by_its_own_code_is_not_dropped_silently() -> None:
+    async def cancelled_inside(state: Log) -> Log:
+        future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        future.cancel()
+        await future
+        return {"log": ["never"]}
+
+    async def fine(state: Log) -> Log:
+        return {"log": ["fine"]}
+
+    with pytest.raises(asyncio.CancelledError):
+        asyncio.run(fan_out(cancelled_inside, fine).arun({}))

@@ -18,6 +18,7 @@ from orkes.errors import GraphDefinitionError, GraphValidationError
 from orkes.graph.reducers import append
 from orkes.graph.state import StateSchema
 from orkes.graph.validate import literal_values
+from tests.graph.decorators import logged
 
 
 class FutureState(TypedDict):
@@ -96,3 +97,18 @@ def test_an_annotation_naming_the_undefined_is_a_definition_error() -> None:
     with pytest.raises(GraphDefinitionError, match=f"^{re.escape(message)}$") as caught:
         OrkesGraph(Broken)
     assert isinstance(caught.value.__cause__, NameError)
+
+
+def test_a_decorated_gate_s_literal_is_read_with_the_gate_s_own_globals() -> None:
+    @logged
+    def decorated(state: FutureState) -> Literal["even", "odd"]:
+        return "even"
+
+    assert literal_values(decorated) == ("even", "odd")
+
+
+def test_a_return_type_that_does_not_resolve_and_is_no_literal_means_anywhere() -> None:
+    def gate(state: FutureState) -> OnlyForTypeCheckers:  # type: ignore[name-defined]  # noqa: F821
+        return "a"
+
+    assert literal_values(gate) is None

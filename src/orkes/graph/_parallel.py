@@ -88,26 +88,30 @@ async def gather_tasks(run: Run, tasks: Sequence[NodePlan]) -> list[TaskResult]:
         else:
             context = contextvars.copy_context()
             try:
-                returned = await loop.run_in_executor(_shared_pool(), context.run, task.fn, view)
-            except RuntimeError as exc:
-                if "shutdown" not in str(exc):
-                    raise
-                returned = context.run(task.fn, view)  # the pool is gone: interpreter exit
+                running = loop.run_in_executor(_shared_pool(), context.run, task.fn, view)
+            except RuntimeError:  # the pool takes no more work (interpreter exit): run here
+                returned = context.run(task.fn, view)
+            else:
+                returned = await running
         if inspect.isawaitable(returned):
             returned = await returned
         return returned
 
     running = [asyncio.ensure_future(attempt(t, v)) for t, v in zip(tasks, views, strict=True)]
+    stopped: set[asyncio.Future[object]] = set()
     try:
         await asyncio.wait(running, return_when=asyncio.FIRST_EXCEPTION)
     finally:
-        for future in running:
-            future.cancel()  # a no-op for the finished ones
+        stopped.update(future for future in running if not future.done())
+        for future in stopped:
+            future.cancel()
         await asyncio.gather(*running, return_exceptions=True)
     outcomes: list[Outcome] = []
     for future in running:
-        if future.cancelled():
+        if future in stopped:
             outcomes.append((None, None))  # stopped because a sibling failed
+        elif future.cancelled():  # the node's own code was cancelled: as for a lone node
+            outcomes.append((None, asyncio.CancelledError()))
         else:
             error = future.exception()
             outcomes.append((None if error else future.result(), error))

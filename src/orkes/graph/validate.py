@@ -48,18 +48,23 @@ def literal_values(gate: Callable[..., object]) -> tuple[object, ...] | None:
     annotation that can't be resolved does not hide the check.
 
     Raises:
-        UnreadableReturn: the return annotation is a string that does not resolve.
+        UnreadableReturn: the return annotation is a string naming ``Literal`` that does
+            not resolve (any other unresolvable return just means "no Literal").
     """
     is_plain = inspect.isfunction(gate) or inspect.ismethod(gate)
     target: Any = gate if is_plain else getattr(type(gate), "__call__", None)  # noqa: B004
     annotations = getattr(target, "__annotations__", None)
     if not isinstance(annotations, dict) or "return" not in annotations:
         return None
-    holder = SimpleNamespace(__annotations__={"return": annotations["return"]})
+    written = annotations["return"]
+    holder = SimpleNamespace(__annotations__={"return": written})
+    globalns = getattr(inspect.unwrap(target), "__globals__", None)  # a decorator's target
     try:
-        returns = get_type_hints(holder, globalns=getattr(target, "__globals__", None))["return"]
+        returns = get_type_hints(holder, globalns=globalns)["return"]
     except Exception as exc:
-        raise UnreadableReturn(f"{type(exc).__name__}: {exc}") from exc
+        if isinstance(written, str) and "Literal" in written:
+            raise UnreadableReturn(f"{type(exc).__name__}: {exc}") from exc
+        return None  # e.g. a type imported only under TYPE_CHECKING: no Literal to check
     if get_origin(returns) in (list, tuple, Sequence) and get_args(returns):
         returns = get_args(returns)[0]
     values: list[object] = []
