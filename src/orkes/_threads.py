@@ -43,6 +43,10 @@ class LazyPool:
                 pool = self._pool
         return pool
 
+    def owns_current_thread(self) -> bool:
+        """Whether the calling thread is one of this pool's workers."""
+        return threading.current_thread().name.startswith(f"{self.thread_name_prefix}_")
+
     def _forget(self) -> None:
         self._pool = None
         self._lock = threading.Lock()

@@ -522,3 +522,29 @@ def test_the_key_is_in_no_traceback_locals_of_a_failed_send(make_client: MakeCli
 def test_repr_and_context_manager() -> None:
     with HttpClient("https://api.example.com/v1", service="Svc") as client:
         assert repr(client) == "HttpClient('https://api.example.com/v1', service='Svc')"
+
+
+ECHOED = "sk-echoed-4242"
+
+
+def enqueue_answers_that_echo_the_key(loopback: LoopbackServer) -> None:
+    echo = f'{{"error": {{"message": "Incorrect API key provided: {ECHOED}"}}}}'.encode()
+    loopback.enqueue(
+        CannedResponse(status=401, headers={"Content-Type": "application/json"}, body=echo),
+        CannedResponse(status=200, headers={"Content-Type": "application/json"}, body=b"x" + echo),
+    )
+
+
+def test_no_frame_of_an_error_holds_a_key_echoed_in_the_body(
+    make_client: Callable[..., HttpClient], loopback: LoopbackServer
+) -> None:
+    enqueue_answers_that_echo_the_key(loopback)
+    client = make_client()
+    for _ in range(2):  # a 401 that echoes it, then a 2xx body that is not JSON
+        with pytest.raises(ConnectorError) as caught:
+            client.request_json(HttpRequest("/chat", {"m": 1}, secrets=(ECHOED,)))
+        shown = "".join(
+            traceback.TracebackException.from_exception(caught.value, capture_locals=True).format()
+        )
+        assert ECHOED not in shown
+        assert "***" in shown

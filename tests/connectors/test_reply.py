@@ -128,8 +128,11 @@ def test_without_secrets_hides_them_in_the_message_and_the_service_message() -> 
     assert type(hidden) is RateLimited
     assert (str(hidden), hidden.service_message) == ("limit for *** hit", "key *** is out")
     assert (hidden.status, hidden.retry_after) == (429, 3.0)
-    assert hidden.__cause__ is cause
-    assert hidden.__traceback__ is error.__traceback__
+    # The cause and the traceback's frames may hold the secret: neither is kept.
+    assert hidden.__cause__ is None
+    assert hidden.__suppress_context__
+    assert hidden.__traceback__ is None
+    assert error.__cause__ is cause
     assert str(error) == "limit for sk-1 hit"  # the original is left as it was
     assert str(pickle.loads(pickle.dumps(hidden))) == "limit for *** hit"
 

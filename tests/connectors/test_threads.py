@@ -88,3 +88,31 @@ def test_sync_tools_of_arun_tool_calls_run_in_the_io_pool() -> None:
     answers, seconds = asyncio.run(main())
     assert seconds < 1.5
     assert all(answer["content"].startswith("orkes-io") for answer in answers)
+
+
+def test_a_call_made_from_a_thread_of_the_pool_runs_there_and_never_waits_on_the_pool(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(_threads, "_POOL", LazyPool(1, "orkes-io"))
+
+    def tool_with_its_own_loop(number: int) -> str:
+        """A sync tool that calls async code: it runs an event loop of its own."""
+        return str(asyncio.run(in_thread(lambda: number * 2)))
+
+    reply = OrkesMessageSchema(
+        role="assistant",
+        content="",
+        tool_calls=[
+            {"id": f"c{i}", "name": "tool_with_its_own_loop", "arguments": {"number": i}}
+            for i in range(3)
+        ],
+    )
+    done: list[list[OrkesMessageSchema]] = []
+    worker = threading.Thread(
+        target=lambda: done.append(asyncio.run(arun_tool_calls(reply, [tool_with_its_own_loop]))),
+        daemon=True,
+    )
+    worker.start()
+    worker.join(10)
+    assert done, "deadlock: the pool's only thread waited on itself"
+    assert [answer["content"] for answer in done[0]] == ["0", "2", "4"]

@@ -1375,3 +1375,23 @@ def test_a_spec_with_other_parameters_reads_by_them() -> None:
     assert run_tool_calls(make_reply(call("add", a="x", b="y")), [replaced]) == [
         answer("call_1", "add", "xy")
     ]
+
+
+def test_a_schema_edited_in_place_is_what_the_arguments_are_checked_against() -> None:
+    def forecast(city: str, unit: str = "C") -> str:
+        """Forecast."""
+        return f"{city} {unit}"
+
+    spec = ToolSpec.from_function(forecast)
+    spec.parameters["properties"]["unit"]["enum"] = ["C", "F"]
+    spec.parameters["required"].append("unit")
+    reply = OrkesMessageSchema(
+        role="assistant",
+        content="",
+        tool_calls=[ToolCall(id="c1", name="forecast", arguments={"city": "Oslo", "unit": "K"})],
+    )
+    (answer,) = run_tool_calls(reply, [spec])
+    assert answer["content"] == (
+        "Error: invalid arguments for tool 'forecast': argument 'unit' should be one of "
+        '"C", "F", got string "K"'
+    )

@@ -206,7 +206,15 @@ class ArgumentReader:
     convert is passed as it is.
     """
 
-    __slots__ = ("_converters", "_extra", "_properties", "_required", "fn", "parameters")
+    __slots__ = (
+        "_converters",
+        "_extra",
+        "_fingerprint",
+        "_properties",
+        "_required",
+        "fn",
+        "parameters",
+    )
 
     def __init__(
         self,
@@ -218,14 +226,22 @@ class ArgumentReader:
     ) -> None:
         self.parameters = parameters
         self.fn = fn
+        self._fingerprint = _fingerprint(parameters)
         self._properties = properties
         self._required = _keys(parameters.get("required"))
         self._extra = _extra(parameters.get("additionalProperties", False))
         self._converters = converters or {}
 
     def reads(self, parameters: Mapping[str, Any], fn: Callable[..., Any] | None) -> bool:
-        """Say whether this reader was compiled for exactly these ``parameters`` and ``fn``."""
-        return parameters is self.parameters and fn is self.fn
+        """Say whether this reader was compiled for exactly these ``parameters`` and ``fn``.
+
+        A schema edited in place since (an ``enum`` added, say) needs another reader too.
+        """
+        return (
+            parameters is self.parameters
+            and fn is self.fn
+            and _fingerprint(parameters) == self._fingerprint
+        )
 
     def read(self, arguments: object) -> tuple[dict[str, Any], list[str]]:
         """Return the converted arguments and the problems (an empty list: none).
@@ -336,6 +352,10 @@ def _to_json(value: object) -> str:
     if len(text) > _SHORT_VALUE_LENGTH:
         return text[: _SHORT_VALUE_LENGTH - 3] + "..."
     return text
+
+
+def _fingerprint(parameters: Mapping[str, Any]) -> str:
+    return json.dumps(parameters, sort_keys=True, default=repr)
 
 
 NOT_COMPILED = ArgumentReader({}, None, {})

@@ -203,10 +203,13 @@ class HttpClient(Closing):
             release(exchange, self._pool)
         try:
             return json.loads(body)
-        except ValueError as error:
+        except ValueError:
             snippet = service_message_from_body(body, request.secrets)
-            message = f"{exchange.where} answered with a body that is not JSON: {snippet!r}"
-            raise ResponseFormatError(message, status=exchange.response.status) from error
+        # Raised outside the except, with the body gone from this frame: the decoder's error
+        # and the frame's locals would show the whole body, an echoed key included.
+        del body
+        message = f"{exchange.where} answered with a body that is not JSON: {snippet!r}"
+        raise ResponseFormatError(message, status=exchange.response.status)
 
     def open_event_stream(self, request: HttpRequest) -> EventStream:
         """Send ``request`` (with retries) and return its answer as a stream of events.
@@ -220,6 +223,7 @@ class HttpClient(Closing):
             body = _read_error_body(exchange.response)
             release(exchange, self._pool)
             service_message = service_message_from_body(body, request.secrets)
+            del body  # what is left of it is redacted; the frame's locals stay clean
             message = f"{exchange.where} answered with JSON where an event stream was asked for"
             raise ResponseFormatError(
                 f"{message}: {service_message}" if service_message else message,
@@ -283,7 +287,7 @@ class HttpClient(Closing):
                     )
                 retryable = should_retry(response.status, answer_headers)
                 if long_wait_note or not retryable or attempt > self.max_retries:
-                    raise error_for_status(
+                    error = error_for_status(
                         response.status,
                         response.reason,
                         body,
@@ -293,6 +297,8 @@ class HttpClient(Closing):
                         attempts=attempt,
                         note=long_wait_note,
                     )
+                    del body  # the error holds it redacted; the frame's locals stay clean
+                    raise error
                 reason = f"answered {response.status} {response.reason}"
             delay = self._delay_before_retry(attempt, retry_after)
             logger.info(

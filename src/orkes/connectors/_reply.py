@@ -159,7 +159,8 @@ def without_secrets(error: ConnectorError, secrets: Iterable[str]) -> ConnectorE
     """``error`` itself, or a copy with ``***`` for each secret its text shows.
 
     The message (``args[0]``) and ``service_message`` are redacted; the copy keeps the
-    class, the other attributes, the cause and the traceback.
+    class and the other attributes, but neither the cause nor the traceback, whose
+    frames' locals may hold what was redacted.
 
     Example:
         >>> without_secrets(ServiceError("bad key sk-1", service_message="bad key sk-1"), ["sk-1"])
@@ -175,8 +176,9 @@ def without_secrets(error: ConnectorError, secrets: Iterable[str]) -> ConnectorE
     hidden = copy.copy(error)
     hidden.args = (hidden_message, *error.args[1:])
     hidden.service_message = hidden_service_message
-    hidden.__cause__ = error.__cause__
-    hidden.__traceback__ = error.__traceback__
+    hidden.__cause__ = None
+    hidden.__suppress_context__ = True
+    hidden.__traceback__ = None
     return hidden
 
 

@@ -40,9 +40,21 @@ def io_pool() -> ThreadPoolExecutor:
 
 
 def start_in_thread(fn: Callable[_P, _R], /, *args: _P.args, **kwargs: _P.kwargs) -> Future[_R]:
-    """Start ``fn(*args, **kwargs)`` in the I/O pool, with a copy of this context's variables."""
-    call = functools.partial(fn, *args, **kwargs)
-    return io_pool().submit(contextvars.copy_context().run, call)
+    """Start ``fn(*args, **kwargs)`` in the I/O pool, with a copy of this context's variables.
+
+    Called from a thread of the pool itself (a sync tool that runs an event loop of its
+    own, say), the call runs right there: waiting for another thread of a pool that may
+    be full of such callers could wait forever.
+    """
+    call = functools.partial(contextvars.copy_context().run, fn, *args, **kwargs)
+    if not _POOL.owns_current_thread():
+        return io_pool().submit(call)
+    done: Future[_R] = Future()
+    try:
+        done.set_result(call())
+    except BaseException as error:
+        done.set_exception(error)
+    return done
 
 
 async def in_thread(fn: Callable[_P, _R], /, *args: _P.args, **kwargs: _P.kwargs) -> _R:

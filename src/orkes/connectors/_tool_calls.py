@@ -73,7 +73,7 @@ def prepare(call: ToolCall, specs: Mapping[str, ToolSpec]) -> Call | Answer:
     arguments = call.get("arguments")
     if arguments is None:  # some services send null for a tool without parameters
         arguments = {}
-    converted, problems = spec._reader.read(arguments)  # compiled when the spec was made
+    converted, problems = spec._current_reader().read(arguments)
     if problems:
         text = f"invalid arguments for tool {name!r}: {'; '.join(problems)}"
         return _failed(call_id, name, text)

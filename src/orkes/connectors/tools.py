@@ -80,8 +80,16 @@ class ToolSpec:
     _reader: ArgumentReader = field(default=NOT_COMPILED, compare=False, repr=False, kw_only=True)
 
     def __post_init__(self) -> None:
+        self._current_reader()
+
+    def _current_reader(self) -> ArgumentReader:
+        """What checks and converts a call's arguments.
+
+        Compiled once, and again only if ``parameters`` were edited in place since.
+        """
         if not self._reader.reads(self.parameters, self.fn):
             object.__setattr__(self, "_reader", reader_for_schema(self.parameters, self.fn))
+        return self._reader
 
     @classmethod
     def from_function(
