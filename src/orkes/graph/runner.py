@@ -76,9 +76,7 @@ class GraphRunner(Generic[StateT]):
             raise GraphDefinitionError(
                 f"{_nodes_are(plan.has_async)} async; run the graph with `await runner.arun(state)`"
             )
-        run = Run(
-            plan, state, self.max_steps if max_steps is None else _checked_max_steps(max_steps)
-        )
+        run = self._new_run(state, max_steps)
         tasks = run.start()
         while tasks:
             run.begin_step(tasks)
@@ -107,11 +105,7 @@ class GraphRunner(Generic[StateT]):
         return await asyncio.ensure_future(self._arun(state, max_steps))
 
     async def _arun(self, state: Mapping[str, Any], max_steps: int | None) -> StateT:
-        run = Run(
-            self.compiled.plan,
-            state,
-            self.max_steps if max_steps is None else _checked_max_steps(max_steps),
-        )
+        run = self._new_run(state, max_steps)
         tasks = run.start()
         while tasks:
             run.begin_step(tasks)
@@ -126,6 +120,10 @@ class GraphRunner(Generic[StateT]):
             else:
                 tasks = run.finish_many(await gather_tasks(run, tasks))
         return cast(StateT, run.state)
+
+    def _new_run(self, state: Mapping[str, Any], max_steps: int | None) -> Run:
+        limit = self.max_steps if max_steps is None else _checked_max_steps(max_steps)
+        return Run(self.compiled.plan, state, limit)
 
 
 def _nodes_are(names: Sequence[str]) -> str:
