@@ -117,3 +117,27 @@ def test_every_public_name_and_method_has_a_docstring(module: ModuleType) -> Non
                 if not (getattr(function, "__doc__", None) or "").strip():
                     missing.append(f"{module.__name__}.{name}.{attribute}")
     assert missing == []
+
+
+def test_importing_orkes_loads_no_http_connector_until_one_is_asked_for() -> None:
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, orkes\n"
+        "print('http.client' in sys.modules, 'orkes.connectors.openai' in sys.modules)\n"
+        "from orkes.connectors import OpenAIConnector, tool\n"
+        "print('http.client' in sys.modules, OpenAIConnector.__module__, tool.__module__)\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert done.stdout.splitlines() == [
+        "False False",
+        "True orkes.connectors.openai orkes.connectors.tools",
+    ]
+
+
+def test_an_unknown_connector_name_is_an_attribute_error() -> None:
+    import orkes.connectors
+
+    with pytest.raises(AttributeError, match="has no attribute 'Nope'"):
+        orkes.connectors.Nope  # noqa: B018
