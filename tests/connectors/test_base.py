@@ -331,3 +331,41 @@ def test_another_host_than_the_official_one_is_a_compatible_server() -> None:
         assert local.service == "Toy-compatible server"
     with ToyConnector("toy-1", base_url="http://localhost:8000") as undeclared:
         assert undeclared.service == "Toy"
+
+
+def test_cancelling_ainvoke_stops_its_retries_even_mid_wait(loopback: LoopbackServer) -> None:
+    loopback.enqueue(
+        error_response(429, "slow down", headers={"Retry-After": "1"}),
+        json_response({"text": "too late"}),
+    )
+
+    async def impatient() -> None:
+        with ToyConnector("toy-1", base_url=loopback.url("/api")) as toy:  # real sleeps
+            with pytest.raises(asyncio.TimeoutError):
+                await asyncio.wait_for(toy.ainvoke(HELLO), 0.2)
+            await asyncio.sleep(1.5)  # past the Retry-After: a retry would have gone out
+
+    asyncio.run(impatient())
+    assert len(loopback.requests) == 1
+
+
+def test_closing_a_stream_stops_the_retries_of_its_request(loopback: LoopbackServer) -> None:
+    loopback.enqueue(
+        error_response(503, "busy", headers={"Retry-After": "1"}),
+        sse_response([text_event("late"), END_EVENT]),
+    )
+
+    async def impatient() -> None:
+        with ToyConnector("toy-1", base_url=loopback.url("/api")) as toy:
+            stream = toy.astream(HELLO)
+            first = asyncio.ensure_future(stream.__anext__())
+            await asyncio.sleep(0.2)  # the request got its 503 and waits to try again
+            await stream.aclose()
+            with pytest.raises((StopAsyncIteration, ConnectorError)):
+                await asyncio.wait_for(first, 2)
+            await asyncio.sleep(1.2)
+
+    started = time.monotonic()
+    asyncio.run(impatient())
+    assert len(loopback.requests) == 1
+    assert time.monotonic() - started < 2.5

@@ -548,3 +548,15 @@ def test_no_frame_of_an_error_holds_a_key_echoed_in_the_body(
         )
         assert ECHOED not in shown
         assert "***" in shown
+
+
+def test_a_stop_set_before_or_during_the_retries_gives_up(
+    make_client: Callable[..., HttpClient], loopback: LoopbackServer
+) -> None:
+    import threading
+
+    given_up = threading.Event()
+    given_up.set()
+    with pytest.raises(ConnectorError, match="the call was given up before an answer came"):
+        make_client().request_json(REQUEST, stop=given_up)
+    assert loopback.requests == []

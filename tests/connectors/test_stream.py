@@ -431,7 +431,7 @@ def test_two_threads_reading_one_stream_read_one_after_the_other(toy: ToyConnect
         + [ServerSentEvent('{"tokens": [3, 4]}', "end")]
     )
     stream = MessageStream(
-        _StreamCore(lambda: cast(EventStream, events), toy._new_stream_decoder())
+        _StreamCore(lambda given_up: cast(EventStream, events), toy._new_stream_decoder())
     )
     with ThreadPoolExecutor(2) as pool:
         first, second = pool.map(lambda _: list(stream), range(2))

@@ -22,10 +22,11 @@ reads an answer or an event (which may quote a key the service echoed back).
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
-import functools
 import json
 import os
+import threading
 import time
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -183,8 +184,17 @@ class HttpChatConnector(Closing, ABC):
         Raises:
             ConnectorError: the subclass that says what went wrong.
         """
+        return self._invoke(messages, tools, params)
+
+    def _invoke(
+        self,
+        messages: Sequence[OrkesMessageSchema],
+        tools: Iterable[Callable[..., Any] | ToolSpec] | None,
+        params: Mapping[str, Any],
+        given_up: threading.Event | None = None,
+    ) -> OrkesMessageSchema:
         request = self._request(messages, tools, params, stream=False)
-        body = self._http.request_json(request)
+        body = self._http.request_json(request, stop=given_up)
         try:
             return self._parse_response(body)
         except ConnectorError as error:
@@ -200,11 +210,15 @@ class HttpChatConnector(Closing, ABC):
     ) -> OrkesMessageSchema:
         """Like :meth:`invoke`, in a worker thread: the event loop keeps running.
 
-        Cancelling the await does not recall a request already sent: its answer, when it
-        comes, is dropped (and the connection reused).
+        Cancelling the await stops the retries (even mid-wait), but does not recall a
+        request already sent: its answer, when it comes, is dropped.
         """
-        call = functools.partial(self.invoke, messages, tools=tools, **params)
-        return await in_thread(call)
+        given_up = threading.Event()
+        try:
+            return await in_thread(self._invoke, messages, tools, params, given_up)
+        except asyncio.CancelledError:
+            given_up.set()
+            raise
 
     def stream(
         self,
@@ -238,7 +252,7 @@ class HttpChatConnector(Closing, ABC):
     ) -> _StreamCore:
         request = self._request(messages, tools, params, stream=True)
         return _StreamCore(
-            functools.partial(self._http.open_event_stream, request),
+            lambda given_up: self._http.open_event_stream(request, stop=given_up),
             self._new_stream_decoder(),
             request.secrets,
         )

@@ -15,13 +15,14 @@ Example:
 from __future__ import annotations
 
 import http.client
+import json
 import re
 import socket
 import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import TypeAlias
+from typing import Any, TypeAlias
 
 from orkes.errors import BadRequest
 
@@ -31,11 +32,15 @@ __all__ = [
     "HeaderValue",
     "HiddenValue",
     "check_target",
+    "encode_body",
     "merge_headers",
+    "read_error_body",
     "release",
     "without_frames",
     "write_request",
 ]
+
+_MAX_ERROR_BODY = 1024 * 1024
 
 # What http.client refuses in a URL (spaces, control characters), and anything not ASCII.
 _NOT_IN_URL = re.compile(r"[^\x21-\x7e]")
@@ -218,3 +223,30 @@ def release(exchange: Exchange, pool: ConnectionPool) -> None:
     else:
         response.close()
         exchange.connection.close()
+
+
+def encode_body(body: Mapping[str, Any], where: str) -> bytes:
+    """The request's JSON in UTF-8, or a :class:`BadRequest` that says what can't be written."""
+    try:
+        text = json.dumps(body, ensure_ascii=False, separators=(",", ":"))
+    except (TypeError, ValueError) as error:
+        raise BadRequest(f"the request to {where} can't be written as JSON: {error}") from error
+    try:
+        return text.encode()
+    except UnicodeEncodeError as error:
+        culprit = error.object[error.start : error.end]
+        before = error.object[max(0, error.start - 20) : error.start]
+        message = (
+            f"the request to {where} can't be written as UTF-8: it holds the lone surrogate "
+            f"{culprit!r} after {before!r} (text decoded with errors='surrogateescape', "
+            "or half of an escaped emoji?)"
+        )
+        raise BadRequest(message) from error
+
+
+def read_error_body(response: http.client.HTTPResponse) -> bytes:
+    """The start of an error answer's body; a connection that broke meanwhile leaves none."""
+    try:
+        return response.read(_MAX_ERROR_BODY)
+    except (OSError, http.client.HTTPException):
+        return b""

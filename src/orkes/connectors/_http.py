@@ -49,7 +49,9 @@ from orkes.connectors._connection import (
     Exchange,
     HeaderValue,
     check_target,
+    encode_body,
     merge_headers,
+    read_error_body,
     release,
     without_frames,
     write_request,
@@ -75,7 +77,6 @@ __all__ = ["HttpClient", "HttpRequest"]
 logger = logging.getLogger("orkes.connectors.http")
 
 _USER_AGENT = "orkes (python)"
-_MAX_ERROR_BODY = 1024 * 1024
 _STALE_CONNECTION_ERRORS = (ConnectionResetError, ConnectionAbortedError, BrokenPipeError)
 # What http.client refuses anywhere in a URL (non-ASCII paths are caught per request: a
 # non-ASCII host is fine, it goes out IDNA-encoded).
@@ -184,13 +185,15 @@ class HttpClient(Closing):
         """How many kept-alive connections wait for the next request."""
         return self._pool.idle_count
 
-    def request_json(self, request: HttpRequest) -> Any:
+    def request_json(self, request: HttpRequest, *, stop: threading.Event | None = None) -> Any:
         """Send ``request`` (with retries) and return the decoded JSON answer.
+
+        Setting ``stop`` (from any thread) gives up between attempts, even mid-wait.
 
         Raises:
             ConnectorError: the subclass that says what went wrong.
         """
-        exchange = self._send(request, accept="application/json")
+        exchange = self._send(request, accept="application/json", stop=stop)
         try:
             body = exchange.response.read()
         except TimeoutError as error:
@@ -211,16 +214,18 @@ class HttpClient(Closing):
         message = f"{exchange.where} answered with a body that is not JSON: {snippet!r}"
         raise ResponseFormatError(message, status=exchange.response.status)
 
-    def open_event_stream(self, request: HttpRequest) -> EventStream:
+    def open_event_stream(
+        self, request: HttpRequest, *, stop: threading.Event | None = None
+    ) -> EventStream:
         """Send ``request`` (with retries) and return its answer as a stream of events.
 
         Raises:
             ConnectorError: the subclass that says what went wrong.
         """
-        exchange = self._send(request, accept="text/event-stream")
+        exchange = self._send(request, accept="text/event-stream", stop=stop)
         content_type = exchange.response.getheader("Content-Type", "")
         if content_type.startswith("application/json"):
-            body = _read_error_body(exchange.response)
+            body = read_error_body(exchange.response)
             release(exchange, self._pool)
             service_message = service_message_from_body(body, request.secrets)
             del body  # what is left of it is redacted; the frame's locals stay clean
@@ -248,17 +253,21 @@ class HttpClient(Closing):
             target += ("&" if "?" in target else "?") + self._base_query
         return target
 
-    def _send(self, request: HttpRequest, *, accept: str) -> Exchange:
-        """Send until a 2xx answer comes or the retries run out; return its exchange."""
+    def _send(
+        self, request: HttpRequest, *, accept: str, stop: threading.Event | None = None
+    ) -> Exchange:
+        """Send until a 2xx answer comes, the retries run out or ``stop`` is set."""
         target = self._target(request.path)
         service_at = f"{self.service} at {self._host}:{self._port}"
         check_target(target, service_at)
         where = f"{service_at} ({request.method} {target.split('?')[0]})"
-        payload = _encode_body(request.body, where)
+        payload = encode_body(request.body, where)
         defaults = {"Content-Type": "application/json", "Accept": accept, "User-Agent": _USER_AGENT}
         headers = merge_headers(defaults, request.headers)
         attempt = 0
         while True:
+            if stop is not None and stop.is_set():
+                raise ConnectorError(f"{where}: the call was given up before an answer came")
             attempt += 1
             retry_after: float | None = None
             try:
@@ -273,7 +282,7 @@ class HttpClient(Closing):
                 response = exchange.response
                 if 200 <= response.status <= 299:
                     return exchange
-                body = _read_error_body(response)
+                body = read_error_body(response)
                 release(exchange, self._pool)
                 answer_headers = dict(response.getheaders())
                 retry_after = retry_after_from_headers(answer_headers)
@@ -304,7 +313,10 @@ class HttpClient(Closing):
             logger.info(
                 "%s: %s; retry %d of %d in %.2f s", where, reason, attempt, self.max_retries, delay
             )
-            self.sleep(delay)
+            if stop is not None and self.sleep is time.sleep:
+                stop.wait(delay)  # the same wait, but one that a give-up cuts short
+            else:
+                self.sleep(delay)
 
     def _delay_before_retry(self, attempt: int, retry_after: float | None) -> float:
         # A hint of 0 (or a date already past) is no hint: trying again at once would
@@ -370,30 +382,3 @@ class HttpClient(Closing):
                 )
                 raise BadRequest(message)
             return Exchange(connection, response, sock, where)
-
-
-def _encode_body(body: Mapping[str, Any], where: str) -> bytes:
-    """The request's JSON in UTF-8, or a :class:`BadRequest` that says what can't be written."""
-    try:
-        text = json.dumps(body, ensure_ascii=False, separators=(",", ":"))
-    except (TypeError, ValueError) as error:
-        raise BadRequest(f"the request to {where} can't be written as JSON: {error}") from error
-    try:
-        return text.encode()
-    except UnicodeEncodeError as error:
-        culprit = error.object[error.start : error.end]
-        before = error.object[max(0, error.start - 20) : error.start]
-        message = (
-            f"the request to {where} can't be written as UTF-8: it holds the lone surrogate "
-            f"{culprit!r} after {before!r} (text decoded with errors='surrogateescape', "
-            "or half of an escaped emoji?)"
-        )
-        raise BadRequest(message) from error
-
-
-def _read_error_body(response: http.client.HTTPResponse) -> bytes:
-    """The start of an error answer's body; a connection that broke meanwhile leaves none."""
-    try:
-        return response.read(_MAX_ERROR_BODY)
-    except (OSError, http.client.HTTPException):
-        return b""

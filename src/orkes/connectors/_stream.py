@@ -52,7 +52,7 @@ class _StreamCore:
 
     def __init__(
         self,
-        open_events: Callable[[], EventStream],
+        open_events: Callable[[threading.Event], EventStream],
         decoder: StreamDecoder,
         secrets: Iterable[str] = (),
     ) -> None:
@@ -64,6 +64,7 @@ class _StreamCore:
         self._message: OrkesMessageSchema | None = None
         self._failure: ConnectorError | None = None
         self._closed = False
+        self._given_up = threading.Event()  # set by close(): the request's retries stop
         self._lock = threading.Lock()  # guards _closed and _events, for close()
         self._read_lock = threading.Lock()  # one reader at a time: http.client is not shared
 
@@ -101,7 +102,7 @@ class _StreamCore:
             self._message = self._decoder.message()
 
     def _open(self) -> EventStream:
-        events = self._open_events()
+        events = self._open_events(self._given_up)
         with self._lock:
             closed_meanwhile = self._closed
             if not closed_meanwhile:
@@ -138,6 +139,8 @@ class _StreamCore:
         with self._lock:
             self._closed = self._closed or self._message is None
             events = self._events
+        if self._closed:
+            self._given_up.set()
         if events is not None and self._closed:
             events.close()
 
