@@ -108,6 +108,18 @@ def json_delta(index: int, partial_json: str) -> bytes:
     return event({"type": "content_block_delta", "index": index, "delta": delta})
 
 
+def thinking_delta(index: int, thinking: str) -> bytes:
+    """``content_block_delta`` carrying a ``thinking_delta`` (a piece of the thinking text)."""
+    delta = {"type": "thinking_delta", "thinking": thinking}
+    return event({"type": "content_block_delta", "index": index, "delta": delta})
+
+
+def signature_delta(index: int, signature: str) -> bytes:
+    """``content_block_delta`` carrying a ``signature_delta`` (a thinking block's signature)."""
+    delta = {"type": "signature_delta", "signature": signature}
+    return event({"type": "content_block_delta", "index": index, "delta": delta})
+
+
 def block_stop(index: int) -> bytes:
     """``content_block_stop`` for the block at ``index``."""
     return event({"type": "content_block_stop", "index": index})
@@ -119,6 +131,24 @@ def message_delta(stop_reason: str = "end_turn", output_tokens: int = 15) -> byt
     usage = {"output_tokens": output_tokens}
     return event({"type": "message_delta", "delta": delta, "usage": usage})
 
+
+THOUGHT: dict[str, Any] = {
+    "type": "thinking",
+    "thinking": "The user wants the weather in Oslo.",
+    "signature": "EqQBCkgIARABGAIiQL2mFkTmk4wqN2nXg0Ps",
+}
+"""A ``thinking`` block, as extended thinking (``thinking={"type": "enabled", …}``) sends it."""
+REDACTED_THOUGHT: dict[str, Any] = {
+    "type": "redacted_thinking",
+    "data": "EmwKAhgBEgy3va3pzix0ZbLqN4UaDGMs",
+}
+"""A ``redacted_thinking`` block: thinking the service encrypted."""
+WEATHER_CALL: dict[str, Any] = {
+    "type": "tool_use",
+    "id": "toolu_A",
+    "name": "get_weather",
+    "input": {"city": "Oslo"},
+}
 
 PING = event({"type": "ping"})
 MESSAGE_STOP = event({"type": "message_stop"})
@@ -153,3 +183,22 @@ TOOL_STREAM = [
     message_delta("tool_use", 89),
     MESSAGE_STOP,
 ]
+THINKING_TOOL_STREAM = [
+    message_start(),
+    block_start(0, {"type": "thinking", "thinking": "", "signature": ""}),
+    thinking_delta(0, "The user wants "),
+    thinking_delta(0, "the weather in Oslo."),
+    signature_delta(0, THOUGHT["signature"]),
+    block_stop(0),
+    block_start(1, REDACTED_THOUGHT),
+    block_stop(1),
+    block_start(2, {"type": "text", "text": ""}),
+    text_delta(2, "Let me check."),
+    block_stop(2),
+    block_start(3, {**WEATHER_CALL, "input": {}}),
+    json_delta(3, '{"city": "Oslo"}'),
+    block_stop(3),
+    message_delta("tool_use", 89),
+    MESSAGE_STOP,
+]
+"""A streamed reply with extended thinking: thinking, redacted thinking, text, a tool call."""

@@ -19,13 +19,16 @@ from orkes.errors import (
     ResponseFormatError,
     ServiceError,
 )
-from orkes.shared.schema import OrkesMessageSchema
+from orkes.shared.schema import OrkesMessageSchema, ToolCall
 from tests.connectors.anthropic_wire import (
     ANTHROPIC_TEST_KEY,
     HELLO,
     MODEL,
+    REDACTED_THOUGHT,
+    THOUGHT,
     TOOL_STREAM,
     USAGE,
+    WEATHER_CALL,
     anthropic_error,
     connector_on,
     get_weather,
@@ -196,6 +199,24 @@ def test_consecutive_messages_of_one_role_merge_with_tool_results_first(
     ]  # fmt: skip
 
 
+def test_thinking_blocks_lead_the_merged_assistant_turn(
+    anthropic: AnthropicConnector, loopback: LoopbackServer
+) -> None:
+    call = ToolCall(id="toolu_A", name="get_weather", arguments={"city": "Oslo"})
+    conversation: list[OrkesMessageSchema] = [
+        {"role": "user", "content": "Weather in Oslo?"},
+        {"role": "assistant", "content": "One moment."},
+        {"role": "assistant", "content": "Let me check.", "tool_calls": [call],
+         "metadata": {"anthropic_thinking": [THOUGHT, REDACTED_THOUGHT], "model": MODEL}},
+    ]  # fmt: skip
+    assert sent_body(anthropic, loopback, conversation)["messages"] == [
+        {"role": "user", "content": [text("Weather in Oslo?")]},
+        {"role": "assistant", "content": [
+            THOUGHT, REDACTED_THOUGHT, text("One moment."), text("Let me check."), WEATHER_CALL,
+        ]},
+    ]  # fmt: skip
+
+
 def test_a_tool_message_without_tool_call_id_or_an_unknown_role_is_refused_before_sending(
     anthropic: AnthropicConnector, loopback: LoopbackServer
 ) -> None:
@@ -343,6 +364,44 @@ def test_invoke_joins_text_blocks_and_returns_tool_calls(
         {"id": "toolu_B", "name": "now", "arguments": {}},
     ]
     assert reply["metadata"]["finish_reason"] == "tool_use"
+
+
+def test_thinking_blocks_are_kept_and_sent_back_first_in_the_turn_that_called_tools(
+    anthropic: AnthropicConnector, loopback: LoopbackServer
+) -> None:
+    content = [THOUGHT, REDACTED_THOUGHT, text("Let me check."), WEATHER_CALL]
+    loopback.enqueue(json_response(message(content, stop_reason="tool_use")))
+    loopback.enqueue(json_response(message([text("Sunny in Oslo.")])))
+    thinking = {"type": "enabled", "budget_tokens": 2000}
+    question: OrkesMessageSchema = {"role": "user", "content": "Weather in Oslo?"}
+    asked = anthropic.invoke([question], tools=[get_weather], max_tokens=4000, thinking=thinking)
+    assert asked["content"] == "Let me check."
+    assert asked["tool_calls"] == [
+        {"id": "toolu_A", "name": "get_weather", "arguments": {"city": "Oslo"}}
+    ]
+    assert asked["metadata"]["anthropic_thinking"] == [THOUGHT, REDACTED_THOUGHT]
+    answer: OrkesMessageSchema = {
+        "role": "tool", "content": "Sunny in Oslo", "tool_call_id": "toolu_A"
+    }  # fmt: skip
+    final = anthropic.invoke(
+        [question, asked, answer], tools=[get_weather], max_tokens=4000, thinking=thinking
+    )
+    assert "anthropic_thinking" not in final["metadata"]
+    assert loopback.requests[1].json() == {
+        "model": MODEL,
+        "max_tokens": 4000,
+        "thinking": {"type": "enabled", "budget_tokens": 2000},
+        "messages": [
+            {"role": "user", "content": [text("Weather in Oslo?")]},
+            {"role": "assistant", "content": [
+                THOUGHT, REDACTED_THOUGHT, text("Let me check."), WEATHER_CALL,
+            ]},
+            {"role": "user", "content": [
+                {"type": "tool_result", "tool_use_id": "toolu_A", "content": "Sunny in Oslo"},
+            ]},
+        ],
+        "tools": loopback.requests[0].json()["tools"],
+    }  # fmt: skip
 
 
 def test_the_stop_sequence_that_matched_is_kept(

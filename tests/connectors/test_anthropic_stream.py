@@ -6,13 +6,18 @@ import pytest
 
 from orkes.connectors.anthropic import AnthropicConnector
 from orkes.errors import ConnectionFailed, ConnectorError, ResponseFormatError, ServiceError
+from orkes.shared.schema import OrkesMessageSchema
 from tests.connectors.anthropic_wire import (
     HELLO,
     MESSAGE_STOP,
     OVERLOADED,
     PING,
+    REDACTED_THOUGHT,
     TEXT_STREAM,
+    THINKING_TOOL_STREAM,
+    THOUGHT,
     TOOL_STREAM,
+    WEATHER_CALL,
     anthropic_error,
     block_start,
     block_stop,
@@ -20,11 +25,18 @@ from tests.connectors.anthropic_wire import (
     event,
     get_weather,
     json_delta,
+    message,
     message_delta,
     message_start,
     text_delta,
 )
-from tests.connectors.loopback import LoopbackServer, RecordingSleep, sse_event, sse_response
+from tests.connectors.loopback import (
+    LoopbackServer,
+    RecordingSleep,
+    json_response,
+    sse_event,
+    sse_response,
+)
 
 
 @pytest.fixture
@@ -98,6 +110,31 @@ def test_stream_reads_events_named_only_by_their_type_and_skips_the_unknown(
         assert list(stream) == ["Hi", " there"]
     assert stream.message["id"] == "msg_X"
     assert stream.message["content"] == "Hi there"
+    assert stream.message["metadata"]["anthropic_thinking"] == [
+        {"type": "thinking", "thinking": "Hmm.", "signature": ""}
+    ]
+
+
+def test_stream_assembles_thinking_blocks_from_their_deltas_and_yields_none_of_it(
+    anthropic: AnthropicConnector, loopback: LoopbackServer
+) -> None:
+    loopback.enqueue(sse_response(THINKING_TOOL_STREAM), json_response(message()))
+    thinking = {"type": "enabled", "budget_tokens": 2000}
+    with anthropic.stream(HELLO, tools=[get_weather], thinking=thinking) as stream:
+        assert list(stream) == ["Let me check."]
+    asked = stream.message
+    assert asked["content"] == "Let me check."
+    assert asked["tool_calls"] == [
+        {"id": "toolu_A", "name": "get_weather", "arguments": {"city": "Oslo"}}
+    ]
+    assert asked["metadata"]["anthropic_thinking"] == [THOUGHT, REDACTED_THOUGHT]
+    answer: OrkesMessageSchema = {"role": "tool", "content": "Sunny", "tool_call_id": "toolu_A"}
+    anthropic.invoke([*HELLO, asked, answer], tools=[get_weather], thinking=thinking)
+    assert loopback.requests[1].json()["messages"][1] == {
+        "role": "assistant",
+        "content": [THOUGHT, REDACTED_THOUGHT, {"type": "text", "text": "Let me check."},
+                    WEATHER_CALL],
+    }  # fmt: skip
 
 
 def test_stream_tool_input_sent_whole_at_the_block_start(

@@ -8,6 +8,8 @@
 * ``max_tokens`` is required by the service, so it is always sent;
 * messages carry content blocks: an assistant's tool calls become ``tool_use`` blocks after
   its text, and ``tool`` messages become ``tool_result`` blocks inside a ``user`` turn;
+* an assistant message's ``metadata["anthropic_thinking"]`` blocks go first in its turn,
+  unchanged: with extended thinking, the turn that called tools must carry them back;
 * roles must alternate, so consecutive messages of one role (several tool results, or a
   tool result and the user's next words) are merged into one turn, tool results first;
   an empty text block is never sent, nor a message left with no block at all, nor a
@@ -19,8 +21,11 @@
 The reply's ``metadata`` holds ``model``, ``finish_reason`` (Anthropic's ``stop_reason``:
 ``end_turn``, ``tool_use``, ``max_tokens``, …; named as in the other connectors),
 ``stop_sequence`` when one matched, and the token ``usage`` (``raw_usage`` keeps the
-service's own object, with its cache counts). Blocks other than text and tool calls
-(thinking, server tools) are not read.
+service's own object, with its cache counts), and ``anthropic_thinking`` when the model
+thought (``thinking={"type": "enabled", "budget_tokens": …}``): the ``thinking`` and
+``redacted_thinking`` blocks as they came, in order (streamed ones assembled from their
+deltas), never in ``content`` nor among the stream's chunks. Other blocks (server tools)
+are not read.
 
 Example:
     >>> connector = AnthropicConnector("claude-haiku-4-5", api_key="sk-ant-secret", temperature=0)
@@ -34,7 +39,7 @@ Example:
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Hashable, Sequence
 from typing import Any
 
 from orkes.connectors._base import HttpChatConnector, ToolDescription
@@ -57,6 +62,9 @@ ANTHROPIC_VERSION = "2023-06-01"
 """The ``anthropic-version`` header sent with every request."""
 
 _TOOL_CHOICE_TYPES = {"auto": "auto", "any": "any", "none": "none", "required": "any"}
+_THINKING_TYPES = ("thinking", "redacted_thinking")
+# The blocks the service wants first in a turn, whatever the order of the merged messages.
+_LEADING_BLOCKS = {"user": ("tool_result",), "assistant": _THINKING_TYPES}
 
 
 class AnthropicConnector(HttpChatConnector):
@@ -153,15 +161,20 @@ class AnthropicConnector(HttpChatConnector):
         usage = body.get("usage")
         if isinstance(usage, dict):
             _set_usage(reply, usage)
+        thinking: list[dict[str, Any]] = []
         for block in map(as_dict, content):
             if block.get("type") == "text" and isinstance(block.get("text"), str):
                 reply.add_text(block["text"])
+            elif block.get("type") in _THINKING_TYPES:
+                thinking.append(block)
             elif block.get("type") == "tool_use":
                 reply.add_tool_call(
                     call_id=block.get("id"),
                     name=block.get("name") or "",
                     arguments=block.get("input"),
                 )
+        if thinking:
+            reply.metadata["anthropic_thinking"] = thinking
         return reply.build()
 
     def _new_stream_decoder(self) -> StreamDecoder:
@@ -172,14 +185,18 @@ class _EventDecoder(StreamDecoder):
     """Reads the Messages stream: ``message_start`` … ``message_stop``.
 
     Content blocks are numbered by ``index``; a ``tool_use`` block's arguments arrive as
-    ``input_json_delta`` pieces that are joined per index. Usage counts are cumulative:
-    ``message_start`` brings the input tokens, ``message_delta`` the output so far.
+    ``input_json_delta`` pieces that are joined per index, a ``thinking`` block's text as
+    ``thinking_delta`` pieces and its signature as a ``signature_delta``. Usage counts are
+    cumulative: ``message_start`` brings the input tokens, ``message_delta`` the output so far.
     """
 
     def __init__(self, service: str) -> None:
         super().__init__(service)
         self._usage: dict[str, Any] = {}
         self._stop_reason_seen = False
+        # The thinking blocks by index, in the order they began, and their text's pieces.
+        self._thinking: dict[Hashable, dict[str, Any]] = {}
+        self._thought_pieces: dict[Hashable, list[str]] = {}
 
     def feed(self, event: ServerSentEvent) -> list[str]:
         data = event_object(self.service, event)
@@ -204,6 +221,11 @@ class _EventDecoder(StreamDecoder):
         return []
 
     def _start_block(self, index: object, block: dict[str, Any]) -> list[str]:
+        if block.get("type") in _THINKING_TYPES:
+            key, thought = fragment_key(index), block.get("thinking")
+            self._thinking[key] = block
+            self._thought_pieces[key] = [thought] if isinstance(thought, str) else []
+            return []
         if block.get("type") == "tool_use":
             arguments = block.get("input")
             self.reply.add_tool_call_fragment(
@@ -233,6 +255,13 @@ class _EventDecoder(StreamDecoder):
             piece = delta.get("partial_json")
             if isinstance(piece, str):
                 self.reply.add_tool_call_fragment(fragment_key(index), arguments=piece)
+        elif fragment_key(index) in self._thinking:
+            # A thinking block's text comes in pieces; its signature, whole, at the end.
+            piece, signature = delta.get("thinking"), delta.get("signature")
+            if delta.get("type") == "thinking_delta" and isinstance(piece, str):
+                self._thought_pieces[fragment_key(index)].append(piece)
+            elif delta.get("type") == "signature_delta" and isinstance(signature, str):
+                self._thinking[fragment_key(index)]["signature"] = signature
         return []
 
     def _add_usage(self, usage: object) -> None:
@@ -244,6 +273,16 @@ class _EventDecoder(StreamDecoder):
         # A body that ends right after message_delta (its stop reason and final usage)
         # lacks only the message_stop marker: the reply is whole.
         return self.done or self._stop_reason_seen
+
+    def message(self) -> OrkesMessageSchema:
+        if self._thinking:
+            self.reply.metadata["anthropic_thinking"] = [
+                {**block, "thinking": "".join(self._thought_pieces[key])}
+                if block.get("type") == "thinking"
+                else block
+                for key, block in self._thinking.items()
+            ]
+        return super().message()
 
 
 def _read_message_facts(document: dict[str, Any], reply: ReplyAssembler) -> None:
@@ -283,9 +322,9 @@ def _wire_conversation(
         else:
             turns.append({"role": role, "content": blocks})
     for turn in turns:
-        if turn["role"] == "user":
-            # The service wants a user turn's tool results before its text; sort is stable.
-            turn["content"].sort(key=lambda block: block["type"] != "tool_result")
+        # Tool results lead a user turn, thinking an assistant turn; sort is stable.
+        leading = _LEADING_BLOCKS[turn["role"]]
+        turn["content"].sort(key=lambda block: block.get("type") not in leading)
     return turns, "\n\n".join(system_texts)
 
 
@@ -301,13 +340,20 @@ def _wire_blocks(message: OrkesMessageSchema) -> tuple[str, list[dict[str, Any]]
     if role not in ("user", "assistant"):
         message_text = f"role {role!r} is not one of 'system', 'user', 'assistant', 'tool'"
         raise BadRequest(message_text)
-    blocks: list[dict[str, Any]] = [{"type": "text", "text": text}] if text else []
-    if role == "assistant":
-        blocks += [
-            {"type": "tool_use", "id": call["id"], "name": call["name"], "input": call["arguments"]}
-            for call in message.get("tool_calls") or []
-        ]
-    return role, blocks
+    text_blocks: list[dict[str, Any]] = [{"type": "text", "text": text}] if text else []
+    if role == "user":
+        return role, text_blocks
+    thinking = as_dict(message.get("metadata")).get("anthropic_thinking")
+    thinking_blocks = (
+        [block for block in thinking if isinstance(block, dict)]
+        if isinstance(thinking, list)
+        else []
+    )
+    tool_uses = [
+        {"type": "tool_use", "id": call["id"], "name": call["name"], "input": call["arguments"]}
+        for call in message.get("tool_calls") or []
+    ]
+    return role, [*thinking_blocks, *text_blocks, *tool_uses]
 
 
 def _wire_tool(tool: ToolDescription) -> dict[str, Any]:
