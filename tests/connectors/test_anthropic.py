@@ -2,7 +2,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import os
 from collections.abc import Iterator
 from typing import Any
 
@@ -560,35 +559,3 @@ def test_async_invoke_and_stream(anthropic: AnthropicConnector, loopback: Loopba
         {"city": "Rome"},
     ]
     assert loopback.requests[1].json()["stream"] is True
-
-
-# --- the real service (opt-in) ---------------------------------------------------------------
-
-live = pytest.mark.skipif(
-    not os.environ.get("ANTHROPIC_API_KEY"), reason="set ANTHROPIC_API_KEY to run against Anthropic"
-)
-LIVE_MODEL = os.environ.get("ORKES_ANTHROPIC_TEST_MODEL", "claude-haiku-4-5")
-
-
-@live
-def test_live_invoke_stream_and_tool_round_trip() -> None:
-    with AnthropicConnector(LIVE_MODEL, max_tokens=100, temperature=0) as anthropic:
-        reply = anthropic.invoke(
-            [{"role": "system", "content": "Answer with one word."},
-             {"role": "user", "content": "Say just the word: pong"}]
-        )  # fmt: skip
-        assert "pong" in reply["content"].lower()
-        assert reply["metadata"]["usage"]["input_tokens"] > 0
-        with anthropic.stream([{"role": "user", "content": "Count: 1, 2, 3"}]) as stream:
-            assert "".join(stream) == stream.message["content"]
-        assert stream.message["metadata"]["usage"]["output_tokens"] > 0
-        question: OrkesMessageSchema = {"role": "user", "content": "Weather in Oslo? Use the tool."}
-        with anthropic.stream([question], tools=[get_weather], tool_choice="required") as stream:
-            asked = stream.final_message()
-        call = asked["tool_calls"][0]
-        assert (call["name"], "city" in call["arguments"]) == ("get_weather", True)
-        answer: OrkesMessageSchema = {
-            "role": "tool", "content": get_weather(**call["arguments"]), "tool_call_id": call["id"]
-        }  # fmt: skip
-        final = anthropic.invoke([question, asked, answer], tools=[get_weather])
-        assert "sunny" in final["content"].lower()

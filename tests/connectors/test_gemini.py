@@ -2,7 +2,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import os
 from collections.abc import Iterator
 from typing import cast
 
@@ -715,42 +714,3 @@ def test_async_invoke_and_stream(gemini: GeminiConnector, loopback: LoopbackServ
         {"city": "Oslo"},
         {"city": "Rome"},
     ]
-
-
-# --- the real service (opt-in) ---------------------------------------------------------------
-
-live = pytest.mark.skipif(
-    not (os.environ.get("GEMINI_API_KEY") or os.environ.get("GOOGLE_API_KEY")),
-    reason="set GEMINI_API_KEY (or GOOGLE_API_KEY) to run against Gemini",
-)
-LIVE_MODEL = os.environ.get("ORKES_GEMINI_TEST_MODEL", "gemini-2.5-flash")
-
-
-@live
-def test_live_invoke_stream_and_tool_round_trip() -> None:
-    with GeminiConnector(LIVE_MODEL, temperature=0, max_tokens=512) as gemini:
-        reply = gemini.invoke([{"role": "user", "content": "Say just the word: pong"}])
-        assert "pong" in reply["content"].lower()
-        assert reply["metadata"]["usage"]["input_tokens"] > 0
-        with gemini.stream([{"role": "user", "content": "Count: 1, 2, 3"}]) as stream:
-            assert "".join(stream) == stream.message["content"]
-        assert stream.message["metadata"]["usage"]["output_tokens"] > 0
-        question: OrkesMessageSchema = {
-            "role": "user",
-            "content": "What's the weather in Oslo? Use the tool.",
-        }
-        asked = gemini.invoke(
-            [question],
-            tools=[get_weather],
-            tool_config={"functionCallingConfig": {"mode": "ANY"}},
-        )
-        [call] = asked["tool_calls"]
-        assert call["name"] == "get_weather"
-        assert "city" in call["arguments"]
-        answer: OrkesMessageSchema = {
-            "role": "tool",
-            "content": get_weather(**call["arguments"]),
-            "tool_call_id": call["id"],
-        }
-        final = gemini.invoke([question, asked, answer], tools=[get_weather])
-        assert "sunny" in final["content"].lower()

@@ -1,7 +1,6 @@
 from __future__ import annotations
 
 import asyncio
-import os
 
 import pytest
 
@@ -380,29 +379,3 @@ def test_the_event_loop_keeps_running_during_a_slow_answer(
 
     asyncio.run(main())
     assert ticks >= 10
-
-
-# --- the real service (opt-in) ---------------------------------------------------------------
-
-live = pytest.mark.skipif(
-    not os.environ.get("OPENAI_API_KEY"), reason="set OPENAI_API_KEY to run against OpenAI"
-)
-LIVE_MODEL = os.environ.get("ORKES_OPENAI_TEST_MODEL", "gpt-4o-mini")
-
-
-@live
-def test_live_invoke_stream_and_tool_call() -> None:
-    with OpenAIConnector(LIVE_MODEL, temperature=0, max_tokens=20) as openai:
-        reply = openai.invoke([{"role": "user", "content": "Say just the word: pong"}])
-        assert "pong" in reply["content"].lower()
-        assert reply["metadata"]["usage"]["input_tokens"] > 0
-        with openai.stream([{"role": "user", "content": "Count: 1, 2, 3"}]) as stream:
-            assert "".join(stream) == stream.message["content"]
-        assert stream.message["metadata"]["usage"]["output_tokens"] > 0
-        asked = openai.invoke(
-            [{"role": "user", "content": "What's the weather in Oslo? Use the tool."}],
-            tools=[get_weather],
-            tool_choice="required",
-        )
-        assert asked["tool_calls"][0]["name"] == "get_weather"
-        assert "city" in asked["tool_calls"][0]["arguments"]
