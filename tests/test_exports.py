@@ -15,16 +15,24 @@ import orkes
 PUBLIC_NAMES = [
     "END",
     "START",
+    "AsyncRunStream",
+    "CachePolicy",
+    "Command",
     "CompiledGraph",
     "EchoLlmConnector",
     "GraphRunner",
     "LLMConnector",
     "OrkesGraph",
     "OrkesMessageSchema",
+    "RetryPolicy",
+    "RunContext",
+    "RunStream",
+    "Send",
     "ToolCall",
     "__version__",
     "add_messages",
     "errors",
+    "events",
 ]
 
 
@@ -42,6 +50,9 @@ def test_every_public_name_is_importable(name: str) -> None:
 def test_the_version_is_a_string() -> None:
     assert isinstance(orkes.__version__, str)
     assert orkes.__version__.count(".") >= 2
+    # 0.1.x releases of this name exist on the package index: an upgrade must never
+    # swap this library for one of them.
+    assert tuple(map(int, orkes.__version__.split(".")[:2])) >= (0, 2)
 
 
 def test_the_seeds_deep_paths() -> None:

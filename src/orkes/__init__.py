@@ -12,28 +12,40 @@ Example:
     {'text': 'HI'}
 """
 
-from orkes import errors
+from orkes import errors, events
 from orkes.connectors.echo import EchoLlmConnector
 from orkes.graph._sentinels import END, START
 from orkes.graph.compiled import CompiledGraph
+from orkes.graph.context import RunContext
 from orkes.graph.core import OrkesGraph
+from orkes.graph.policies import CachePolicy, RetryPolicy
 from orkes.graph.reducers import add_messages
+from orkes.graph.routing import Command, Send
 from orkes.graph.runner import GraphRunner
+from orkes.graph.stream import AsyncRunStream, RunStream
 from orkes.shared.schema import LLMConnector, OrkesMessageSchema, ToolCall
 
-__version__ = "0.1.0"
+__version__ = "0.2.0"
 
 __all__ = [
     "END",
     "START",
+    "AsyncRunStream",
+    "CachePolicy",
+    "Command",
     "CompiledGraph",
     "EchoLlmConnector",
     "GraphRunner",
     "LLMConnector",
     "OrkesGraph",
     "OrkesMessageSchema",
+    "RetryPolicy",
+    "RunContext",
+    "RunStream",
+    "Send",
     "ToolCall",
     "__version__",
     "add_messages",
     "errors",
+    "events",
 ]

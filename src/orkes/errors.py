@@ -14,6 +14,8 @@ would be right; the same facts are attributes (``.node``, ``.step``, ``.key``,
     ├── ConflictingUpdateError (ValueError)     parallel writes to a key with no reducer
     ├── StepLimitExceeded (RuntimeError)        max_steps / max_passes
     ├── NodeError (RuntimeError)                a node or gate raised; __cause__ kept
+    ├── NodeTimeout (TimeoutError)              a node ran past its timeout=
+    ├── RunStopped (RuntimeError)               a stream was closed before its run ended
     ├── CheckpointError (RuntimeError)          persistence failed or conflicts
     ├── ConnectorError (RuntimeError)           an LLM service failed
     │   ├── ConnectorTimeout (TimeoutError)     no answer in time
@@ -47,10 +49,12 @@ __all__ = [
     "GraphDefinitionError",
     "GraphValidationError",
     "NodeError",
+    "NodeTimeout",
     "OrkesError",
     "RateLimited",
     "ResponseFormatError",
     "RoutingError",
+    "RunStopped",
     "ServiceError",
     "StateError",
     "StepLimitExceeded",
@@ -166,13 +170,41 @@ class StepLimitExceeded(OrkesError, RuntimeError):
 
 
 class NodeError(OrkesError, RuntimeError):
-    """A node (or a gate) raised; the original exception is ``__cause__``."""
+    """A node (or a gate) raised; the original exception is ``__cause__``.
 
-    def __init__(self, message: str, *, node: str, step: int, run_id: str) -> None:
+    Attributes:
+        node: the node's name; inside subgraphs, the whole path (``'outer > search'``).
+        step: the superstep it failed in.
+        run_id: the id of the run it failed in.
+        attempts: how many times it was called (more than 1 under a ``RetryPolicy``).
+    """
+
+    def __init__(
+        self, message: str, *, node: str, step: int, run_id: str, attempts: int = 1
+    ) -> None:
         super().__init__(message)
         self.node = node
         self.step = step
         self.run_id = run_id
+        self.attempts = attempts
+
+
+class NodeTimeout(OrkesError, TimeoutError):
+    """A node ran longer than its ``timeout=``; a sync node's late result is discarded.
+
+    Attributes:
+        node: the node's name.
+        seconds: the timeout it ran past.
+    """
+
+    def __init__(self, message: str, *, node: str, seconds: float) -> None:
+        super().__init__(message)
+        self.node = node
+        self.seconds = seconds
+
+
+class RunStopped(OrkesError, RuntimeError):
+    """A stream was closed (or broken out of) before its run ended: there is no final state."""
 
 
 class CheckpointError(OrkesError, RuntimeError):

@@ -7,10 +7,12 @@ from typing import Any
 
 import pytest
 
+from orkes.connectors._base import HttpChatConnector
 from orkes.connectors._http import HttpClient
 from orkes.connectors.openai import OpenAIConnector
 from tests.connectors.loopback import LoopbackServer, RecordingSleep
 from tests.connectors.openai_wire import OPENAI_TEST_KEY
+from tests.connectors.services import SERVICES, LoopbackService
 
 
 @pytest.fixture
@@ -54,4 +56,20 @@ def openai(loopback: LoopbackServer, recording_sleep: RecordingSleep) -> Iterato
         timeout=2,
         sleep=recording_sleep,
     ) as connector:
+        yield connector
+
+
+@pytest.fixture(params=SERVICES, ids=lambda service: service.name)
+def service(request: pytest.FixtureRequest) -> LoopbackService:
+    """Each shipped HTTP connector's service in turn: OpenAI, Anthropic, Gemini."""
+    service: LoopbackService = request.param
+    return service
+
+
+@pytest.fixture
+def on_service(
+    service: LoopbackService, loopback: LoopbackServer, recording_sleep: RecordingSleep
+) -> Iterator[HttpChatConnector]:
+    """The ``service``'s connector on the loopback server, closed after the test."""
+    with service.connect(loopback, recording_sleep) as connector:
         yield connector

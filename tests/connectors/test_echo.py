@@ -7,6 +7,7 @@ import copy
 import pytest
 
 from orkes import EchoLlmConnector, OrkesMessageSchema
+from tests.connectors.listener import NODE, listening
 
 
 def message(role: str, content: str) -> OrkesMessageSchema:
@@ -80,3 +81,43 @@ def test_a_connector_is_reusable() -> None:
         "I echo: 1",
         "I echo: 2",
     ]
+
+
+@pytest.mark.parametrize(
+    ("conversation", "words"),
+    [
+        ([message("user", "Hello, Orkes!")], ["I ", "echo: ", "Hello, ", "Orkes!"]),
+        ([message("user", "  two  spaces ")], ["I ", "echo:   ", "two  ", "spaces "]),
+        ([message("user", "")], ["I ", "echo: "]),
+        ([], ["I ", "have ", "nothing ", "to ", "echo."]),
+    ],
+)
+def test_while_a_run_streams_messages_the_reply_is_published_word_by_word(
+    conversation: list[OrkesMessageSchema], words: list[str]
+) -> None:
+    connector = EchoLlmConnector()
+    with listening() as listener:
+        reply = connector.invoke(conversation)
+    assert reply == connector.invoke(conversation)  # the same message as without a listener
+    tokens = listener.tokens
+    assert [token.text for token in tokens] == words
+    assert "".join(words) == reply["content"]
+    assert len({token.message_id for token in tokens}) == 1
+    assert {token.node for token in tokens} == {NODE}
+
+
+def test_each_call_publishes_under_its_own_message_id() -> None:
+    connector = EchoLlmConnector()
+    with listening() as listener:
+        connector.invoke([message("user", "one")])
+        connector.invoke([message("user", "two")])
+    ids = [token.message_id for token in listener.tokens]
+    assert ids == [ids[0]] * 3 + [ids[-1]] * 3
+    assert ids[0] != ids[-1]
+
+
+def test_nothing_is_published_for_a_node_that_wants_no_tokens() -> None:
+    with listening(tokens=False) as listener:
+        reply = EchoLlmConnector().invoke([message("user", "Hi")])
+    assert reply == {"role": "assistant", "content": "I echo: Hi"}
+    assert listener.events == []

@@ -22,7 +22,7 @@ import pytest
 import typing_extensions
 from typing_extensions import NotRequired, ReadOnly, Required, TypedDict
 
-from orkes.connectors import _json_schema, _signature
+from orkes.connectors import _json_schema, _type_hints
 from orkes.connectors.tools import (
     ToolCallError,
     ToolSpec,
@@ -756,8 +756,10 @@ def test_annotations_that_cannot_be_resolved() -> None:
     with pytest.raises(ToolDefinitionError) as caught:
         ToolSpec.from_function(unresolved)
     assert str(caught.value) == (
-        "can't resolve the annotations of function 'unresolved': NameError: name 'Missing' is "
-        "not defined; every name used in them must be importable where the function is defined"
+        "can't resolve the annotation of parameter 'x' of tool 'unresolved': name 'Missing' is "
+        "not defined in the module of function 'unresolved', in its closure, or in the "
+        "functions running when the tool was made; import 'Missing' at module level, or make "
+        "the tool (tool(unresolved)) inside the function that imports it"
     )
     assert isinstance(caught.value.__cause__, NameError)
     with pytest.raises(ToolDefinitionError) as caught:
@@ -1353,7 +1355,7 @@ def test_a_spec_reads_annotations_once_when_it_is_made(monkeypatch: pytest.Monke
     def refuse(*args: Any, **kwargs: Any) -> None:
         raise AssertionError("annotations read again for a call")
 
-    monkeypatch.setattr(_signature, "get_type_hints", refuse)
+    monkeypatch.setattr(_type_hints, "get_type_hints", refuse)
     monkeypatch.setattr(_json_schema, "get_type_hints", refuse)
     reply = make_reply(
         call("choose", "1", color="green", level=2, ratio=2, either=[1]),

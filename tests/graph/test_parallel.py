@@ -88,7 +88,7 @@ def test_a_pool_that_takes_no_more_work_leaves_the_caller_to_do_it(
 ) -> None:
     closed = ThreadPoolExecutor(2)
     closed.shutdown()
-    monkeypatch.setattr(_parallel, "_shared_pool", lambda: closed)
+    monkeypatch.setattr(_parallel, "shared_pool", lambda: closed)
 
     def branch(name: str) -> Callable[[Log], Log]:
         return lambda state: {"log": [name]}

@@ -22,7 +22,9 @@ import pytest
 import orkes.graph.plan
 from orkes import END, START, OrkesGraph
 from orkes.errors import ConflictingUpdateError, StateError, StepLimitExceeded
-from orkes.graph.plan import GraphPlan, NodePlan, Run, TaskResult
+from orkes.graph._tasks import STATE, Task
+from orkes.graph._writes import writes_of
+from orkes.graph.plan import GraphPlan, Outcome, Run
 
 
 class Log(TypedDict, total=False):
@@ -47,16 +49,17 @@ def plan_of(graph: OrkesGraph[Log]) -> GraphPlan:
     return graph.compile().plan
 
 
-def names(tasks: Sequence[NodePlan]) -> list[str]:
+def names(tasks: Sequence[Task]) -> list[str]:
     return [task.name for task in tasks]
 
 
-def execute(tasks: Sequence[NodePlan], run: Run) -> list[TaskResult]:
+def execute(tasks: Sequence[Task], run: Run) -> list[Outcome]:
     """Play the runner: call each task on its own copy of the state, one after the other."""
-    results: list[TaskResult] = []
+    results: list[Outcome] = []
     for task in tasks:
         view = dict(run.state)
-        results.append((task, view, task.fn(view)))
+        arg = view if task.arg is STATE else task.arg
+        results.append((task, arg, task.node.fn(arg), None, False))
     return results
 
 
@@ -69,7 +72,7 @@ def drive(run: Run) -> list[list[str]]:
         supersteps.append(names(tasks))
         results = execute(tasks, run)
         one = len(results) == 1
-        tasks = run.finish_one(*results[0]) if one else run.finish_many(results)
+        tasks = run.finish_one(*results[0][:3]) if one else run.finish_step(results)
     return supersteps
 
 
@@ -144,11 +147,11 @@ def test_a_chain_driven_by_hand() -> None:
     run = Run(plan, {"log": []}, max_steps=3)
     tasks = run.start()
     assert (names(tasks), run.step) == (["a"], 0)  # leaving START is not a step
-    assert repr(tasks[0]) == "<node 'a'>"
+    assert repr(tasks[0]) == "<task 'a'>"
     for expected_next in (["b"], ["c"], []):
         run.begin_step(tasks)
         view = dict(run.state)
-        tasks = run.finish_one(tasks[0], view, tasks[0].fn(view))
+        tasks = run.finish_one(tasks[0], view, tasks[0].node.fn(view))
         assert names(tasks) == expected_next
     assert (run.state, run.step) == ({"log": ["a", "b", "c"]}, 3)
 
@@ -165,14 +168,14 @@ def test_fan_out_tasks_come_sorted_by_name_and_fan_in_once() -> None:
     assert run.state == {"log": ["hub", "alpha", "mid", "zeta", "sink"]}
 
 
-def test_finish_many_merges_in_task_order_and_says_what_runs_next() -> None:
+def test_finish_step_merges_in_task_order_and_says_what_runs_next() -> None:
     graph = OrkesGraph(Log).add_node("a", lambda state: {"log": ["a"], "n": 1})
     graph.add_node("b", lambda state: {"log": ["b"], "word": "b"}).add_node("c", logs("c"))
     graph.add_edge(START, "a").add_edge(START, "b").add_edge(["a", "b"], "c")
     run = Run(plan_of(graph.add_edge("c", END)), {"log": ["in"]}, max_steps=5)
     tasks = run.start()
     run.begin_step(tasks)
-    following = run.finish_many(execute(tasks, run))
+    following = run.finish_step(execute(tasks, run))
     assert names(following) == ["c"]
     assert list(run.state.items()) == [("log", ["in", "a", "b"]), ("n", 1), ("word", "b")]
 
@@ -186,7 +189,7 @@ def test_a_parallel_superstep_is_all_or_nothing() -> None:
     run.begin_step(tasks)
     before = dict(run.state)
     with pytest.raises(ConflictingUpdateError) as caught:
-        run.finish_many(execute(tasks, run))
+        run.finish_step(execute(tasks, run))
     assert run.state == before  # not even 'a''s log entry was merged
     assert (caught.value.key, caught.value.nodes, caught.value.step) == ("word", ("a", "b"), 1)
 
@@ -208,7 +211,7 @@ def test_a_failing_merge_leaves_the_state_untouched(
     tasks = run.start()
     run.begin_step(tasks)
     with pytest.raises(StateError, match=re.escape(error)):
-        run.finish_many(execute(tasks, run))
+        run.finish_step(execute(tasks, run))
     assert run.state == {"log": ["in"]}
 
 
@@ -232,9 +235,9 @@ def test_writes_of_the_state_handed_back_are_the_keys_that_changed() -> None:
     view = dict(run.state)
     view["word"] = "changed"
     view["log"].append("in place")  # the very same list: not a write
-    assert run.writes_of(task, view, view) == {"word": "changed"}
+    assert writes_of(run, task, view, view)[0] == {"word": "changed"}
     # A new mapping: every key in it is a write, equal values included.
-    assert run.writes_of(task, view, {"n": 1}) == {"n": 1}
+    assert writes_of(run, task, view, {"n": 1})[0] == {"n": 1}
     run.begin_step((task,))
     assert run.finish_one(task, view, view) == ()
     assert run.state == {"n": 1, "word": "changed", "log": ["x", "in place"]}
@@ -250,7 +253,7 @@ def test_writes_of_refuses_an_awaitable_and_closes_it() -> None:
     coroutine: Coroutine[Any, Any, dict[str, object]] = later()
     try:
         with pytest.raises(StateError, match=r"^node 'a' returned an awaitable: "):
-            run.writes_of(task, {}, coroutine)
+            writes_of(run, task, {}, coroutine)[0]
         assert inspect.getcoroutinestate(coroutine) == inspect.CORO_CLOSED
     finally:
         coroutine.close()
@@ -265,7 +268,7 @@ def test_writes_of_refuses_an_awaitable_that_cannot_be_closed() -> None:
     run = Run(plan_of(graph), {}, max_steps=1)
     (task,) = run.start()
     with pytest.raises(StateError, match=r"^node 'a' returned an awaitable: "):
-        run.writes_of(task, {}, Pending())
+        writes_of(run, task, {}, Pending())
 
 
 def test_after_evaluates_gates_on_the_merged_state_and_counts_passes() -> None:
@@ -281,15 +284,15 @@ def test_after_evaluates_gates_on_the_merged_state_and_counts_passes() -> None:
     (a,) = (plan.nodes["a"],)
     run = Run(plan, {"n": 0}, max_steps=10)
     run.state["n"] = 1
-    assert names(run.after([a])) == ["b"]
+    assert names(run.after([a.task])) == ["b"]
     run.state["n"] = 2
-    assert names(run.after([a])) == []
+    assert names(run.after([a.task])) == []
     assert seen == [{"n": 1}, {"n": 2}]
     with pytest.raises(StepLimitExceeded, match=r"reached max_passes=2: pass 3 came after step 0;"):
-        run.after([a])
+        run.after([a.task])
     # Pass counts live in the run: a new run on the same plan starts from zero.
     fresh = Run(plan, {"n": 5}, max_steps=10)
-    assert names(fresh.after([a])) == []
+    assert names(fresh.after([a.task])) == []
 
 
 def test_a_join_remembers_its_sources_across_supersteps_and_forgets_when_it_fires() -> None:
@@ -300,13 +303,13 @@ def test_a_join_remembers_its_sources_across_supersteps_and_forgets_when_it_fire
     plan = plan_of(graph.add_edge("c", END))
     a, b = plan.nodes["a"], plan.nodes["b"]
     run = Run(plan, {}, max_steps=10)
-    assert names(run.after([a])) == []
-    assert names(run.after([a])) == []  # a twice is still only a
-    assert names(run.after([b])) == ["c"]
-    assert names(run.after([b])) == []  # it forgot both when it fired
-    assert names(run.after([a])) == ["c"]
+    assert names(run.after([a.task])) == []
+    assert names(run.after([a.task])) == []  # a twice is still only a
+    assert names(run.after([b.task])) == ["c"]
+    assert names(run.after([b.task])) == []  # it forgot both when it fired
+    assert names(run.after([a.task])) == ["c"]
     # Another run on the same plan has its own memory.
-    assert names(Run(plan, {}, max_steps=10).after([b])) == []
+    assert names(Run(plan, {}, max_steps=10).after([b.task])) == []
 
 
 def test_a_gate_returning_a_list_gives_tasks_sorted_and_once() -> None:

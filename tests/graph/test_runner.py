@@ -1005,13 +1005,13 @@ def test_an_unknown_update_key_raises_state_error(driver: Driver) -> None:
 def test_a_node_returning_neither_mapping_nor_none_raises_state_error(
     driver: Driver, returned: object, shown: str
 ) -> None:
-    graph = OrkesGraph(Log).add_node("a", lambda state: returned)  # type: ignore[arg-type,return-value]
+    graph = OrkesGraph(Log).add_node("a", lambda state: returned)  # type: ignore[arg-type]
     runner = GraphRunner(graph.add_edge(START, "a").add_edge("a", END).compile())
     with pytest.raises(StateError) as caught:
         driver(runner, {})
     assert str(caught.value) == (
         f"node 'a' returned {shown}; a node returns a mapping of the keys it changed, "
-        "the state it was given, or None"
+        "the state it was given, None, a Command or a list of Send"
     )
     assert caught.value.node == "a"
 
@@ -1122,15 +1122,11 @@ async def answer(state: Log) -> dict[str, object]:
     return {"log": ["async"]}
 
 
-def test_run_refuses_a_graph_with_async_nodes() -> None:
+def test_run_runs_a_graph_with_async_nodes_too() -> None:
     graph = OrkesGraph(Log).add_node("fetch", answer).add_node("later", answer)
     graph.add_edge(START, "fetch").add_edge("fetch", "later").add_edge("later", END)
     runner = GraphRunner(graph.compile())
-    with pytest.raises(GraphDefinitionError) as caught:
-        runner.run({"log": []})
-    assert str(caught.value) == (
-        "nodes 'fetch', 'later' are async; run the graph with `await runner.arun(state)`"
-    )
+    assert runner.run({"log": []}) == {"log": ["async", "async"]}
     assert asyncio.run(runner.arun({"log": []})) == {"log": ["async", "async"]}
 
 

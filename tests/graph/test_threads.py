@@ -367,11 +367,10 @@ def test_a_nested_run_failing_is_reported_by_the_outer_node(driver: Driver) -> N
     runner = fan_out({"outer": outer, "other": lambda state: None})
     with pytest.raises(NodeError) as caught:
         finishes_within(TIMEOUT, lambda: driver(runner, {}))
-    assert caught.value.node == "outer"
-    cause = caught.value.__cause__
-    assert isinstance(cause, NodeError)
-    assert cause.node == "broken"
-    assert isinstance(cause.__cause__, ValueError)
+    # The error names the whole path, and is chained to the innermost cause.
+    assert caught.value.node == "outer > broken"
+    assert str(caught.value).startswith("node 'outer > broken' raised ValueError: inner broke")
+    assert isinstance(caught.value.__cause__, ValueError)
 
 
 # --- one graph, one runner, many threads -----------------------------------------------------

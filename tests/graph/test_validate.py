@@ -10,7 +10,7 @@ import pytest
 
 from orkes import END, START, OrkesGraph
 from orkes.errors import GraphValidationError
-from orkes.graph.validate import UnreadableReturn, branch_targets, literal_values
+from orkes.graph.validate import UnreadableReturn, branch_targets, gate_values, literal_values
 
 
 class State(TypedDict):
@@ -273,6 +273,198 @@ def test_being_a_join_source_is_a_way_out() -> None:
     graph = graph_of("a", "b", "c").add_edge(START, "a").add_edge(START, "b")
     graph.add_edge(["a", "b"], "c").add_edge("c", END)
     assert graph.compile().run({"n": 5}) == {"n": 5}
+
+
+# -- a -> bool gate is checked as -> Literal[True, False] --------------------------------
+
+
+def is_even(state: State) -> bool:
+    return state["n"] % 2 == 0
+
+
+def test_a_bool_gate_whose_mapping_covers_both_values_compiles() -> None:
+    graph = graph_of("a", "b").add_edge(START, "a").add_edge("b", END)
+    graph.add_conditional_edge("a", is_even, {True: "b", False: END})
+    assert graph.compile().run({"n": 2}) == {"n": 2}
+
+
+def test_a_bool_gate_whose_mapping_lacks_false() -> None:
+    graph = graph_of("a", "b").add_edge(START, "a").add_edge("b", END)
+    graph.add_conditional_edge("a", is_even, {True: "b"})
+    assert problems_of(graph) == (
+        "conditional edge from 'a' (gate 'is_even') may return False (its -> Literal[...]), "
+        "which the mapping does not cover; add it to the mapping or give default=",
+    )
+
+
+def test_a_bool_gate_whose_mapping_lacks_true() -> None:
+    graph = graph_of("a", "b").add_edge(START, "a").add_edge("b", END)
+    graph.add_conditional_edge("a", is_even, {False: "b"})
+    assert problems_of(graph) == (
+        "conditional edge from 'a' (gate 'is_even') may return True (its -> Literal[...]), "
+        "which the mapping does not cover; add it to the mapping or give default=",
+    )
+
+
+def test_a_bool_gate_whose_mapping_has_string_keys_lacks_both() -> None:
+    graph = graph_of("a", "b").add_edge(START, "a").add_edge("b", END)
+    graph.add_conditional_edge("a", is_even, {"yes": "b", "no": END})
+    assert problems_of(graph) == (
+        "conditional edge from 'a' (gate 'is_even') may return True, False "
+        "(its -> Literal[...]), which the mapping does not cover; add them to the mapping "
+        "or give default=",
+    )
+
+
+def test_a_default_covers_what_the_mapping_of_a_bool_gate_lacks() -> None:
+    graph = graph_of("a", "b").add_edge(START, "a").add_edge("b", END)
+    graph.add_conditional_edge("a", is_even, {True: "b"}, default=END)
+    assert graph.compile().run({"n": 1}) == {"n": 1}
+
+
+def test_a_list_of_bool_gate_is_checked_too() -> None:
+    def both(state: State) -> list[bool]:
+        return [True, False]
+
+    graph = graph_of("a", "b").add_edge(START, "a").add_edge("b", END)
+    graph.add_conditional_edge("a", both, {True: "b"})
+    assert problems_of(graph) == (
+        "conditional edge from 'a' (gate 'both') may return False (its -> Literal[...]), "
+        "which the mapping does not cover; add it to the mapping or give default=",
+    )
+
+
+def test_a_callable_bool_gate_is_checked_too() -> None:
+    class IsEven:
+        def __call__(self, state: State) -> bool:
+            return state["n"] % 2 == 0
+
+    graph = graph_of("a").add_edge(START, "a")
+    graph.add_conditional_edge("a", IsEven(), {False: END})
+    (problem,) = problems_of(graph)
+    assert problem.endswith(
+        "may return True (its -> Literal[...]), which the mapping does not cover; "
+        "add it to the mapping or give default="
+    )
+
+
+def test_an_optional_bool_gate_is_not_checked() -> None:
+    # as with -> Literal[...] | None: no values to check the mapping against
+    def maybe(state: State) -> bool | None:
+        return True
+
+    graph = graph_of("a").add_edge(START, "a")
+    graph.add_conditional_edge("a", maybe, {True: END})
+    graph.compile()
+
+
+def test_a_bool_gate_without_a_mapping_names_no_node() -> None:
+    graph = graph_of("a").add_edge(START, "a").add_conditional_edge("a", is_even)
+    assert problems_of(graph) == (
+        "conditional edge from 'a' (gate 'is_even') may return True (its -> Literal[...]), "
+        "which is not a node; give a mapping or name a node",
+        "conditional edge from 'a' (gate 'is_even') may return False (its -> Literal[...]), "
+        "which is not a node; give a mapping or name a node",
+        no_end("a"),
+    )
+
+
+def test_gate_values_adds_bool_to_literal_values() -> None:
+    def listed(state: State) -> list[bool]:
+        return [True]
+
+    def maybe(state: State) -> bool | None:
+        return None
+
+    assert gate_values(is_even) == (True, False)
+    assert gate_values(listed) == (True, False)
+    assert gate_values(even_or_odd) == ("even", "odd")
+    assert gate_values(maybe) is None
+    assert gate_values(anywhere) is None
+    # literal_values keeps its contract: only a Literal names values
+    assert literal_values(is_even) is None
+    assert literal_values(listed) is None
+
+
+# -- a sentinel spelt in another case -------------------------------------------------------
+
+
+@pytest.mark.parametrize("spelling", ["end", "End", "eNd", "__END__"])
+def test_an_edge_to_end_in_another_case_suggests_end(spelling: str) -> None:
+    graph = graph_of("a").add_edge(START, "a").add_edge("a", spelling)
+    assert problems_of(graph) == (
+        f"edge 'a' -> {spelling!r} leads to unknown node {spelling!r} (did you mean END?)",
+        no_end("a"),
+    )
+
+
+@pytest.mark.parametrize("spelling", ["start", "Start", "__Start__"])
+def test_an_edge_from_start_in_another_case_suggests_start(spelling: str) -> None:
+    graph = graph_of("a").add_edge(spelling, "a").add_edge("a", END)
+    assert problems_of(graph) == (
+        NO_ENTRY,
+        f"edge {spelling!r} -> 'a' leaves unknown node {spelling!r} (did you mean START?)",
+        unreachable("a"),
+    )
+
+
+def test_end_is_suggested_over_a_close_node_name() -> None:
+    graph = graph_of("a", "send").add_edge(START, "a").add_edge("a", "end")
+    graph.add_edge("a", "send").add_edge("send", END)
+    assert problems_of(graph) == (
+        "edge 'a' -> 'end' leads to unknown node 'end' (did you mean END?)",
+    )
+
+
+def test_only_end_is_suggested_for_a_target_and_only_start_for_a_source() -> None:
+    graph = graph_of("a").add_edge(START, "a").add_edge("a", END)
+    graph.add_edge("a", "start").add_edge("end", "a")
+    assert problems_of(graph) == (
+        "edge 'a' -> 'start' leads to unknown node 'start'",
+        "edge 'end' -> 'a' leaves unknown node 'end'",
+    )
+
+
+def test_a_join_to_end_in_another_case_suggests_end() -> None:
+    graph = graph_of("a", "b").add_edge(START, "a").add_edge(START, "b")
+    graph.add_edge(["a", "b"], "End")
+    assert problems_of(graph) == (
+        "join ['a', 'b'] -> 'End' leads to unknown node 'End' (did you mean END?)",
+        no_end("a"),
+        no_end("b"),
+    )
+
+
+def test_a_mapping_and_a_default_naming_end_in_another_case_suggest_end() -> None:
+    graph = graph_of("a", "b").add_edge(START, "a").add_edge("b", END)
+    graph.add_conditional_edge("a", even_or_odd, {"even": "b", "odd": "end"}, default="End")
+    assert problems_of(graph) == (
+        "conditional edge from 'a' (gate 'even_or_odd') maps 'odd' to unknown node 'end' "
+        "(did you mean END?)",
+        "conditional edge from 'a' (gate 'even_or_odd') has default= unknown node 'End' "
+        "(did you mean END?)",
+    )
+
+
+def test_a_conditional_edge_from_start_in_another_case_suggests_start() -> None:
+    graph = graph_of("a").add_conditional_edge("start", even_or_odd, {"even": "a", "odd": END})
+    graph.add_edge("a", END)
+    assert problems_of(graph) == (
+        NO_ENTRY,
+        "conditional edge from 'start' (gate 'even_or_odd') leaves unknown node 'start' "
+        "(did you mean START?)",
+        unreachable("a"),
+    )
+
+
+def test_end_is_suggested_even_after_the_other_suggestions_run_out() -> None:
+    graph = graph_of("alpha").add_edge(START, "alpha").add_edge("alpha", END)
+    for index in range(12):
+        graph.add_edge("alpha", f"alpha{index}")
+    graph.add_edge("alpha", "end")
+    problems = problems_of(graph)
+    assert problems[-1] == "edge 'alpha' -> 'end' leads to unknown node 'end' (did you mean END?)"
+    assert problems[-2] == "edge 'alpha' -> 'alpha11' leads to unknown node 'alpha11'"
 
 
 # -- many problems at once ---------------------------------------------------------------

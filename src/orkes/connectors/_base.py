@@ -14,10 +14,14 @@ up) and :attr:`~HttpChatConnector.official_host` (any other host is named
 ``"<service>-compatible server"`` in messages).
 
 The base gives it ``invoke``, ``ainvoke``, ``stream`` and ``astream``, the merge of default
-and per-call parameters, tool conversion, retries and timeouts (through
-:class:`~orkes.connectors._http.HttpClient`), and keeps the API key out of ``repr`` and out
-of every error message: those of the transport, and those the provider raises while it
-reads an answer or an event (which may quote a key the service echoed back).
+and per-call parameters, the check of the messages' roles, tool conversion, retries and
+timeouts (through :class:`~orkes.connectors._http.HttpClient`), and keeps the API key out
+of ``repr`` and out of every error message: those of the transport, and those the provider
+raises while it reads an answer or an event (which may quote a key the service echoed
+back). While a graph run streams ``"messages"`` from the node that calls ``invoke`` or
+``ainvoke`` (:func:`orkes.events.token_publisher`), the reply is streamed under the hood:
+each chunk of text is published as it arrives, and the call still returns the whole
+message.
 """
 
 from __future__ import annotations
@@ -30,22 +34,33 @@ import threading
 import time
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from typing import TYPE_CHECKING, Any, ClassVar, Protocol
+from typing import TYPE_CHECKING, Any, ClassVar, Protocol, get_args
 from urllib.parse import urlsplit
 
 from orkes.connectors._closing import Closing
 from orkes.connectors._http import HttpClient, HttpRequest
 from orkes.connectors._reply import StreamDecoder, without_secrets
 from orkes.connectors._status import service_message_from_body
-from orkes.connectors._stream import AsyncMessageStream, MessageStream, _StreamCore
+from orkes.connectors._stream import (
+    AsyncMessageStream,
+    MessageStream,
+    _StreamCore,
+    acollect,
+    collect,
+)
 from orkes.connectors._threads import in_thread
-from orkes.errors import ConnectorError, ResponseFormatError
-from orkes.shared.schema import OrkesMessageSchema
+from orkes.errors import BadRequest, ConnectorError, ResponseFormatError
+from orkes.events import token_publisher
+from orkes.shared.schema import OrkesMessageSchema, Role
 
 if TYPE_CHECKING:
     from orkes.connectors.tools import ToolSpec
 
-__all__ = ["HttpChatConnector", "ToolDescription"]
+__all__ = ["ROLES", "HttpChatConnector", "ToolDescription"]
+
+ROLES: tuple[str, ...] = get_args(Role)
+"""The roles a message may have (``system``, ``user``, ``assistant``, ``tool``); any other
+is refused before a request is sent."""
 
 
 class ToolDescription(Protocol):
@@ -74,6 +89,16 @@ def _tool_descriptions(tools: Iterable[Callable[..., Any] | ToolSpec] | None) ->
     from orkes.connectors.tools import as_tool_specs
 
     return as_tool_specs(tools)
+
+
+def _check_roles(messages: Sequence[OrkesMessageSchema]) -> None:
+    """Refuse a message whose role no service takes, naming its index and its role."""
+    for index, message in enumerate(messages):
+        role = message.get("role") if isinstance(message, Mapping) else None
+        if role not in ROLES:
+            allowed = ", ".join(map(repr, ROLES))
+            found = "has no role" if role is None else f"has the role {role!r}"
+            raise BadRequest(f"message {index} {found}; a message's role is one of {allowed}")
 
 
 class _Secret:
@@ -181,9 +206,18 @@ class HttpChatConnector(Closing, ABC):
                 ``reply["tool_calls"]``.
             **params: service parameters for this call (``temperature=0``, …).
 
+        While a graph run streams ``"messages"`` from the node making this call, the
+        request streams: each chunk of text is published as a ``Token`` as it arrives,
+        and the reply returned is the same whole message.
+
         Raises:
+            BadRequest: a message's role is not one of :data:`ROLES` (nothing is sent),
+                or the service refused the request.
             ConnectorError: the subclass that says what went wrong.
         """
+        publish = token_publisher()
+        if publish is not None:
+            return collect(self._stream_core(messages, tools, params), publish)
         return self._invoke(messages, tools, params)
 
     def _invoke(
@@ -211,8 +245,12 @@ class HttpChatConnector(Closing, ABC):
         """Like :meth:`invoke`, in a worker thread: the event loop keeps running.
 
         Cancelling the await stops the retries (even mid-wait), but does not recall a
-        request already sent: its answer, when it comes, is dropped.
+        request already sent: its answer, when it comes, is dropped. Tokens are published
+        as with :meth:`invoke`, from the event loop's thread.
         """
+        publish = token_publisher()
+        if publish is not None:
+            return await acollect(self._stream_core(messages, tools, params), publish)
         given_up = threading.Event()
         try:
             return await in_thread(self._invoke, messages, tools, params, given_up)
@@ -265,9 +303,11 @@ class HttpChatConnector(Closing, ABC):
         *,
         stream: bool,
     ) -> HttpRequest:
+        conversation = list(messages)
+        _check_roles(conversation)
         merged_params = {**self.default_params, **params}
         request = self._build_request(
-            list(messages), _tool_descriptions(tools), merged_params, stream=stream
+            conversation, _tool_descriptions(tools), merged_params, stream=stream
         )
         if self._api_key is None:
             return request

@@ -81,8 +81,7 @@ def build_contents(
     turn, and system messages with no text leave no system instruction.
 
     Raises:
-        BadRequest: a message has an unknown role, or a ``tool`` message has no way to
-            name its function.
+        BadRequest: a ``tool`` message has no way to name its function.
 
     Example:
         >>> build_contents([{"role": "system", "content": ""}, {"role": "user", "content": ""},
@@ -108,13 +107,10 @@ def build_contents(
             parts = _model_parts(message, call_names)
             if parts:
                 contents.append({"role": "model", "parts": parts})
-        elif role == "user":
+        else:  # "user": the base refused any other role before the request was built
             parts = _text_parts(message)
             if parts:
                 contents.append({"role": "user", "parts": parts})
-        else:
-            known = "'system', 'user', 'assistant' or 'tool'"
-            raise BadRequest(f"a message has the role {role!r}; Gemini takes {known}")
         previous_role = role
     return contents, ({"parts": system_parts} if system_parts else None)
 

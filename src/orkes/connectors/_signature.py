@@ -3,9 +3,10 @@
 :func:`describe_function` reads the signature (``self`` of a bound method is already
 gone, and so are the parameters a ``functools.partial`` binds), the type hints (through
 ``typing.get_type_hints``, so string annotations and ``from __future__ import annotations``
-work) and the docstring, and compiles the reader of a call's arguments. For a schema
-written by hand, :func:`reader_for_schema` compiles one from the schema, with the
-function's annotations, read leniently, only for converting.
+work, also in a function defined inside another: see :mod:`orkes.connectors._type_hints`)
+and the docstring, and compiles the reader of a call's arguments. For a schema written by
+hand, :func:`reader_for_schema` compiles one from the schema, with the function's
+annotations, read leniently, only for converting.
 
 Example:
     >>> def greet(name: str, polite: bool = True) -> str:
@@ -29,11 +30,12 @@ import functools
 import inspect
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, get_type_hints
+from typing import Any
 
 from orkes.connectors._arguments import ArgumentReader, Shape, shape_of_schema
 from orkes.connectors._docstrings import parse_docstring
 from orkes.connectors._json_schema import NO_DEFAULT, json_default, lenient_shape_for, shape_for
+from orkes.connectors._type_hints import resolve_type_hints
 from orkes.errors import ToolDefinitionError
 
 __all__ = ["FunctionDescription", "describe_function", "reader_for_schema"]
@@ -54,16 +56,19 @@ class FunctionDescription:
     reader: ArgumentReader
 
 
-def describe_function(fn: Callable[..., Any]) -> FunctionDescription:
+def describe_function(
+    fn: Callable[..., Any], *, tool_name: str | None = None
+) -> FunctionDescription:
     """Read ``fn``'s name, docstring and parameters; raise if a parameter can't be described.
 
     A parameter a ``functools.partial`` binds, by position or by keyword, is not the
-    model's to give: it is left out.
+    model's to give: it is left out. ``tool_name`` (the function's name by default) is
+    what messages call the tool.
 
     Raises:
         ToolDefinitionError: a parameter is ``*args``, ``**kwargs`` or positional-only, has
             no annotation, or has an annotation without a JSON form; or the signature or
-            the annotations can't be read.
+            the annotations can't be read (a name in them can't be found).
 
     Example:
         >>> def f(*numbers: int) -> int:
@@ -82,14 +87,12 @@ def describe_function(fn: Callable[..., Any]) -> FunctionDescription:
         raise ToolDefinitionError(
             f"can't read the signature of function {function_name!r}: {exc}"
         ) from exc
-    try:
-        hints = get_type_hints(_annotated_callable(source), include_extras=True)
-    except Exception as exc:  # NameError for an undefined forward reference, and kin
-        raise ToolDefinitionError(
-            f"can't resolve the annotations of function {function_name!r}: "
-            f"{type(exc).__name__}: {exc}; every name used in them must be importable "
-            "where the function is defined"
-        ) from exc
+    own_name = str(getattr(source, "__name__", function_name))
+    hints = resolve_type_hints(
+        _annotated_callable(source),
+        function_name=function_name,
+        tool_name=own_name if tool_name is None else tool_name,
+    )
     docstring = parse_docstring(inspect.getdoc(source))
     bound = _bound_by_keyword(fn)  # inspect.signature drops those bound by position
     properties: dict[str, Any] = {}
@@ -126,7 +129,7 @@ def describe_function(fn: Callable[..., Any]) -> FunctionDescription:
         shapes[parameter.name] = shape
     parameters = {"type": "object", "properties": properties, "required": required}
     return FunctionDescription(
-        name=getattr(source, "__name__", function_name),
+        name=own_name,
         description=docstring.description,
         parameters=parameters,
         reader=ArgumentReader(parameters, fn, shapes),
@@ -149,10 +152,11 @@ def reader_for_schema(parameters: dict[str, Any], fn: Callable[..., Any] | None)
     """
     hints: dict[str, Any] = {}
     if fn is not None:
-        try:
-            hints = get_type_hints(_annotated_callable(_unwrap(fn)), include_extras=True)
-        except Exception:  # NameError for an undefined forward reference, and kin
-            hints = {}
+        source = _unwrap(fn)
+        shown = _display_name(source)
+        hints = resolve_type_hints(
+            _annotated_callable(source), function_name=shown, tool_name=shown, strict=False
+        )
     hints.pop("return", None)
     converters = {name: lenient_shape_for(hint) for name, hint in hints.items()}
     shapes = shape_of_schema(parameters).properties

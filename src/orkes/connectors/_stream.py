@@ -38,7 +38,7 @@ from orkes.connectors._threads import start_in_thread
 from orkes.errors import ConnectionFailed, ConnectorError
 from orkes.shared.schema import OrkesMessageSchema
 
-__all__ = ["AsyncMessageStream", "MessageStream"]
+__all__ = ["AsyncMessageStream", "MessageStream", "acollect", "collect"]
 
 
 class _StreamCore:
@@ -284,3 +284,27 @@ class AsyncMessageStream(AsyncIterator[str]):
             raise
         self._read_in_flight = None
         return outcome
+
+
+def collect(core: _StreamCore, publish: Callable[[str], None]) -> OrkesMessageSchema:
+    """Read a stream to its end, handing each chunk of text to ``publish``; the message.
+
+    What ``invoke`` does while a run streams ``"messages"``: the caller gets the whole
+    reply, and the chunks reach the stream's listener as they arrive. Should ``publish``
+    or a read raise, the connection is closed.
+    """
+    with MessageStream(core) as stream:
+        for chunk in stream:
+            publish(chunk)
+    return stream.message
+
+
+async def acollect(core: _StreamCore, publish: Callable[[str], None]) -> OrkesMessageSchema:
+    """The async twin of :func:`collect`: reads in worker threads, publishes on the loop.
+
+    Cancelling the await closes the connection (and stops the request's retries).
+    """
+    async with AsyncMessageStream(core) as stream:
+        async for chunk in stream:
+            publish(chunk)
+    return stream.message

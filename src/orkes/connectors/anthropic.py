@@ -329,7 +329,10 @@ def _wire_conversation(
 
 
 def _wire_blocks(message: OrkesMessageSchema) -> tuple[str, list[dict[str, Any]]]:
-    """The role and content blocks of one non-system message."""
+    """The role and content blocks of one ``user``, ``assistant`` or ``tool`` message.
+
+    The base refused any other role before the request was built.
+    """
     role = message["role"]
     text = message["content"]
     if role == "tool":
@@ -337,9 +340,6 @@ def _wire_blocks(message: OrkesMessageSchema) -> tuple[str, list[dict[str, Any]]
             raise BadRequest("a message with role 'tool' needs the 'tool_call_id' it answers")
         result = {"type": "tool_result", "tool_use_id": message["tool_call_id"], "content": text}
         return "user", [result]
-    if role not in ("user", "assistant"):
-        message_text = f"role {role!r} is not one of 'system', 'user', 'assistant', 'tool'"
-        raise BadRequest(message_text)
     text_blocks: list[dict[str, Any]] = [{"type": "text", "text": text}] if text else []
     if role == "user":
         return role, text_blocks

@@ -2,13 +2,23 @@
 
 from __future__ import annotations
 
+import re
+
+from orkes.events import token_publisher
 from orkes.shared.schema import OrkesMessageSchema
 
 __all__ = ["EchoLlmConnector"]
 
+# Splits before each word that follows a space: the pieces join back to the text.
+_WORD_START = re.compile(r"(?<=\s)(?=\S)")
+
 
 class EchoLlmConnector:
     """Answers ``"I echo: <last user message>"``, or ``"I have nothing to echo."``.
+
+    While a graph run streams ``"messages"`` from the node that calls it, the reply is
+    also published word by word (:func:`orkes.events.token_publisher`), as a model's
+    tokens would be; the message returned is the same.
 
     Example:
         >>> EchoLlmConnector().invoke([{"role": "user", "content": "Hi"}])
@@ -27,7 +37,11 @@ class EchoLlmConnector:
         """Return an assistant message echoing the last ``user`` message."""
         last_user_message = next((m for m in reversed(messages) if m["role"] == "user"), None)
         if last_user_message is None:
-            return OrkesMessageSchema(role="assistant", content="I have nothing to echo.")
-        return OrkesMessageSchema(
-            role="assistant", content="I echo: " + last_user_message["content"]
-        )
+            content = "I have nothing to echo."
+        else:
+            content = "I echo: " + last_user_message["content"]
+        publish = token_publisher()
+        if publish is not None:
+            for word in _WORD_START.split(content):
+                publish(word)
+        return OrkesMessageSchema(role="assistant", content=content)

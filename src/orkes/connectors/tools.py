@@ -106,12 +106,17 @@ class ToolSpec:
         ``functools.partial`` the parameters it binds: the model neither sees nor sets
         them (an API key bound with ``partial(search, api_key=key)`` stays yours).
         ``async`` functions are welcome. Given a ``ToolSpec``, returns it with ``name``
-        and ``description`` replaced where given.
+        and ``description`` replaced where given. The names in string annotations are
+        resolved as ``fn``'s own frame would: in its module, its closure, and (for a
+        function defined inside another, with names imported there) the locals of the
+        functions running when the spec is made.
 
         Raises:
             ToolDefinitionError: ``fn`` is not callable, has a name no service accepts,
                 takes ``*args``, ``**kwargs`` or positional-only parameters, has a
-                parameter without annotation, or an annotation without a JSON form.
+                parameter without annotation, an annotation without a JSON form, or one
+                that names what can't be found (the message names the parameter and the
+                name).
 
         Example:
             >>> from typing import Annotated
@@ -131,7 +136,7 @@ class ToolSpec:
             )
         if not callable(fn):
             raise ToolDefinitionError(f"a tool must be a function or a ToolSpec, got {fn!r}")
-        described = describe_function(fn)
+        described = describe_function(fn, tool_name=name)
         return cls(
             name=_checked_name(described.name if name is None else name),
             description=described.description if description is None else description,

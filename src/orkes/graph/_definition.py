@@ -5,11 +5,53 @@ from __future__ import annotations
 import inspect
 from collections.abc import Callable, Hashable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal, Union, get_args, get_origin, get_type_hints
 
-__all__ = ["Branch", "Edge", "Join", "describe_gate", "is_async_callable"]
+from orkes.errors import GraphDefinitionError
 
-Gate = Callable[[Any], object]
+__all__ = [
+    "Branch",
+    "Edge",
+    "Join",
+    "NodeSpec",
+    "command_destinations",
+    "describe_gate",
+    "is_async_callable",
+    "takes_context",
+]
+
+Gate = Callable[..., object]
+
+
+@dataclass(frozen=True, slots=True)
+class NodeSpec:
+    """A node as added: its function and the options ``add_node`` was given.
+
+    Attributes:
+        name: the node's name.
+        fn: what is called (for a subgraph, the compiled graph's adapter).
+        is_async: ``fn`` must be awaited.
+        takes_context: ``fn`` declares a second parameter, a ``RunContext``.
+        destinations: where a ``Command`` or ``Send`` it returns may lead.
+        retry: its ``RetryPolicy``, if any.
+        timeout: seconds it may run, if limited.
+        cache: its ``CachePolicy``, if any.
+        stream_tokens: whether its LLM tokens reach ``"messages"`` streams.
+        defer: it waits until nothing else is pending.
+        subgraph: the ``CompiledGraph`` it runs, when it is a subgraph.
+    """
+
+    name: str
+    fn: Callable[..., Any]
+    is_async: bool = False
+    takes_context: bool = False
+    destinations: tuple[str, ...] = ()
+    retry: Any = None
+    timeout: float | None = None
+    cache: Any = None
+    stream_tokens: bool = True
+    defer: bool = False
+    subgraph: Any = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,3 +106,67 @@ def is_async_callable(fn: object) -> bool:
     return inspect.iscoroutinefunction(fn) or inspect.iscoroutinefunction(
         getattr(fn, "__call__", None)  # noqa: B004 - an object whose __call__ is async
     )
+
+
+def takes_context(fn: Callable[..., Any], what: str) -> bool:
+    """Whether ``fn`` declares a second parameter (a ``RunContext``); raise if it can't be called.
+
+    ``what`` names it in the error: ``"node 'llm'"`` or ``"the gate of ..."``.
+    """
+    try:
+        signature = inspect.signature(fn)
+    except (TypeError, ValueError):  # some builtins have none: assume fn(state)
+        return False
+    parameters = list(signature.parameters.values())
+    positional = [p for p in parameters if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
+    required = [p for p in positional if p.default is p.empty]
+    required_keywords = [
+        p.name for p in parameters if p.kind is p.KEYWORD_ONLY and p.default is p.empty
+    ]
+    takes_any = positional or any(p.kind is p.VAR_POSITIONAL for p in parameters)
+    if not takes_any or len(required) > 2 or required_keywords:
+        shown = f"{getattr(fn, '__name__', repr(fn))}{signature}"
+        raise GraphDefinitionError(
+            f"{what} has the signature {shown}; it must take the state, and optionally a "
+            "RunContext as a second parameter: def fn(state) or def fn(state, ctx)"
+        )
+    return len(positional) >= 2
+
+
+def command_destinations(fn: Callable[..., Any]) -> tuple[str, ...]:
+    """The node names of a ``-> Command[Literal["a", "b"]]`` return annotation, if any."""
+    target: Any = fn if inspect.isroutine(fn) else getattr(type(fn), "__call__", None)  # noqa: B004
+    annotations = getattr(target, "__annotations__", None)
+    if not isinstance(annotations, dict) or "return" not in annotations:
+        return ()
+    written = annotations["return"]
+    if isinstance(written, str) and "Command" not in written:
+        return ()
+    holder = _Holder({"return": written})
+    try:
+        hints = get_type_hints(
+            holder, globalns=getattr(inspect.unwrap(target), "__globals__", None)
+        )
+    except Exception:  # names imported only for type checkers: nothing to read
+        return ()
+    found: list[str] = []
+    for member in _members(hints["return"]):
+        if getattr(get_origin(member), "__name__", None) == "Command" and get_args(member):
+            for literal in _members(get_args(member)[0]):
+                if get_origin(literal) is Literal:
+                    found.extend(str(v) for v in get_args(literal))
+    return tuple(dict.fromkeys(found))
+
+
+class _Holder:
+    def __init__(self, annotations: dict[str, object]) -> None:
+        self.__annotations__ = annotations
+
+
+def _members(hint: object) -> tuple[object, ...]:
+    origin = get_origin(hint)
+    if origin is Union or type(hint).__name__ == "UnionType":
+        return get_args(hint)
+    if get_origin(hint) is not None and getattr(origin, "__name__", None) == "Awaitable":
+        return _members(get_args(hint)[0])
+    return (hint,)

@@ -8,11 +8,13 @@ from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
 
 from orkes.errors import NodeError, RoutingError
-from orkes.graph._definition import Branch, describe_gate
+from orkes.graph._definition import Branch, describe_gate, takes_context
 from orkes.graph._sentinels import END
+from orkes.graph.routing import Send
 
 if TYPE_CHECKING:
-    from orkes.graph.plan import NodePlan, Run
+    from orkes.graph._tasks import NodePlan, Task
+    from orkes.graph.plan import Run
 
 __all__ = ["GatePlan"]
 
@@ -20,22 +22,25 @@ __all__ = ["GatePlan"]
 class GatePlan:
     """A conditional edge with every answer its gate may give looked up in advance."""
 
-    __slots__ = ("branch", "default", "nodes", "table")
+    __slots__ = ("branch", "default", "key", "nodes", "table", "takes_context")
 
     def __init__(
         self,
+        key: str,
         branch: Branch,
         nodes: Mapping[str, NodePlan],
-        any_node: Mapping[Hashable, tuple[NodePlan, ...]],
+        any_node: Mapping[Hashable, tuple[Task, ...]],
     ) -> None:
         """Look up ``branch``'s answers ahead of time.
 
-        ``any_node`` is the graph's one table of every node name (and END's spellings),
-        shared by all the gates without a mapping.
+        ``key`` is the edge's stable id. ``any_node`` is the graph's one table of every
+        node name (and END's spellings), shared by all the gates without a mapping.
         """
+        self.key = key
         self.branch = branch
         self.nodes = nodes
-        self.table: Mapping[Hashable, tuple[NodePlan, ...]] = any_node
+        self.takes_context = takes_context(branch.gate, f"the gate of {branch.describe()}")
+        self.table: Mapping[Hashable, tuple[Task, ...]] = any_node
         if branch.mapping is not None:
             self.table = {
                 answer: _tasks_for(target, nodes) for answer, target in branch.mapping.items()
@@ -43,18 +48,21 @@ class GatePlan:
         self.default = None if branch.default is None else _tasks_for(branch.default, nodes)
 
     @staticmethod
-    def any_node_table(nodes: Mapping[str, NodePlan]) -> dict[Hashable, tuple[NodePlan, ...]]:
-        """Every node's name -> that node, and END's spellings -> nothing: built once."""
-        table: dict[Hashable, tuple[NodePlan, ...]] = {
-            name: (plan,) for name, plan in nodes.items()
+    def any_node_table(nodes: Mapping[str, NodePlan]) -> dict[Hashable, tuple[Task, ...]]:
+        """Every node's name -> its task, and END's spellings -> nothing: built once."""
+        table: dict[Hashable, tuple[Task, ...]] = {
+            name: (plan.task,) for name, plan in nodes.items()
         }
         table.update({"END": (), str(END): ()})
         return table
 
-    def route(self, state: Mapping[str, Any], run: Run) -> tuple[NodePlan, ...]:
+    def route(self, state: Mapping[str, Any], run: Run) -> tuple[Task, ...]:
         """Ask the gate where to go from ``state``; a list answer fans out."""
         try:
-            answer = self.branch.gate(MappingProxyType(state))  # gates read, never write
+            if self.takes_context:
+                answer = self.branch.gate(MappingProxyType(state), self._context(run))
+            else:
+                answer = self.branch.gate(MappingProxyType(state))  # gates read, never write
         except Exception as exc:
             raise NodeError(
                 f"gate {describe_gate(self.branch.gate)} of node {self.branch.source!r} raised "
@@ -76,17 +84,26 @@ class GatePlan:
                     node=self.branch.source,
                     value=answer,
                 ) from None
-            return self._route_slowly(answer)
+            return self._route_slowly(answer, run)
 
-    def _route_slowly(self, answer: object) -> tuple[NodePlan, ...]:
+    def _context(self, run: Run) -> object:
+        from orkes.graph.context import RunContext
+
+        return RunContext(run.run_id, run.step, self.branch.source, run.path)
+
+    def _route_slowly(self, answer: object, run: Run) -> tuple[Task, ...]:
         answers = list(answer) if isinstance(answer, (list, tuple)) else [answer]
-        tasks: list[NodePlan] = []
+        tasks: list[Task] = []
+        where = f"gate {describe_gate(self.branch.gate)} of node {self.branch.source!r}"
         for value in answers:
-            tasks.extend(self._tasks_of(value))
+            if isinstance(value, Send):
+                tasks.append(run.send_task(value, where, self.branch.source))
+            else:
+                tasks.extend(self._tasks_of(value))
         return tuple(tasks)
 
-    def _tasks_of(self, value: object) -> tuple[NodePlan, ...]:
-        if isinstance(value, Hashable):
+    def _tasks_of(self, value: object) -> tuple[Task, ...]:
+        if isinstance(value, Hashable) and not isinstance(value, Send):
             try:
                 return self.table[value]
             except (KeyError, TypeError):  # TypeError: a tuple holding something unhashable
@@ -113,8 +130,8 @@ class GatePlan:
         )
 
 
-def _tasks_for(target: str, nodes: Mapping[str, NodePlan]) -> tuple[NodePlan, ...]:
-    return () if target is END else (nodes[target],)
+def _tasks_for(target: str, nodes: Mapping[str, NodePlan]) -> tuple[Task, ...]:
+    return () if target is END else (nodes[target].task,)
 
 
 def _listed(names: Iterable[object], limit: int = 12) -> str:

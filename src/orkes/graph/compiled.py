@@ -2,17 +2,20 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 from orkes.errors import GraphDefinitionError
-from orkes.graph._definition import Branch, Edge, Join, is_async_callable
+from orkes.graph._cache import NodeCache
+from orkes.graph._definition import Branch, Edge, Join, NodeSpec
 from orkes.graph.plan import GraphPlan
 from orkes.graph.state import StateSchema
 
 if TYPE_CHECKING:
+    from orkes.events import StreamMode
     from orkes.graph.core import OrkesGraph
+    from orkes.graph.stream import AsyncRunStream, RunStream
 
 __all__ = ["CompiledGraph"]
 
@@ -30,6 +33,7 @@ class CompiledGraph(Generic[StateT]):
         description: what the graph does, if it was said.
         state_schema: the ``TypedDict`` class of the state.
         nodes: node name -> function, read-only.
+        node_specs: node name -> how it was added (its options), read-only.
         edges: the plain edges, as recorded.
         joins: the joins (``add_edge([a, b], c)``), as recorded.
         branches: the conditional edges, as recorded.
@@ -41,6 +45,7 @@ class CompiledGraph(Generic[StateT]):
         "edges",
         "joins",
         "name",
+        "node_specs",
         "nodes",
         "plan",
         "schema",
@@ -53,15 +58,17 @@ class CompiledGraph(Generic[StateT]):
         self.state_schema: type[StateT] = graph.state_schema
         self.schema: StateSchema = graph.schema
         self.nodes: Mapping[str, Callable[..., Any]] = MappingProxyType(dict(graph.nodes))
+        self.node_specs: Mapping[str, NodeSpec] = MappingProxyType(dict(graph.node_specs))
         self.edges: tuple[Edge, ...] = tuple(graph.edges)
         self.joins: tuple[Join, ...] = tuple(graph.joins)
         self.branches: tuple[Branch, ...] = tuple(graph.branches)
         self.plan = GraphPlan(
             graph.schema,
-            {name: (fn, is_async_callable(fn)) for name, fn in graph.nodes.items()},
+            tuple(self.node_specs.values()),
             self.edges,
             self.joins,
             self.branches,
+            {name: NodeCache(spec.cache) for name, spec in self.node_specs.items() if spec.cache},
         )
 
     def __setattr__(self, name: str, value: object) -> None:
@@ -87,6 +94,30 @@ class CompiledGraph(Generic[StateT]):
         from orkes.graph.runner import GraphRunner
 
         return await GraphRunner(self).arun(state, max_steps=max_steps)
+
+    def stream(
+        self,
+        state: Mapping[str, Any],
+        *,
+        modes: Iterable[StreamMode] | StreamMode = ("updates",),
+        max_steps: int | None = None,
+    ) -> RunStream[StateT]:
+        """Stream a run's events: a shortcut for ``GraphRunner(self).stream(state, ...)``."""
+        from orkes.graph.runner import GraphRunner
+
+        return GraphRunner(self).stream(state, modes=modes, max_steps=max_steps)
+
+    def astream(
+        self,
+        state: Mapping[str, Any],
+        *,
+        modes: Iterable[StreamMode] | StreamMode = ("updates",),
+        max_steps: int | None = None,
+    ) -> AsyncRunStream[StateT]:
+        """Stream a run on the event loop: ``GraphRunner(self).astream(state, ...)``."""
+        from orkes.graph.runner import GraphRunner
+
+        return GraphRunner(self).astream(state, modes=modes, max_steps=max_steps)
 
 
 def _immutable(attribute: str) -> GraphDefinitionError:

@@ -16,14 +16,25 @@ Example:
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Hashable, Mapping, Sequence
-from typing import TYPE_CHECKING, Any, Generic, TypeVar, overload
+from collections.abc import Awaitable, Callable, Hashable, Iterable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, Generic, TypeVar, Union, overload
 
 from typing_extensions import Self
 
 from orkes.errors import GraphDefinitionError
-from orkes.graph._definition import Branch, Edge, Join, is_async_callable
+from orkes.graph._definition import (
+    Branch,
+    Edge,
+    Join,
+    NodeSpec,
+    command_destinations,
+    is_async_callable,
+    takes_context,
+)
 from orkes.graph._sentinels import END, RESERVED_NAMES, START, Terminal, normalize_target
+from orkes.graph.context import RunContext
+from orkes.graph.policies import CachePolicy, RetryPolicy
+from orkes.graph.routing import Command, Send
 from orkes.graph.state import StateSchema
 
 if TYPE_CHECKING:
@@ -33,9 +44,13 @@ __all__ = ["END", "START", "NodeFn", "OrkesGraph"]
 
 StateT = TypeVar("StateT", bound=Mapping[str, Any])
 
-NodeUpdate = Mapping[str, Any] | None
-NodeFn = Callable[[StateT], NodeUpdate | Awaitable[NodeUpdate]]
-"""A node: takes the state, returns what changed (or the state it was given, or None)."""
+NodeUpdate = Union[Mapping[str, Any], None, Command[Any], Sequence[Send]]  # noqa: UP007
+NodeFn = Union[  # noqa: UP007
+    Callable[[StateT], NodeUpdate | Awaitable[NodeUpdate]],
+    Callable[[StateT, RunContext], NodeUpdate | Awaitable[NodeUpdate]],
+]
+"""A node: takes the state (and, if it declares one, a ``RunContext``); returns what
+changed, the state it was given, ``None``, a ``Command`` or a list of ``Send``."""
 
 
 class OrkesGraph(Generic[StateT]):
@@ -64,7 +79,8 @@ class OrkesGraph(Generic[StateT]):
         self.schema = StateSchema.from_typeddict(state_schema)
         self.name = name
         self.description = description
-        self.nodes: dict[str, NodeFn[StateT]] = {}
+        self.nodes: dict[str, Callable[..., Any]] = {}
+        self.node_specs: dict[str, NodeSpec] = {}
         self.edges: list[Edge] = []
         self.joins: list[Join] = []
         self.branches: list[Branch] = []
@@ -79,21 +95,84 @@ class OrkesGraph(Generic[StateT]):
         )
 
     @overload
-    def add_node(self, name: str, fn: NodeFn[StateT], /) -> Self: ...
-    @overload
-    def add_node(self, fn: NodeFn[StateT], /) -> Self: ...
     def add_node(
-        self, name_or_fn: str | NodeFn[StateT], fn: NodeFn[StateT] | None = None, /
+        self,
+        name: str,
+        fn: NodeFn[StateT] | CompiledGraph[Any],
+        /,
+        *,
+        destinations: Iterable[str] | None = None,
+        retry: RetryPolicy | None = None,
+        timeout: float | None = None,
+        cache: CachePolicy | None = None,
+        stream_tokens: bool = True,
+        defer: bool = False,
+    ) -> Self: ...
+    @overload
+    def add_node(
+        self,
+        fn: NodeFn[StateT] | CompiledGraph[Any],
+        /,
+        *,
+        destinations: Iterable[str] | None = None,
+        retry: RetryPolicy | None = None,
+        timeout: float | None = None,
+        cache: CachePolicy | None = None,
+        stream_tokens: bool = True,
+        defer: bool = False,
+    ) -> Self: ...
+    def add_node(
+        self,
+        name_or_fn: str | NodeFn[StateT] | CompiledGraph[Any],
+        fn: NodeFn[StateT] | CompiledGraph[Any] | None = None,
+        /,
+        *,
+        destinations: Iterable[str] | None = None,
+        retry: RetryPolicy | None = None,
+        timeout: float | None = None,
+        cache: CachePolicy | None = None,
+        stream_tokens: bool = True,
+        defer: bool = False,
     ) -> Self:
-        """Add a node: ``add_node("name", fn)``, or ``add_node(fn)`` to name it ``fn.__name__``."""
+        """Add a node: ``add_node("name", fn)``, or ``add_node(fn)`` to name it ``fn.__name__``.
+
+        ``fn`` takes the state (and a ``RunContext`` if it declares a second parameter),
+        sync or ``async``; or it is a compiled graph (a subgraph: see the subgraphs page).
+
+        Args:
+            name_or_fn: the node's name, or its function (then named after it).
+            fn: the function (or compiled graph), when a name came first.
+            destinations: where a ``Command`` or ``Send`` it returns may lead (also read
+                from a ``-> Command[Literal["a", "b"]]`` return annotation).
+            retry: call it again on the failures the policy names.
+            timeout: seconds it may run before ``NodeTimeout``.
+            cache: reuse its update for equal inputs.
+            stream_tokens: ``False`` keeps its LLM tokens out of ``"messages"`` streams
+                (a router's or a classifier's calls, say).
+            defer: run it once nothing else is pending, after whichever branches ran.
+        """
         self._check_open()
+        name, fn = self._name_and_fn(name_or_fn, fn)
+        if name in self.nodes:
+            raise GraphDefinitionError(
+                f"node {name!r} is already in the graph; node names must be unique"
+            )
+        self.node_specs[name] = self._spec(
+            name, fn, destinations, retry, timeout, cache, stream_tokens, defer
+        )
+        self.nodes[name] = fn
+        return self
+
+    def _name_and_fn(self, name_or_fn: object, fn: object) -> tuple[str, Callable[..., Any]]:
+        from orkes.graph.compiled import CompiledGraph
+
         if fn is None:
             if isinstance(name_or_fn, str):
                 raise GraphDefinitionError(
                     f"node {name_or_fn!r} has no function; call add_node({name_or_fn!r}, fn)"
                 )
             fn = name_or_fn
-            name = getattr(fn, "__name__", None)
+            name = fn.name if isinstance(fn, CompiledGraph) else getattr(fn, "__name__", None)
             if not isinstance(name, str) or name == "<lambda>":
                 raise GraphDefinitionError(
                     f"cannot name node {fn!r} after its function; call add_node('name', fn)"
@@ -113,12 +192,61 @@ class OrkesGraph(Generic[StateT]):
                 f"node name {name!r} is reserved or empty; START and END are the graph's ends, "
                 "pick another name"
             )
-        if name in self.nodes:
+        return name, fn
+
+    def _spec(
+        self,
+        name: str,
+        fn: Callable[..., Any],
+        destinations: Iterable[str] | None,
+        retry: RetryPolicy | None,
+        timeout: float | None,
+        cache: CachePolicy | None,
+        stream_tokens: bool,
+        defer: bool,
+    ) -> NodeSpec:
+        where = f"add_node({name!r}, ...)"
+        if retry is not None and not isinstance(retry, RetryPolicy):
+            raise GraphDefinitionError(f"{where}: retry= takes a RetryPolicy, got {retry!r}")
+        if cache is not None and not isinstance(cache, CachePolicy):
+            raise GraphDefinitionError(f"{where}: cache= takes a CachePolicy, got {cache!r}")
+        if timeout is not None and (
+            not isinstance(timeout, (int, float)) or isinstance(timeout, bool) or timeout <= 0
+        ):
             raise GraphDefinitionError(
-                f"node {name!r} is already in the graph; node names must be unique"
+                f"{where}: timeout= takes seconds > 0 or None, got {timeout!r}"
             )
-        self.nodes[name] = fn
-        return self
+        if isinstance(destinations, str) or (
+            destinations is not None and not isinstance(destinations, Iterable)
+        ):
+            raise GraphDefinitionError(
+                f"{where}: destinations= takes a list of node names, got {destinations!r}"
+            )
+        declared = [self._target_name(d, where) for d in destinations or ()]
+        from orkes.graph._subgraph import SubgraphNode, subgraph_of
+
+        subgraph = subgraph_of(fn)
+        if subgraph is not None:
+            adapter = SubgraphNode(self.schema, subgraph)
+            is_async = bool(subgraph.plan.has_async)
+            call: Callable[..., Any] = adapter.acall if is_async else adapter
+            return NodeSpec(
+                name, call, is_async, True, tuple(declared), retry, timeout, cache,
+                stream_tokens, defer, subgraph,
+            )  # fmt: skip
+        declared += [self._target_name(d, where) for d in command_destinations(fn)]
+        return NodeSpec(
+            name,
+            fn,
+            is_async_callable(fn),
+            takes_context(fn, f"node {name!r}"),
+            tuple(dict.fromkeys(declared)),
+            retry,
+            timeout,
+            cache,
+            bool(stream_tokens),
+            bool(defer),
+        )
 
     def add_edge(
         self, source: str | Sequence[str], target: str, *, max_passes: int | None = None

@@ -1,149 +1,84 @@
 """The superstep planner: what runs next, and how updates merge. Pure: no I/O, no threads.
 
-A :class:`GraphPlan` is the immutable, validated shape of a graph. A :class:`Run` holds
-the data of one run (state, step, pass counts, joins' memory) and is driven by a loop
-in ``runner.py``::
+A :class:`GraphPlan` is the immutable plan of a validated graph. A :class:`Run` holds
+the data of one run (state, step, pass counts, joins' memory, deferred nodes) and owns
+the loop's rules; a driver in ``_loops.py`` only executes the tasks it is given::
 
     run = Run(plan, input_state, max_steps)
     tasks = run.start()
     while tasks:
         run.begin_step(tasks)
-        ...call each task's node with its own copy of run.state...
-        tasks = run.finish_one(task, view, returned)   # or finish_many(results)
+        ...call each task's node (through _invoke.py)...
+        tasks = run.finish_one(task, view, returned)   # or finish_step(outcomes)
+    run.finish()
     return run.state
+
+``finish_step`` takes every task's outcome, a result or a failure: when one failed, the
+state is left as it was before the step, the finished tasks' writes are kept in
+``pending_writes``, and the failure is raised.
 """
 
 from __future__ import annotations
 
-import inspect
 import uuid
-from collections.abc import Callable, Hashable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
-from orkes.errors import ConflictingUpdateError, StateError, StepLimitExceeded
+from orkes.errors import RoutingError, StateError, StepLimitExceeded
 from orkes.graph._definition import Branch, Edge, Join
-from orkes.graph._gates import GatePlan
-from orkes.graph.state import Reducer, StateSchema
+from orkes.graph._sentinels import END, normalize_target
+from orkes.graph._tasks import STATE, GraphPlan, NodePlan, Task, sorted_tasks
+from orkes.graph._writes import Routes, check_conflicts, close, reduced, writes_of
+from orkes.graph.routing import Send
 
-__all__ = ["GraphPlan", "NodePlan", "Run", "TaskResult"]
+__all__ = ["GraphPlan", "Outcome", "Run"]
 
-_MISSING: Any = object()
-
-
-class NodePlan:
-    """One node as the planner sees it: its function and everything that leaves it."""
-
-    __slots__ = (
-        "branches",
-        "fn",
-        "is_async",
-        "joins",
-        "limited_edges",
-        "name",
-        "only_gate",
-        "only_next",
-        "successors",
-    )
-
-    def __init__(self, name: str, fn: Callable[[Any], Any], is_async: bool) -> None:
-        self.name = name
-        self.fn = fn
-        self.is_async = is_async
-        self.successors: tuple[NodePlan, ...] = ()
-        self.limited_edges: tuple[tuple[Edge, NodePlan | None], ...] = ()
-        self.branches: tuple[GatePlan, ...] = ()
-        self.joins: tuple[tuple[Join, NodePlan | None], ...] = ()
-        # The next superstep's tasks when they never depend on state or counters
-        # (plain edges only, no limits): the fast path for chains.
-        self.only_next: tuple[NodePlan, ...] | None = None
-        # The one conditional edge when it is the only way out and has no limit:
-        # the fast path for loops.
-        self.only_gate: GatePlan | None = None
-
-    def __repr__(self) -> str:
-        return f"<node {self.name!r}>"
-
-
-TaskResult = tuple[NodePlan, dict[str, Any], object]
-"""A finished task: the node, the copy of the state it got, and what it returned."""
-
-
-class GraphPlan:
-    """The immutable plan of a validated graph, shared by every run."""
-
-    __slots__ = ("has_async", "nodes", "schema", "start")
-
-    def __init__(
-        self,
-        schema: StateSchema,
-        nodes: Mapping[str, tuple[Callable[[Any], Any], bool]],
-        edges: Sequence[Edge],
-        joins: Sequence[Join],
-        branches: Sequence[Branch],
-    ) -> None:
-        self.schema = schema
-        self.nodes = {name: NodePlan(name, fn, is_async) for name, (fn, is_async) in nodes.items()}
-        self.start = NodePlan("START", _start, False)
-        self.has_async = tuple(name for name, plan in self.nodes.items() if plan.is_async)
-        by_name: dict[str, NodePlan] = {**self.nodes, "__start__": self.start}
-        successors: dict[str, list[NodePlan]] = {name: [] for name in by_name}
-        limited: dict[str, list[tuple[Edge, NodePlan | None]]] = {name: [] for name in by_name}
-        for edge in edges:
-            target = self.nodes.get(edge.target)
-            if edge.max_passes is not None:
-                limited[edge.source].append((edge, target))
-            elif target is not None:
-                successors[edge.source].append(target)
-        gates: dict[str, list[GatePlan]] = {name: [] for name in by_name}
-        any_node = GatePlan.any_node_table(self.nodes)
-        for branch in branches:
-            gates[branch.source].append(GatePlan(branch, self.nodes, any_node))
-        for name, plan in by_name.items():
-            plan.successors = tuple(successors[name])
-            plan.limited_edges = tuple(limited[name])
-            plan.branches = tuple(gates[name])
-        for join in joins:
-            for source in join.sources:
-                plan = by_name[source]
-                plan.joins = (*plan.joins, (join, self.nodes.get(join.target)))
-        for plan in by_name.values():
-            if not (plan.limited_edges or plan.branches or plan.joins):
-                plan.only_next = _sorted_unique(plan.successors)
-            elif (
-                not (plan.successors or plan.limited_edges or plan.joins)
-                and len(plan.branches) == 1
-                and plan.branches[0].branch.max_passes is None
-            ):
-                plan.only_gate = plan.branches[0]
-
-
-def _start(state: object) -> None:
-    """START's stand-in function: START never runs, it only has edges."""
-
-
-def _sorted_unique(tasks: Sequence[NodePlan]) -> tuple[NodePlan, ...]:
-    if len(tasks) < 2:
-        return tuple(tasks)
-    return tuple(sorted({t.name: t for t in tasks}.values(), key=lambda t: t.name))
+Outcome = tuple[Task, Any, object, BaseException | None, bool]
+"""A task's outcome: the task, its input, what it returned, its failure, and whether the
+update came from the node's cache."""
 
 
 class Run:
-    """The data of one run: state, step, pass counts, joins' memory. Never shared."""
+    """The data of one run: state, step, pass counts, joins' memory. Never shared.
+
+    Attributes:
+        path: the subgraph node names above this run (``()`` at the top).
+        report: when somebody listens, the last step's ``(task, writes, cached)`` in
+            merge order; ``None`` otherwise.
+        pending_writes: the writes of the tasks that finished in a step that failed.
+        folds: in a subgraph's run, what its reducer keys added, folded; else ``None``.
+    """
 
     __slots__ = (
         "_run_id",
+        "deferred",
+        "fast",
+        "folds",
         "join_seen",
+        "joins_fired",
         "key_set",
         "max_steps",
         "passes",
+        "path",
+        "pending_writes",
         "plan",
         "reducers",
+        "report",
+        "sends",
         "state",
         "step",
+        "stopping",
+        "thread_id",
     )
 
     def __init__(
-        self, plan: GraphPlan, state: Mapping[str, Any], max_steps: int, run_id: str | None = None
+        self,
+        plan: GraphPlan,
+        state: Mapping[str, Any],
+        max_steps: int,
+        *,
+        path: tuple[str, ...] = (),
+        run_id: str | None = None,
     ) -> None:
         schema = plan.schema
         if not isinstance(state, Mapping):
@@ -161,12 +96,22 @@ class Run:
             )
         self.plan = plan
         self.reducers = schema.reducers
+        self.fast = not self.reducers  # a dict update needs no reducer: merge it in place
         self.state: dict[str, Any] = dict(state)
         self.max_steps = max_steps
         self.step = 0
-        self.passes: dict[int, int] = {}
-        self.join_seen: dict[int, set[str]] = {}
+        self.passes: dict[str, int] = {}
+        self.join_seen: dict[str, set[str]] = {}
+        self.joins_fired: set[str] = set()
+        self.deferred: dict[str, Task] = {}
+        self.sends = 0
+        self.path = path
+        self.report: list[tuple[Task, Mapping[str, Any], bool]] | None = None
+        self.pending_writes: list[tuple[Task, Mapping[str, Any]]] = []
+        self.folds: dict[str, Any] | None = None
         self._run_id = run_id
+        self.thread_id: str | None = None
+        self.stopping = False  # a stream was closed: start no more tasks
 
     @property
     def run_id(self) -> str:
@@ -175,162 +120,195 @@ class Run:
             self._run_id = uuid.uuid4().hex
         return self._run_id
 
-    def start(self) -> tuple[NodePlan, ...]:
-        """The tasks of the first superstep: where START's edges lead."""
-        return self.finish_one(self.plan.start, self.state, None)
+    def listen(self) -> None:
+        """Keep a report of each step's writes (for events); a plain run skips it."""
+        self.report = []
+        self.fast = False
 
-    def begin_step(self, tasks: Sequence[NodePlan]) -> None:
+    def collect_folds(self) -> None:
+        """Remember what reducer keys gain (a subgraph returns only that to its parent)."""
+        self.folds = {}
+        self.fast = False
+
+    def start(self) -> tuple[Task, ...]:
+        """The tasks of the first superstep: where START's edges lead."""
+        return self.finish_one(self.plan.start.task, self.state, None)
+
+    def begin_step(self, tasks: Sequence[Task]) -> None:
         """Count a superstep, refusing the one past ``max_steps``."""
         self.step += 1
+        self.sends = 0
         if self.step > self.max_steps:
-            names = ", ".join(repr(t.name) for t in tasks)
+            names = ", ".join(t.describe() for t in tasks)
             raise StepLimitExceeded(
                 f"the run reached max_steps={self.max_steps}: step {self.step} would run {names}; "
                 "if the graph should run longer, pass a larger max_steps= to GraphRunner(...) "
                 "or run(...), else check the gate that keeps the loop going",
                 limit=self.max_steps,
                 step=self.step,
-                node=tasks[0].name,
+                node=tasks[0].node.name,
             )
 
-    def finish_one(
-        self, task: NodePlan, view: dict[str, Any], returned: object
-    ) -> tuple[NodePlan, ...]:
+    def finish_one(self, task: Task, view: Any, returned: object) -> tuple[Task, ...]:
         """Merge the update of the superstep's only task; return the next tasks."""
-        if returned is not None:
-            if (
-                type(returned) is dict
-                and returned is not view
-                and not self.reducers
-                and self.key_set.issuperset(returned)
-            ):
-                self.state.update(returned)  # the hot path: what changed, no reducers
-            else:
-                writes = self.writes_of(task, view, returned)
-                self.state.update(self._reduced(((task, writes),)) if self.reducers else writes)
-        following = task.only_next
+        if returned is None:
+            if view is not self.state and task.arg is STATE:
+                writes_of(self, task, view, None)  # raises if a change was forgotten
+            if self.report is not None:
+                self.report = [(task, {}, False)]
+        elif (
+            type(returned) is dict
+            and self.fast
+            and returned is not view
+            and self.key_set.issuperset(returned)
+        ):
+            self.state.update(returned)  # the hot path: what changed, no reducers
+        else:
+            return self.finish_step(((task, view, returned, None, False),))
+        node = task.node
+        following = node.only_next
         if following is not None:
             return following
-        gate = task.only_gate
+        gate = node.only_gate
         if gate is not None:
             following = gate.route(self.state, self)
-            return following if len(following) < 2 else _sorted_unique(following)
-        return self.after((task,))
+            return following if len(following) < 2 else self._next(following)
+        return self.after((task,), ())
 
-    def finish_many(self, results: Sequence[TaskResult]) -> tuple[NodePlan, ...]:
-        """Merge the updates of parallel tasks (in task order); return the next tasks."""
+    def finish_step(self, outcomes: Sequence[Outcome]) -> tuple[Task, ...]:
+        """Merge the updates of a superstep's tasks (in task order); return the next tasks.
+
+        When a task failed, nothing is merged: the finished tasks' writes go to
+        ``pending_writes`` and the failure is raised (``KeyboardInterrupt`` and kin first).
+        """
+        failures = [outcome[3] for outcome in outcomes if outcome[3] is not None]
+        if failures:
+            self._keep_pending(outcomes)
+            raise next((e for e in failures if not isinstance(e, Exception)), failures[0])
+        all_writes: list[tuple[Task, Mapping[str, Any]]] = []
+        routed: list[tuple[Task, Routes]] = []
+        cached: list[bool] = []
         try:
-            all_writes = [
-                (task, self.writes_of(task, view, returned))
-                for task, view, returned in results
-                if returned is not None
-            ]
-        except StateError:
-            for _, _, returned in results:
-                _close(returned)  # the other awaitables wrongly returned, if any
+            for task, view, returned, _, from_cache in outcomes:
+                writes, routes = writes_of(self, task, view, returned)
+                all_writes.append((task, writes))
+                cached.append(from_cache)
+                if routes is not None:
+                    routed.append((task, routes))
+        except BaseException:
+            for outcome in outcomes:
+                close(outcome[2])  # what other sync nodes wrongly returned, if awaitable
             raise
-        writer_of: dict[str, str] = {}
-        reducers = self.reducers
-        for task, writes in all_writes:
-            for key in writes:
-                if key in reducers:
-                    continue
-                other = writer_of.setdefault(key, task.name)
-                if other != task.name:
-                    raise ConflictingUpdateError(
-                        f"nodes {other!r} and {task.name!r} both wrote key {key!r} in step "
-                        f"{self.step}; a key written by parallel nodes needs a reducer: "
-                        f"annotate it as Annotated[..., reducer] in the state schema",
-                        key=key,
-                        nodes=(other, task.name),
-                        step=self.step,
-                    )
-        self.state.update(self._reduced(all_writes))
-        return self.after([task for task, _, _ in results])
-
-    def writes_of(
-        self, task: NodePlan, view: dict[str, Any], returned: object
-    ) -> Mapping[str, Any]:
-        """The keys ``task`` wrote: all of a returned mapping, or what changed in ``view``."""
-        if returned is view:
-            state = self.state
-            writes: Mapping[str, Any] = {
-                k: v for k, v in view.items() if state.get(k, _MISSING) is not v
-            }
-        elif isinstance(returned, Mapping):
-            writes = returned
+        if len(all_writes) > 1:
+            check_conflicts(self, all_writes)
+        if self.reducers:
+            self.state.update(reduced(self, all_writes))
         else:
-            if inspect.isawaitable(returned):
-                _close(returned)
-                raise StateError(
-                    f"node {task.name!r} returned an awaitable: a missing `await` inside "
-                    "the node? (async nodes need `await runner.arun(state)`)",
-                    node=task.name,
-                )
-            raise StateError(
-                f"node {task.name!r} returned {type(returned).__name__} {returned!r}; "
-                "a node returns a mapping of the keys it changed, the state it was given, or None",
-                node=task.name,
-            )
-        if not self.key_set.issuperset(writes):
-            key = next(k for k in writes if k not in self.key_set)
-            raise StateError(
-                f"node {task.name!r} wrote key {key!r}, which is not in the state schema "
-                f"{self.plan.schema.schema.__name__}; its keys are "
-                f"{', '.join(map(repr, self.plan.schema.keys))}",
-                node=task.name,
-                key=key,
-            )
-        return writes
+            for _, writes in all_writes:
+                self.state.update(writes)
+        if self.report is not None:
+            self.report = [(t, w, c) for (t, w), c in zip(all_writes, cached, strict=True)]
+        return self.after([task for task, _ in all_writes], routed)
 
-    def _reduced(self, all_writes: Sequence[tuple[NodePlan, Mapping[str, Any]]]) -> dict[str, Any]:
-        """Every write of a superstep, merged through the keys' reducers, nothing applied yet."""
-        state = self.state
-        merged: dict[str, Any] = {}
-        for task, writes in all_writes:
-            for key, value in writes.items():
-                reducer = self.reducers.get(key)
-                if reducer is not None:
-                    old = merged[key] if key in merged else state.get(key, _MISSING)
-                    if old is not _MISSING:
-                        value = _reduce(reducer, old, value, key, task.name)
-                    elif key in self.plan.schema.reduce_first_write:
-                        value = _reduce(reducer, None, value, key, task.name)
-                merged[key] = value
-        return merged
+    def _keep_pending(self, outcomes: Sequence[Outcome]) -> None:
+        """A step failed: keep what its finished tasks wrote, merge nothing."""
+        self.pending_writes = []
+        for task, view, returned, error, _ in outcomes:
+            if error is None:
+                try:
+                    self.pending_writes.append((task, writes_of(self, task, view, returned)[0]))
+                except Exception:
+                    close(returned)
 
-    def after(self, finished: Sequence[NodePlan]) -> tuple[NodePlan, ...]:
+    def after(
+        self, finished: Sequence[Task], routed: Sequence[tuple[Task, Routes]] = ()
+    ) -> tuple[Task, ...]:
         """Follow every edge out of the ``finished`` tasks to the next superstep's tasks."""
-        following: list[NodePlan] = []
-        joins_reached: dict[int, tuple[Join, NodePlan | None, str]] = {}
-        for task in finished:
-            following.extend(task.successors)
-            for edge, target in task.limited_edges:
-                self._count_pass(edge, task.name)
+        following: list[Task] = []
+        joins_reached: dict[str, tuple[Join, NodePlan | None, str]] = {}
+        nodes = {task.node.name: task.node for task in finished}  # edges once per node
+        for node in nodes.values():
+            following.extend(s.task for s in node.successors)
+            for key, edge, target in node.limited_edges:
+                self._count_pass(key, edge, node.name)
                 if target is not None:
-                    following.append(target)
-            for gate in task.branches:
-                self._count_pass(gate.branch, task.name)
+                    following.append(target.task)
+            for gate in node.branches:
+                self._count_pass(gate.key, gate.branch, node.name)
                 following.extend(gate.route(self.state, self))
-            for join, target in task.joins:
-                self.join_seen.setdefault(id(join), set()).add(task.name)
-                joins_reached[id(join)] = (join, target, task.name)
+            for key, join, target in node.joins:
+                self.join_seen.setdefault(key, set()).add(node.name)
+                joins_reached[key] = (join, target, node.name)
         # A join fires at the end of a superstep, forgetting all it saw up to then: two
         # sources finishing in the same superstep make it fire once, whatever their names.
         for key, (join, target, source) in joins_reached.items():
             seen = self.join_seen[key]
             if len(seen) == len(join.sources):
-                seen.clear()
-                self._count_pass(join, source)
+                del self.join_seen[key]
+                self.joins_fired.add(key)
+                self._count_pass(key, join, source)
                 if target is not None:
-                    following.append(target)
-        return _sorted_unique(following)
+                    following.append(target.task)
+        for task, routes in routed:
+            following.extend(self._routed(task, routes or ()))
+        return self._next(following)
 
-    def _count_pass(self, edge: Edge | Branch | Join, source: str) -> None:
+    def _next(self, following: Sequence[Task]) -> tuple[Task, ...]:
+        tasks = sorted_tasks(following)
+        if not self.plan.has_defer:
+            return tasks
+        now = [t for t in tasks if not t.node.defer]
+        for task in tasks:
+            if task.node.defer:
+                self.deferred.setdefault(f"{task.node.name}#{task.index}", task)
+        if now or not self.deferred:
+            return tuple(now)
+        released = sorted_tasks(list(self.deferred.values()))
+        self.deferred.clear()
+        return released
+
+    def _routed(self, task: Task, routes: Sequence[str | Send]) -> list[Task]:
+        """The tasks a node's ``Command`` goto or ``Send`` list names; each must be declared."""
+        node = task.node
+        tasks: list[Task] = []
+        for route in routes:
+            target = route.node if isinstance(route, Send) else normalize_target(route)
+            if target not in node.destinations:
+                declared = ", ".join(map(repr, sorted(node.destinations))) or "none"
+                raise RoutingError(
+                    f"node {node.name!r} routed to {target!r}, which is not among its declared "
+                    f"destinations ({declared}); declare it with add_node(..., destinations="
+                    "[...]) or a -> Command[Literal[...]] return annotation",
+                    node=node.name,
+                    value=route,
+                    known=sorted(node.destinations),
+                )
+            if isinstance(route, Send):
+                tasks.append(self.send_task(route, f"node {node.name!r}", node.name))
+            elif target is not END:
+                tasks.append(self.plan.nodes[str(target)].task)
+        return tasks
+
+    def send_task(self, send: Send, where: str, source: str) -> Task:
+        """The task of a ``Send`` that ``where`` (a gate or a node) gave."""
+        node = self.plan.nodes.get(send.node) if isinstance(send.node, str) else None
+        if node is None:
+            raise RoutingError(
+                f"{where} sent to {send.node!r}, which is not a node of the graph; "
+                f"nodes are {', '.join(map(repr, self.plan.nodes))}",
+                node=source,
+                value=send,
+                known=list(self.plan.nodes),
+            )
+        index = self.sends
+        self.sends += 1
+        return Task(node, send.arg, index)
+
+    def _count_pass(self, key: str, edge: Edge | Branch | Join, source: str) -> None:
         limit = edge.max_passes
         if limit is None:
             return
-        count = self.passes.get(id(edge), 0) + 1
+        count = self.passes.get(key, 0) + 1
         if count > limit:
             raise StepLimitExceeded(
                 f"{edge.describe()} reached max_passes={limit}: pass {count} came after step "
@@ -341,23 +319,51 @@ class Run:
                 node=source,
                 edge=edge.describe(),
             )
-        self.passes[id(edge)] = count
+        self.passes[key] = count
+
+    def finish(self) -> None:
+        """Check the run's end: a join that saw some of its sources but never fired is an error.
+
+        (A join that fired, and whose sources then ran again, is fine: it did its work.)
+        """
+        for key, seen in self.join_seen.items():
+            if not seen or key in self.joins_fired:
+                continue
+            join = next(j for n in seen for k, j, _ in self.plan.nodes[n].joins if k == key)
+            missing = [s for s in join.sources if s not in seen]
+            raise RoutingError(
+                f"{join.describe()} never fired: {_names(missing)} never finished after "
+                f"{_names([s for s in join.sources if s in seen])} did (the run ended after step "
+                f"{self.step}); a join waits for every source. To run {join.target!r} after "
+                f"whichever branches ran, add it with add_node(..., defer=True) and a plain "
+                "edge from each source",
+                node=join.target,
+                value=tuple(missing),
+                known=join.sources,
+            )
+
+    def memory(self) -> dict[str, Any]:
+        """What the run must remember between steps, as plain data (for checkpoints)."""
+        return {
+            "step": self.step,
+            "passes": dict(self.passes),
+            "join_seen": {key: sorted(seen) for key, seen in self.join_seen.items()},
+            "joins_fired": sorted(self.joins_fired),
+            "deferred": sorted(self.deferred),
+        }
+
+    def restore(self, memory: Mapping[str, Any]) -> None:
+        """Take back what :meth:`memory` gave (from another process, say)."""
+        self.step = int(memory["step"])
+        self.passes = dict(memory["passes"])
+        self.join_seen = {key: set(seen) for key, seen in memory["join_seen"].items()}
+        self.joins_fired = set(memory["joins_fired"])
+        self.deferred = {}
+        for name_and_index in memory["deferred"]:
+            name, _, index = name_and_index.rpartition("#")
+            if int(index) < 0:
+                self.deferred[name_and_index] = self.plan.nodes[name].task
 
 
-def _reduce(reducer: Reducer, old: object, new: object, key: Hashable, node: str) -> object:
-    try:
-        return reducer(old, new)
-    except Exception as exc:
-        name = getattr(reducer, "__name__", repr(reducer))
-        raise StateError(
-            f"the reducer {name!r} of key {key!r} failed on the update of node {node!r}: "
-            f"{type(exc).__name__}: {exc}; the update's value must fit the reducer",
-            node=node,
-            key=key,
-        ) from exc
-
-
-def _close(returned: object) -> None:
-    """Close a coroutine nobody will await, so Python does not warn about it."""
-    if inspect.iscoroutine(returned):
-        returned.close()
+def _names(names: Sequence[str]) -> str:
+    return ", ".join(map(repr, names))

@@ -1,22 +1,27 @@
-"""GraphRunner: drives the superstep planner, sync or async; only "execute" differs.
+"""GraphRunner: runs a compiled graph — ``run``, ``arun``, ``stream``, ``astream``.
 
-Under ``run``, one task runs inline, on the caller's thread; several run at once on the
-thread pool of :mod:`orkes.graph._parallel`. Under ``arun``, a lone async node is awaited
-in place and everything else goes through ``gather_tasks``. Each run happens in a copy
-of the caller's context, so what nodes set in ``contextvars`` never leaks out.
+Each is a few lines around the one core loop (``_loops.py``): ``run`` exhausts it with
+nobody listening, ``stream`` iterates it for events; the ``a``-forms drive the same
+planner on the event loop. Each run happens in a copy of the caller's context, so what
+nodes set in ``contextvars`` never leaks out. ``asyncio`` is imported only by runs that
+need it.
 """
 
 from __future__ import annotations
 
-import asyncio
 import contextvars
-from collections.abc import Mapping, Sequence
-from typing import Any, Generic, TypeVar, cast
+from collections.abc import Iterable, Mapping
+from typing import TYPE_CHECKING, Any, Generic, TypeVar, cast
 
 from orkes.errors import GraphDefinitionError
-from orkes.graph._parallel import gather_tasks, node_error, run_in_threads
+from orkes.graph._listen import Listener, checked_modes
+from orkes.graph._loops import drive
 from orkes.graph.compiled import CompiledGraph
 from orkes.graph.plan import Run
+from orkes.graph.stream import AsyncRunStream, RunStream
+
+if TYPE_CHECKING:
+    from orkes.events import StreamMode
 
 __all__ = ["GraphRunner"]
 
@@ -29,6 +34,7 @@ class GraphRunner(Generic[StateT]):
     Args:
         compiled: what ``OrkesGraph.compile()`` returned.
         max_steps: how many supersteps one run may take (leaving START is not one).
+        max_concurrency: how many tasks of one superstep may run at once (``None``: all).
 
     Example:
         >>> from typing import TypedDict
@@ -41,24 +47,39 @@ class GraphRunner(Generic[StateT]):
         {'n': 2}
     """
 
-    __slots__ = ("compiled", "max_steps")
+    __slots__ = ("compiled", "max_concurrency", "max_steps")
 
-    def __init__(self, compiled: CompiledGraph[StateT], *, max_steps: int = 1000) -> None:
+    def __init__(
+        self,
+        compiled: CompiledGraph[StateT],
+        *,
+        max_steps: int = 1000,
+        max_concurrency: int | None = None,
+    ) -> None:
         if not isinstance(compiled, CompiledGraph):
             raise GraphDefinitionError(
                 f"GraphRunner runs a compiled graph, got {compiled!r}; call graph.compile() first"
             )
         self.compiled = compiled
-        self.max_steps = _checked_max_steps(max_steps)
+        self.max_steps = _checked_positive("max_steps", max_steps)
+        self.max_concurrency = _checked_concurrency(max_concurrency)
 
     def __repr__(self) -> str:
         return f"GraphRunner({self.compiled!r}, max_steps={self.max_steps})"
 
-    def run(self, state: Mapping[str, Any], *, max_steps: int | None = None) -> StateT:
+    def run(
+        self,
+        state: Mapping[str, Any],
+        *,
+        max_steps: int | None = None,
+        max_concurrency: int | None = None,
+    ) -> StateT:
         """Run the graph from ``state`` to END and return the final state (a new dict).
 
         ``state`` may leave keys out (a node may write them later), but may not name a
-        key the schema lacks.
+        key the schema lacks. Works anywhere: a graph with async nodes runs on an event
+        loop of its own, on a thread of its own if this thread already runs one (a
+        Jupyter cell); ``await runner.arun(state)`` is the way not to block that loop.
 
         Raises:
             StateError: ``state`` or a node's update has a key the schema lacks.
@@ -67,71 +88,125 @@ class GraphRunner(Generic[StateT]):
             StepLimitExceeded: the run passed ``max_steps``, or an edge its ``max_passes``.
             NodeError: a node or gate raised; the original is ``__cause__``.
         """
-        # A copy of the caller's context: what nodes set in contextvars stays in the run.
-        return contextvars.copy_context().run(self._run, state, max_steps)
-
-    def _run(self, state: Mapping[str, Any], max_steps: int | None) -> StateT:
-        plan = self.compiled.plan
-        if plan.has_async:
-            raise GraphDefinitionError(
-                f"{_nodes_are(plan.has_async)} async; run the graph with `await runner.arun(state)`"
-            )
         run = self._new_run(state, max_steps)
-        tasks = run.start()
-        while tasks:
-            run.begin_step(tasks)
-            if len(tasks) == 1:
-                task = tasks[0]
-                view = dict(run.state)
-                try:
-                    returned = task.fn(view)
-                except Exception as exc:
-                    raise node_error(run, task, exc) from exc
-                tasks = run.finish_one(task, view, returned)
-            else:
-                tasks = run.finish_many(run_in_threads(run, tasks))
-        return cast(StateT, run.state)
+        limit = self._limit(max_concurrency)
+        if run.plan.has_async:
+            from orkes.graph._anywhere import run_to_end
 
-    async def arun(self, state: Mapping[str, Any], *, max_steps: int | None = None) -> StateT:
+            return run_to_end(lambda: self._arun(run, limit))
+        # A copy of the caller's context: what nodes set in contextvars stays in the run.
+        return cast(StateT, contextvars.copy_context().run(_exhaust, run, limit))
+
+    async def arun(
+        self,
+        state: Mapping[str, Any],
+        *,
+        max_steps: int | None = None,
+        max_concurrency: int | None = None,
+    ) -> StateT:
         """Run the graph like :meth:`run`, awaiting async nodes; sync nodes may mix in.
 
-        Nothing blocks the event loop: a lone async node is awaited in place, several run
-        at once with ``asyncio.gather``, and sync nodes run on the thread pool — even a
-        lone one, since a sync node that calls a model would otherwise hold up every
-        other coroutine. (So under ``arun``, async nodes are the fast ones.)
+        Nothing blocks the event loop: async nodes are awaited on it, sync nodes run on
+        the thread pool — even a lone one, since a sync node that calls a model would
+        otherwise hold up every other coroutine. Cancelling the caller cancels the
+        running async nodes and waits for running sync ones: nothing runs on after.
         """
+        import asyncio
+
+        run = self._new_run(state, max_steps)
         # A task of its own (so a copy of the caller's context, as for run); cancelling
         # the caller cancels it.
-        return await asyncio.ensure_future(self._arun(state, max_steps))
+        return await asyncio.ensure_future(self._arun(run, self._limit(max_concurrency)))
 
-    async def _arun(self, state: Mapping[str, Any], max_steps: int | None) -> StateT:
-        run = self._new_run(state, max_steps)
-        tasks = run.start()
-        while tasks:
-            run.begin_step(tasks)
-            if len(tasks) == 1 and tasks[0].is_async:
-                task = tasks[0]
-                view = dict(run.state)
-                try:
-                    returned = await task.fn(view)
-                except Exception as exc:
-                    raise node_error(run, task, exc) from exc
-                tasks = run.finish_one(task, view, returned)
-            else:
-                tasks = run.finish_many(await gather_tasks(run, tasks))
+    async def _arun(self, run: Run, limit: int | None) -> StateT:
+        from orkes.graph._loops import adrive
+
+        async for _ in adrive(run, _nested(run), limit):
+            pass
         return cast(StateT, run.state)
 
+    def stream(
+        self,
+        state: Mapping[str, Any],
+        *,
+        modes: Iterable[StreamMode] | StreamMode = ("updates",),
+        max_steps: int | None = None,
+        max_concurrency: int | None = None,
+    ) -> RunStream[StateT]:
+        """Run the graph, yielding events as they happen; ``.result`` is the final state.
+
+        Args:
+            state: the input, as for :meth:`run`.
+            modes: any of ``"updates"``, ``"values"``, ``"custom"``, ``"messages"``,
+                ``"tasks"`` (see :mod:`orkes.events`); their events interleave in the
+                order they happened.
+            max_steps: as for :meth:`run`.
+            max_concurrency: as for :meth:`run`.
+
+        Example:
+            ``for event in runner.stream(state, modes=("messages",)): print(event.text)``
+        """
+        listener = Listener(checked_modes(modes))
+        run = self._new_run(state, max_steps)
+        run.listen()
+        limit = self._limit(max_concurrency)
+        if run.plan.has_async:
+            from orkes.graph._anywhere import events_of
+            from orkes.graph._loops import adrive
+
+            def stop() -> None:
+                run.stopping = True
+
+            events = events_of(lambda: adrive(run, listener, limit), stop)
+            return RunStream(events, run, contextvars.copy_context())
+        return RunStream(drive(run, listener, limit), run, contextvars.copy_context())
+
+    def astream(
+        self,
+        state: Mapping[str, Any],
+        *,
+        modes: Iterable[StreamMode] | StreamMode = ("updates",),
+        max_steps: int | None = None,
+        max_concurrency: int | None = None,
+    ) -> AsyncRunStream[StateT]:
+        """:meth:`stream` for async code: ``async for event in runner.astream(state)``."""
+        from orkes.graph._loops import adrive
+
+        listener = Listener(checked_modes(modes))
+        run = self._new_run(state, max_steps)
+        run.listen()
+        return AsyncRunStream(adrive(run, listener, self._limit(max_concurrency)), run)
+
     def _new_run(self, state: Mapping[str, Any], max_steps: int | None) -> Run:
-        limit = self.max_steps if max_steps is None else _checked_max_steps(max_steps)
+        limit = self.max_steps if max_steps is None else _checked_positive("max_steps", max_steps)
         return Run(self.compiled.plan, state, limit)
 
+    def _limit(self, max_concurrency: int | None) -> int | None:
+        if max_concurrency is None:
+            return self.max_concurrency
+        return _checked_concurrency(max_concurrency)
 
-def _nodes_are(names: Sequence[str]) -> str:
-    listed = ", ".join(map(repr, names))
-    return f"node {listed} is" if len(names) == 1 else f"nodes {listed} are"
+
+def _exhaust(run: Run, limit: int | None) -> dict[str, Any]:
+    for _ in drive(run, _nested(run), limit):
+        pass
+    return run.state
 
 
-def _checked_max_steps(max_steps: object) -> int:
-    if not isinstance(max_steps, int) or isinstance(max_steps, bool) or max_steps < 1:
-        raise GraphDefinitionError(f"max_steps must be a positive int, got {max_steps!r}")
-    return max_steps
+def _nested(run: Run) -> Listener | None:
+    """Inside a node of a listened-to run, a listener that forwards to it; else ``None``."""
+    listener = Listener.of_parent()
+    if listener is not None:
+        run.listen()
+        run.path = listener.path
+    return listener
+
+
+def _checked_positive(name: str, value: object) -> int:
+    if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+        raise GraphDefinitionError(f"{name} must be a positive int, got {value!r}")
+    return value
+
+
+def _checked_concurrency(value: int | None) -> int | None:
+    return None if value is None else _checked_positive("max_concurrency", value)

@@ -10,16 +10,16 @@ import inspect
 from collections import deque
 from collections.abc import Callable, Container, Iterable, Iterator, Sequence
 from types import SimpleNamespace
-from typing import TYPE_CHECKING, Any, Literal, Union, get_args, get_origin, get_type_hints
+from typing import TYPE_CHECKING, Any, Final, Literal, Union, get_args, get_origin, get_type_hints
 
 from orkes.errors import GraphValidationError
 from orkes.graph._definition import Branch
-from orkes.graph._sentinels import END, START, normalize_target
+from orkes.graph._sentinels import END, START, Terminal, normalize_target
 
 if TYPE_CHECKING:
     from orkes.graph.core import OrkesGraph
 
-__all__ = ["UnreadableReturn", "branch_targets", "literal_values", "validate"]
+__all__ = ["UnreadableReturn", "branch_targets", "gate_values", "literal_values", "validate"]
 
 ANYWHERE = None
 """What ``branch_targets`` returns for a gate that may go to any node."""
@@ -45,17 +45,50 @@ def literal_values(gate: Callable[..., object]) -> tuple[object, ...] | None:
     """The values a gate's ``-> Literal[...]`` (or ``-> list[Literal[...]]``) allows, if any.
 
     Only the return annotation is read (with the gate's own globals), so a parameter
-    annotation that can't be resolved does not hide the check.
+    annotation that can't be resolved does not hide the check. A ``-> bool`` gate has no
+    ``Literal``: see :func:`gate_values` for what the compile-time checks assume.
 
     Raises:
         UnreadableReturn: the return annotation is a string naming ``Literal`` that does
             not resolve (any other unresolvable return just means "no Literal").
     """
+    returns = _return_hint(gate)
+    if returns is _NO_HINT:
+        return None
+    values: list[object] = []
+    for member in _union_members(returns):
+        if get_origin(member) is not Literal:
+            return None
+        values.extend(get_args(member))
+    return tuple(values) or None
+
+
+def gate_values(gate: Callable[..., object]) -> tuple[object, ...] | None:
+    """The values ``compile()`` checks a gate's mapping against, if its return names them.
+
+    Those of :func:`literal_values`, and ``(True, False)`` for a gate annotated
+    ``-> bool`` (or ``-> list[bool]``), which is checked as ``-> Literal[True, False]``.
+    ``-> bool | None`` names no values, as ``-> Literal[...] | None`` does not.
+
+    Raises:
+        UnreadableReturn: as :func:`literal_values`.
+    """
+    if _return_hint(gate) is bool:
+        return (True, False)
+    return literal_values(gate)
+
+
+_NO_HINT: Final = object()
+"""What ``_return_hint`` returns for a gate without a readable return annotation."""
+
+
+def _return_hint(gate: Callable[..., object]) -> object:
+    """A gate's resolved return annotation (the element type of a list), or ``_NO_HINT``."""
     is_plain = inspect.isfunction(gate) or inspect.ismethod(gate)
     target: Any = gate if is_plain else getattr(type(gate), "__call__", None)  # noqa: B004
     annotations = getattr(target, "__annotations__", None)
     if not isinstance(annotations, dict) or "return" not in annotations:
-        return None
+        return _NO_HINT
     written = annotations["return"]
     holder = SimpleNamespace(__annotations__={"return": written})
     globalns = getattr(inspect.unwrap(target), "__globals__", None)  # a decorator's target
@@ -64,15 +97,10 @@ def literal_values(gate: Callable[..., object]) -> tuple[object, ...] | None:
     except Exception as exc:
         if isinstance(written, str) and "Literal" in written:
             raise UnreadableReturn(f"{type(exc).__name__}: {exc}") from exc
-        return None  # e.g. a type imported only under TYPE_CHECKING: no Literal to check
+        return _NO_HINT  # e.g. a type imported only under TYPE_CHECKING: no Literal to check
     if get_origin(returns) in (list, tuple, Sequence) and get_args(returns):
         returns = get_args(returns)[0]
-    values: list[object] = []
-    for member in _union_members(returns):
-        if get_origin(member) is not Literal:
-            return None
-        values.extend(get_args(member))
-    return tuple(values) or None
+    return returns
 
 
 class _GateLiterals:
@@ -86,7 +114,7 @@ class _GateLiterals:
         key = id(branch.gate)
         if key not in self._by_gate:
             try:
-                self._by_gate[key] = literal_values(branch.gate)
+                self._by_gate[key] = gate_values(branch.gate)
             except UnreadableReturn as exc:
                 self._by_gate[key] = None
                 self.problems.append(
@@ -125,7 +153,10 @@ def _edge_problems(graph: OrkesGraph[Any], literals: _GateLiterals) -> Iterator[
     nodes = graph.nodes
     suggestions_left = [_MAX_SUGGESTIONS]
 
-    def unknown(name: str) -> str:
+    def unknown(name: str, meant: Terminal | None = None) -> str:
+        # ``meant``: the sentinel a case variant of whose name this may be ("end" for END).
+        if meant is not None and _spells(name, meant):
+            return f"unknown node {name!r} (did you mean {meant!r}?)"
         # difflib is linear in the nodes: suggest for the first few unknown names only.
         if suggestions_left[0] <= 0:
             return f"unknown node {name!r}"
@@ -138,25 +169,25 @@ def _edge_problems(graph: OrkesGraph[Any], literals: _GateLiterals) -> Iterator[
         yield "no entry edge: add graph.add_edge(START, '<first node>')"
     for edge in graph.edges:
         if edge.source is not START and edge.source not in nodes:
-            yield f"{edge.describe()} leaves {unknown(edge.source)}"
+            yield f"{edge.describe()} leaves {unknown(edge.source, START)}"
         if edge.target is not END and edge.target not in nodes:
-            yield f"{edge.describe()} leads to {unknown(edge.target)}"
+            yield f"{edge.describe()} leads to {unknown(edge.target, END)}"
     for join in graph.joins:
         for source in join.sources:
             if source not in nodes:
                 yield f"{join.describe()} waits for {unknown(source)}"
         if join.target is not END and join.target not in nodes:
-            yield f"{join.describe()} leads to {unknown(join.target)}"
+            yield f"{join.describe()} leads to {unknown(join.target, END)}"
     for branch in graph.branches:
         where = branch.describe()
         if branch.source is not START and branch.source not in nodes:
-            yield f"{where} leaves {unknown(branch.source)}"
+            yield f"{where} leaves {unknown(branch.source, START)}"
         for key, target in (branch.mapping or {}).items():
             if target is not END and target not in nodes:
-                yield f"{where} maps {key!r} to {unknown(target)}"
+                yield f"{where} maps {key!r} to {unknown(target, END)}"
         default = branch.default
         if default is not None and default is not END and default not in nodes:
-            yield f"{where} has default= {unknown(default)}"
+            yield f"{where} has default= {unknown(default, END)}"
         yield from _literal_problems(branch, nodes, literals.of(branch))
 
 
@@ -248,6 +279,11 @@ def _reach(
                 seen.add(name)
                 queue.append(name)
     return seen
+
+
+def _spells(name: str, terminal: Terminal) -> bool:
+    """Whether ``name`` is ``terminal``'s name in other letter case: "end", "End", "__END__"."""
+    return name.casefold() in (terminal.label.casefold(), str(terminal).casefold())
 
 
 def _did_you_mean(name: str, nodes: dict[str, Any]) -> str:

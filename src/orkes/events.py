@@ -1,0 +1,206 @@
+"""What a streamed run yields: frozen, slotted event dataclasses, one union ``Event``.
+
+``runner.stream(state, modes=(...))`` yields these, interleaved in the order they
+happened. Each has ``kind`` (a literal naming its class), ``step`` (the superstep it
+belongs to; ``0`` before the first) and ``path`` (the subgraph node names it came from,
+``()`` at the top)::
+
+    mode        event                                        when
+    "updates"   Update(node, update, cached)                 a task finished
+    "values"    Values(state)                                at the start, and after each step
+    "custom"    Custom(node, payload)                        a node called ctx.emit(payload)
+    "messages"  Token(node, text, message_id)                an LLM call inside a node streamed
+    "tasks"     TaskStart(node, attempt), TaskEnd(..., seconds, error)   each attempt of a task
+
+Example:
+    >>> from orkes.events import Update
+    >>> event = Update("llm", {"reply": "hi"}, step=1)
+    >>> match event:
+    ...     case Update(node=node, update=update):
+    ...         print(node, update)
+    llm {'reply': 'hi'}
+
+A connector publishes tokens with :func:`token_publisher`: it returns a function to call
+with each text chunk while somebody streams ``"messages"`` from the node that made the
+call, and ``None`` otherwise (so the connector can skip streaming altogether).
+"""
+
+from __future__ import annotations
+
+import contextvars
+import itertools
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any, ClassVar, Literal, Union
+
+__all__ = [
+    "STREAM_MODES",
+    "Custom",
+    "Event",
+    "StreamMode",
+    "TaskEnd",
+    "TaskStart",
+    "Token",
+    "Update",
+    "Values",
+    "token_publisher",
+]
+
+StreamMode = Literal["updates", "values", "custom", "messages", "tasks"]
+"""The names a stream's ``modes=`` accepts."""
+
+STREAM_MODES: tuple[StreamMode, ...] = ("updates", "values", "custom", "messages", "tasks")
+"""Every stream mode, in the order the docs list them."""
+
+
+@dataclass(frozen=True, slots=True)
+class Update:
+    """Mode ``"updates"``: the keys one task wrote, before reducers, in merge order.
+
+    Attributes:
+        node: the node that ran.
+        update: the keys it wrote and their values (read-only).
+        cached: ``True`` when the update came from the node's cache instead of a call.
+        step: the superstep the task ran in.
+        path: the subgraph node names above the node (``()`` at the top).
+    """
+
+    node: str
+    update: Mapping[str, Any]
+    cached: bool = False
+    step: int = field(default=0, kw_only=True)
+    path: tuple[str, ...] = field(default=(), kw_only=True)
+    kind: ClassVar[Literal["update"]] = "update"
+
+
+@dataclass(frozen=True, slots=True)
+class Values:
+    """Mode ``"values"``: the whole state, once at the start and after every superstep.
+
+    ``state`` is a copy: changing it changes nothing in the run.
+    """
+
+    state: dict[str, Any]
+    step: int = field(default=0, kw_only=True)
+    path: tuple[str, ...] = field(default=(), kw_only=True)
+    kind: ClassVar[Literal["values"]] = "values"
+
+
+@dataclass(frozen=True, slots=True)
+class Custom:
+    """Mode ``"custom"``: a payload a node sent with ``ctx.emit(payload)``."""
+
+    node: str
+    payload: Any
+    step: int = field(default=0, kw_only=True)
+    path: tuple[str, ...] = field(default=(), kw_only=True)
+    kind: ClassVar[Literal["custom"]] = "custom"
+
+
+@dataclass(frozen=True, slots=True)
+class Token:
+    """Mode ``"messages"``: a text chunk of an LLM reply, as it arrived.
+
+    Attributes:
+        node: the node whose code made the LLM call.
+        text: the chunk.
+        message_id: one id per LLM call, so two calls of one node can be told apart.
+    """
+
+    node: str
+    text: str
+    message_id: str
+    step: int = field(default=0, kw_only=True)
+    path: tuple[str, ...] = field(default=(), kw_only=True)
+    kind: ClassVar[Literal["token"]] = "token"
+
+
+@dataclass(frozen=True, slots=True)
+class TaskStart:
+    """Mode ``"tasks"``: an attempt of a task begins (``attempt`` counts from 1)."""
+
+    node: str
+    attempt: int
+    task_id: str = ""
+    step: int = field(default=0, kw_only=True)
+    path: tuple[str, ...] = field(default=(), kw_only=True)
+    kind: ClassVar[Literal["task_start"]] = "task_start"
+
+
+@dataclass(frozen=True, slots=True)
+class TaskEnd:
+    """Mode ``"tasks"``: an attempt of a task ended, after ``seconds``; ``error`` if it failed."""
+
+    node: str
+    attempt: int
+    seconds: float
+    error: BaseException | None = None
+    task_id: str = ""
+    step: int = field(default=0, kw_only=True)
+    path: tuple[str, ...] = field(default=(), kw_only=True)
+    kind: ClassVar[Literal["task_end"]] = "task_end"
+
+
+Event = Union[Update, Values, Custom, Token, TaskStart, TaskEnd]  # noqa: UP007 - a runtime alias
+"""Any event a stream yields; ``match`` on the classes, or read ``event.kind``."""
+
+
+class TaskScope:
+    """Where events from inside one running task go; set in a ``ContextVar`` per task.
+
+    Internal: the runner makes one per task while somebody listens. ``emit`` takes an
+    event; ``modes`` are the stream's modes; ``tokens`` says whether this node's LLM
+    tokens are wanted.
+    """
+
+    __slots__ = ("emit", "modes", "node", "path", "step", "tokens")
+
+    def __init__(
+        self,
+        emit: Callable[[Event], None],
+        modes: frozenset[str],
+        node: str,
+        path: tuple[str, ...],
+        step: int,
+        tokens: bool,
+    ) -> None:
+        self.emit = emit
+        self.modes = modes
+        self.node = node
+        self.path = path
+        self.step = step
+        self.tokens = tokens
+
+
+current_scope: contextvars.ContextVar[TaskScope | None] = contextvars.ContextVar(
+    "orkes_task_scope", default=None
+)
+"""The scope of the task running in this context, if somebody listens to its run."""
+
+_message_ids = itertools.count(1)
+
+
+def token_publisher() -> Callable[[str], None] | None:
+    """A function that publishes one LLM call's text chunks as ``Token`` events, or ``None``.
+
+    Call it once per LLM call, at the start. It returns ``None`` when nobody streams
+    ``"messages"`` from the node running here (no stream, another mode, or a node added
+    with ``stream_tokens=False``): then don't stream just for orkes. Otherwise call the
+    function with each chunk of text as it arrives; the chunks of one call share a
+    ``message_id``.
+
+    Example:
+        >>> token_publisher() is None  # no run is streaming "messages" here
+        True
+    """
+    scope = current_scope.get()
+    if scope is None or not scope.tokens:
+        return None
+    emit, node, path, step = scope.emit, scope.node, scope.path, scope.step
+    message_id = f"msg-{next(_message_ids)}"
+
+    def publish(text: str) -> None:
+        if text:
+            emit(Token(node, text, message_id, step=step, path=path))
+
+    return publish

@@ -1,0 +1,102 @@
+"""Running the tasks of one superstep at once on the event loop (``arun``, ``astream``).
+
+Async nodes are awaited on the loop; sync ones run on the thread pool of
+:mod:`orkes.graph._parallel`, so nothing blocks the loop. At the first failure the
+tasks still running are cancelled. When the caller is cancelled, the async tasks are
+cancelled and the sync ones are waited for: nothing keeps running in the background.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextvars
+import inspect
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
+from orkes.graph._invoke import ainvoke, node_error
+from orkes.graph._parallel import shared_pool
+from orkes.graph._tasks import Task
+
+if TYPE_CHECKING:
+    from orkes.graph._listen import Listener
+    from orkes.graph.plan import Outcome, Run
+
+__all__ = ["gather_tasks"]
+
+
+async def gather_tasks(
+    run: Run, tasks: Sequence[Task], listener: Listener | None, limit: int | None
+) -> list[Outcome]:
+    """Run ``tasks`` concurrently (at most ``limit`` at once); their outcomes in task order."""
+    if len(tasks) == 1:
+        return [await _one(run, tasks[0], listener)]
+    outcomes: list[Outcome | None] = [None] * len(tasks)
+    settled = asyncio.Event()
+    remaining = [len(tasks)]
+    gate = asyncio.Semaphore(limit) if limit is not None and limit < len(tasks) else None
+    stopping = [False]
+
+    async def attempt(index: int) -> None:
+        try:
+            if gate is None:
+                outcome = await _one(run, tasks[index], listener)
+            else:
+                async with gate:
+                    outcome = await _one(run, tasks[index], listener)
+        except asyncio.CancelledError as exc:
+            if stopping[0]:
+                raise
+            outcome = (tasks[index], None, None, exc, False)  # the node's own doing
+        except BaseException as exc:
+            outcome = (tasks[index], None, None, exc, False)
+        outcomes[index] = outcome
+        remaining[0] -= 1
+        if outcome[3] is not None or not remaining[0]:
+            settled.set()
+
+    running = [asyncio.ensure_future(attempt(i)) for i in range(len(tasks))]
+    try:
+        await settled.wait()
+    finally:
+        stopping[0] = True
+        for future in running:
+            future.cancel()  # a failure, or the caller cancelled: stop the rest
+        await asyncio.gather(*running, return_exceptions=True)
+    return [outcome for outcome in outcomes if outcome is not None]
+
+
+async def _one(run: Run, task: Task, listener: Listener | None) -> Outcome:
+    if task.node.is_async:
+        return await ainvoke(run, task, listener)
+    outcome = await _on_thread(run, task, listener)
+    returned = outcome[2]
+    if outcome[3] is None and inspect.isawaitable(returned):  # a sync def handing back a coroutine
+        try:
+            returned = await returned
+        except Exception as exc:
+            return task, outcome[1], None, node_error(run, task, exc), False
+        return task, outcome[1], returned, None, outcome[4]
+    return outcome
+
+
+async def _on_thread(run: Run, task: Task, listener: Listener | None) -> Outcome:
+    """A sync task on the pool; if cancelled while it runs, wait for it all the same."""
+    from orkes.graph._parallel import _attempt
+
+    context = contextvars.copy_context()
+    try:
+        running = shared_pool().submit(context.run, _attempt, run, task, listener)
+    except RuntimeError:  # the pool takes no more work (interpreter exit): run here
+        return context.run(_attempt, run, task, listener)
+    try:
+        return await asyncio.wrap_future(running)
+    except asyncio.CancelledError:
+        if not running.cancel():  # it is running: a thread cannot be stopped, wait for it
+            run.stopping = True
+            while not running.done():
+                try:
+                    await asyncio.shield(asyncio.wrap_future(running))
+                except asyncio.CancelledError:
+                    continue
+        raise

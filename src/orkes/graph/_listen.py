@@ -1,0 +1,111 @@
+"""Who listens to a run: the modes asked for, and where events go.
+
+A stream's top-level listener collects events for the loop to yield (a list between
+yields, or a queue while tasks run on threads). A run started inside a node of a
+listened-to run — a subgraph — forwards its events to the parent's listener, its path
+prefixed with the parent's node.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from types import MappingProxyType
+from typing import TYPE_CHECKING, Any
+
+from orkes.errors import GraphDefinitionError
+from orkes.events import STREAM_MODES, Event, Update, Values, current_scope
+
+if TYPE_CHECKING:
+    from orkes.graph.plan import Run
+
+__all__ = ["LIVE_MODES", "Listener", "checked_modes"]
+
+LIVE_MODES = frozenset({"custom", "messages", "tasks"})
+"""Modes whose events come from inside running nodes: their tasks run off the loop."""
+
+
+def checked_modes(modes: Iterable[str] | str) -> frozenset[str]:
+    """The stream modes asked for, refusing unknown ones with the list of known ones."""
+    names = (modes,) if isinstance(modes, str) else tuple(modes)
+    unknown = [m for m in names if m not in STREAM_MODES]
+    if unknown or not names:
+        raise GraphDefinitionError(
+            f"unknown stream mode {unknown[0]!r}; "
+            if unknown
+            else f"no stream mode given; modes are {', '.join(map(repr, STREAM_MODES))}"
+        )
+    return frozenset(names)
+
+
+class Listener:
+    """The modes a run is streamed with and the function that takes its events.
+
+    Attributes:
+        modes: the stream modes asked for.
+        emit: takes one event; safe to call from any thread.
+        tokens: whether LLM tokens are wanted at all here (``False`` under a node added
+            with ``stream_tokens=False``).
+        live: events come from inside nodes, so tasks run off the consumer's thread.
+        buffer: the events not yet yielded, for a top-level sync stream's loop.
+        path: the subgraph path of the run listened to.
+    """
+
+    __slots__ = ("buffer", "emit", "live", "modes", "path", "tokens")
+
+    def __init__(
+        self,
+        modes: frozenset[str],
+        emit: Callable[[Event], None] | None = None,
+        *,
+        tokens: bool = True,
+        path: tuple[str, ...] = (),
+    ) -> None:
+        self.modes = modes
+        self.buffer: list[Event] | None = None
+        if emit is None:
+            self.buffer = []
+            emit = self.buffer.append
+        self.emit = emit
+        self.tokens = tokens and "messages" in modes
+        self.live = not LIVE_MODES.isdisjoint(modes)
+        self.path = path
+
+    @classmethod
+    def of_parent(cls) -> Listener | None:
+        """For a run starting inside a listened-to node: a listener forwarding to it."""
+        scope = current_scope.get()
+        if scope is None:
+            return None
+        return cls(scope.modes, scope.emit, tokens=scope.tokens, path=(*scope.path, scope.node))
+
+    def drain(self) -> Iterator[Event]:
+        """Yield and forget the buffered events."""
+        buffer = self.buffer
+        if buffer:
+            events = buffer[:]
+            buffer.clear()
+            yield from events
+
+    def started(self, run: Run) -> None:
+        """Mode ``"values"``: the state before the first step."""
+        if "values" in self.modes:
+            self.emit(Values(dict(run.state), step=0, path=self.path))
+
+    def stepped(self, run: Run) -> None:
+        """After a step: each task's ``Update``, in merge order; then the ``Values``."""
+        modes = self.modes
+        if "updates" in modes and run.report:
+            emit, step, path = self.emit, run.step, self.path
+            for task, writes, cached in run.report:
+                emit(Update(task.node.name, _read_only(writes), cached, step=step, path=path))
+        if "values" in modes:
+            self.emit(Values(dict(run.state), step=run.step, path=self.path))
+
+
+def _read_only(writes: Any) -> Any:
+    return writes if isinstance(writes, MappingProxyType) else MappingProxyType(dict(writes))
+
+
+def names_of(tasks: Sequence[Any]) -> str:
+    """``'a', 'b'``: the tasks' node names, for messages."""
+    return ", ".join(repr(t.node.name) for t in tasks)

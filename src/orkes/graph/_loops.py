@@ -1,0 +1,172 @@
+"""The drivers of the core loop: one for sync code, one for async; only "execute" differs.
+
+``drive`` is a generator: ``run`` exhausts it (with nobody listening it yields nothing),
+``stream`` iterates it for events. ``adrive`` is the same for the event loop. The rules
+— what runs next, how updates merge, limits — are the planner's (``plan.py``); calling a
+node is the invoke path's (``_invoke.py``).
+"""
+
+from __future__ import annotations
+
+import queue
+from collections.abc import AsyncIterator, Generator, Iterator
+from typing import TYPE_CHECKING, Any
+
+from orkes.events import Event
+from orkes.graph._invoke import invoke, node_error
+from orkes.graph._parallel import ThreadStep, run_in_threads
+from orkes.graph._tasks import STATE
+from orkes.graph.routing import ParentCommand
+
+if TYPE_CHECKING:
+    from orkes.graph._listen import Listener
+    from orkes.graph.plan import Outcome, Run
+
+__all__ = ["adrive", "drive"]
+
+_STEP_DONE: Any = object()
+
+
+def drive(run: Run, listener: Listener | None, limit: int | None) -> Iterator[Event]:
+    """Run sync nodes to the end; yield events as ``listener`` collects them."""
+    tasks = run.start()
+    if listener is None:
+        while tasks:
+            run.begin_step(tasks)
+            if len(tasks) == 1:
+                task = tasks[0]
+                node = task.node
+                if node.plain:  # the hot path: a plain call, nothing around it
+                    view = dict(run.state) if task.arg is STATE else task.arg
+                    try:
+                        returned = node.fn(view)
+                    except ParentCommand as signal:
+                        returned = signal.command
+                    except Exception as exc:
+                        raise node_error(run, task, exc) from exc
+                    tasks = run.finish_one(task, view, returned)
+                else:
+                    tasks = run.finish_step((invoke(run, task, None),))
+            else:
+                tasks = run.finish_step(run_in_threads(run, tasks, None, limit))
+        run.finish()
+        return
+    listener.started(run)
+    yield from listener.drain()
+    while tasks and not run.stopping:
+        run.begin_step(tasks)
+        outcomes: list[Outcome]
+        if listener.live and listener.buffer is not None:
+            outcomes = yield from _live_step(run, tasks, listener, limit)
+        elif len(tasks) == 1:
+            outcomes = [invoke(run, tasks[0], listener)]
+        else:
+            outcomes = run_in_threads(run, tasks, listener, limit)
+        yield from listener.drain()
+        tasks = run.finish_step(outcomes)
+        listener.stepped(run)
+        yield from listener.drain()
+    if not run.stopping:
+        run.finish()
+
+
+def _live_step(
+    run: Run, tasks: Any, listener: Listener, limit: int | None
+) -> Generator[Event, None, list[Outcome]]:
+    """Run a step's tasks on threads, yielding their events as they come.
+
+    Returns (through ``yield from``) the outcomes. If the consumer stops mid-step, no
+    new task starts and the running ones are waited for.
+    """
+    events: queue.SimpleQueue[Any] = queue.SimpleQueue()
+    listener.emit = events.put
+    step = ThreadStep(run, tasks, listener, limit, on_done=lambda: events.put(_STEP_DONE))
+    try:
+        step.start()
+        while (event := events.get()) is not _STEP_DONE:
+            yield event
+    finally:
+        listener.emit = listener.buffer.append  # type: ignore[union-attr]
+        if not step.all_done.is_set():
+            run.stopping = True
+            step.stop()
+            step.all_done.wait()
+        while not events.empty():  # events that came after the step ended
+            late = events.get()
+            if late is not _STEP_DONE:
+                listener.emit(late)
+    return step.wait()
+
+
+async def adrive(run: Run, listener: Listener | None, limit: int | None) -> AsyncIterator[Event]:
+    """Run the graph on the event loop; yield events as ``listener`` collects them."""
+    from orkes.graph._aparallel import gather_tasks
+
+    tasks = run.start()
+    if listener is None:
+        while tasks:
+            run.begin_step(tasks)
+            tasks = run.finish_step(await gather_tasks(run, tasks, None, limit))
+        run.finish()
+        return
+    listener.started(run)
+    for event in listener.drain():
+        yield event
+    while tasks and not run.stopping:
+        run.begin_step(tasks)
+        outcomes: list[Outcome] = []
+        async for event in _events_while_running(run, tasks, listener, limit, outcomes):
+            yield event
+        for event in listener.drain():
+            yield event
+        tasks = run.finish_step(outcomes)
+        listener.stepped(run)
+        for event in listener.drain():
+            yield event
+    if not run.stopping:
+        run.finish()
+
+
+async def _events_while_running(
+    run: Run, tasks: Any, listener: Listener, limit: int | None, outcomes: list[Outcome]
+) -> AsyncIterator[Event]:
+    """Run a step on the loop, yielding events (from the loop or pool threads) as they come.
+
+    The outcomes are appended to ``outcomes``. If the consumer stops or is cancelled,
+    the step is cancelled (async nodes) and waited for (sync nodes on threads).
+    """
+    import asyncio
+    import threading
+
+    from orkes.graph._aparallel import gather_tasks
+
+    if listener.buffer is None:  # a subgraph's run: its events go straight to the parent
+        outcomes.extend(await gather_tasks(run, tasks, listener, limit))
+        return
+    loop = asyncio.get_running_loop()
+    loop_thread = threading.get_ident()
+    events: asyncio.Queue[Any] = asyncio.Queue()
+
+    def emit(event: Event) -> None:
+        if threading.get_ident() == loop_thread:
+            events.put_nowait(event)
+        else:
+            loop.call_soon_threadsafe(events.put_nowait, event)
+
+    listener.emit = emit
+    step = asyncio.ensure_future(gather_tasks(run, tasks, listener, limit))
+    step.add_done_callback(lambda _: events.put_nowait(_STEP_DONE))
+    try:
+        while (event := await events.get()) is not _STEP_DONE:
+            yield event
+        outcomes.extend(step.result())
+    finally:
+        listener.emit = listener.buffer.append
+        if not step.done():
+            run.stopping = True
+            step.cancel()
+            await asyncio.gather(step, return_exceptions=True)
+        while not events.empty():
+            late = events.get_nowait()
+            if late is not _STEP_DONE:
+                listener.emit(late)

@@ -1,0 +1,95 @@
+"""A compiled graph used as a node of another: what goes in, and what comes back.
+
+Keys the two schemas share pass in; what comes back is the node's update: for a key the
+subgraph merges through a reducer, only what the subgraph added (so nothing is applied
+twice by the parent's reducer); for any other shared key, its final value where the
+subgraph wrote it. The subgraph's other keys stay inside it. Its events reach the
+parent's stream with the node's name on their path; its errors name the whole path.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
+
+from orkes.graph._listen import Listener
+from orkes.graph._writes import MISSING
+from orkes.graph.plan import Run
+
+if TYPE_CHECKING:
+    from orkes.graph.compiled import CompiledGraph
+    from orkes.graph.context import RunContext
+    from orkes.graph.state import StateSchema
+
+__all__ = ["SubgraphNode", "subgraph_of"]
+
+
+class SubgraphNode:
+    """Calls a compiled graph as a node: ``__call__`` for sync graphs, ``acall`` for async."""
+
+    __slots__ = ("compiled", "shared")
+
+    def __init__(self, parent: StateSchema, compiled: CompiledGraph[Any]) -> None:
+        self.compiled = compiled
+        self.shared = tuple(k for k in compiled.schema.keys if k in parent.key_set)
+
+    def __repr__(self) -> str:
+        return f"<subgraph {self.compiled!r}>"
+
+    def __call__(self, state: Mapping[str, Any], ctx: RunContext) -> dict[str, Any]:
+        """Run the subgraph to its end on ``state``'s shared keys; return its update."""
+        from orkes.graph._loops import drive
+
+        run, listener, given = self._new_run(state, ctx)
+        for _ in drive(run, listener, None):
+            pass
+        return self._update(run, given)
+
+    async def acall(self, state: Mapping[str, Any], ctx: RunContext) -> dict[str, Any]:
+        """:meth:`__call__` on the event loop."""
+        from orkes.graph._loops import adrive
+
+        run, listener, given = self._new_run(state, ctx)
+        async for _ in adrive(run, listener, None):
+            pass
+        return self._update(run, given)
+
+    def _new_run(
+        self, state: Mapping[str, Any], ctx: RunContext
+    ) -> tuple[Run, Listener | None, dict[str, Any]]:
+        given = {key: state[key] for key in self.shared if key in state}
+        run = Run(self.compiled.plan, given, 1000)
+        run.path = (*ctx.path, ctx.node)
+        run.thread_id = ctx.thread_id
+        run.collect_folds()
+        listener = Listener.of_parent()
+        if listener is not None:
+            run.listen()
+        return run, listener, given
+
+    def _update(self, run: Run, given: dict[str, Any]) -> dict[str, Any]:
+        folds = run.folds or {}
+        update: dict[str, Any] = {}
+        for key in self.shared:
+            if key in folds:
+                update[key] = folds[key]
+            elif key not in run.reducers:
+                value = run.state.get(key, MISSING)
+                if value is not MISSING and value is not given.get(key, MISSING):
+                    update[key] = value
+        return update
+
+
+def subgraph_of(fn: object) -> CompiledGraph[Any] | None:
+    """The compiled graph ``fn`` is, or whose bound ``run`` / ``arun`` it is."""
+    from orkes.graph.compiled import CompiledGraph
+
+    if isinstance(fn, CompiledGraph):
+        return fn
+    owner = getattr(fn, "__self__", None)
+    if isinstance(owner, CompiledGraph) and getattr(fn, "__func__", None) in (
+        CompiledGraph.run,
+        CompiledGraph.arun,
+    ):
+        return owner
+    return None
