@@ -163,7 +163,7 @@ class OrkesGraph(Generic[StateT]):
         self.nodes[name] = fn
         return self
 
-    def _name_and_fn(self, name_or_fn: object, fn: object) -> tuple[str, Callable[..., Any]]:
+    def _name_and_fn(self, name_or_fn: object, fn: object) -> tuple[str, Any]:
         from orkes.graph.compiled import CompiledGraph
 
         if fn is None:
@@ -183,7 +183,7 @@ class OrkesGraph(Generic[StateT]):
             raise GraphDefinitionError(
                 f"a node's name must be a str, got {name_or_fn!r}; call add_node('name', fn)"
             )
-        if not callable(fn):
+        if not callable(fn) and not isinstance(fn, CompiledGraph):
             raise GraphDefinitionError(
                 f"node {name!r} must be callable (a function taking the state), got {fn!r}"
             )

@@ -178,6 +178,10 @@ def _edge_problems(graph: OrkesGraph[Any], literals: _GateLiterals) -> Iterator[
                 yield f"{join.describe()} waits for {unknown(source)}"
         if join.target is not END and join.target not in nodes:
             yield f"{join.describe()} leads to {unknown(join.target, END)}"
+    for name, spec in graph.node_specs.items():
+        for destination in spec.destinations:
+            if destination is not END and destination not in nodes:
+                yield f"node {name!r} declares destination {unknown(destination, END)}"
     for branch in graph.branches:
         where = branch.describe()
         if branch.source is not START and branch.source not in nodes:
@@ -230,6 +234,10 @@ def _flow_problems(graph: OrkesGraph[Any], literals: _GateLiterals) -> Iterator[
             if source in successors:
                 has_way_out.add(source)
                 successors[source].append(join.target)
+    for name, spec in graph.node_specs.items():
+        if spec.destinations:  # where its Command / Send may go: edges like any other
+            has_way_out.add(name)
+            successors[name].extend(d for d in spec.destinations if d is END or d in graph.nodes)
     for branch in graph.branches:
         if branch.source not in successors:
             continue
