@@ -11,7 +11,10 @@ from __future__ import annotations
 import os
 import threading
 import weakref
-from concurrent.futures import ThreadPoolExecutor
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from concurrent.futures import ThreadPoolExecutor
 
 __all__ = ["LazyPool"]
 
@@ -39,6 +42,8 @@ class LazyPool:
         if pool is None:
             with self._lock:
                 if self._pool is None:
+                    from concurrent.futures import ThreadPoolExecutor
+
                     self._pool = ThreadPoolExecutor(self.size, self.thread_name_prefix)
                 pool = self._pool
         return pool

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import time
 from collections.abc import Mapping
-from concurrent.futures import TimeoutError as FutureTimeout
 from typing import TYPE_CHECKING, Any
 
 from orkes.errors import NodeError, NodeTimeout
@@ -243,6 +242,7 @@ def _cached(run: Run, task: Task, view: Any) -> tuple[Outcome | None, object]:
 def _call_with_timeout(task: Task, args: tuple[Any, ...], seconds: float) -> object:
     """Wait at most ``seconds`` for a sync node on a pool thread; its late result is dropped."""
     import contextvars
+    from concurrent.futures import TimeoutError as FutureTimeout
 
     from orkes.graph._parallel import shared_pool
 

@@ -12,10 +12,10 @@ import queue
 from collections.abc import AsyncIterator, Generator, Iterator
 from typing import TYPE_CHECKING, Any
 
-from orkes.events import Event
+from orkes.events import Event, TaskScope, current_scope
 from orkes.graph._invoke import invoke, node_error
 from orkes.graph._parallel import ThreadStep, run_in_threads
-from orkes.graph._tasks import STATE
+from orkes.graph._tasks import STATE, Task
 from orkes.graph.routing import ParentCommand
 
 if TYPE_CHECKING:
@@ -53,21 +53,47 @@ def drive(run: Run, listener: Listener | None, limit: int | None) -> Iterator[Ev
         return
     listener.started(run)
     yield from listener.drain()
-    while tasks and not run.stopping:
-        run.begin_step(tasks)
-        outcomes: list[Outcome]
-        if listener.live and listener.buffer is not None:
-            outcomes = yield from _live_step(run, tasks, listener, limit)
-        elif len(tasks) == 1:
-            outcomes = [invoke(run, tasks[0], listener)]
-        else:
-            outcomes = run_in_threads(run, tasks, listener, limit)
-        yield from listener.drain()
-        tasks = run.finish_step(outcomes)
-        listener.stepped(run)
-        yield from listener.drain()
+    live = listener.live and listener.buffer is not None
+    scope = listener.inline_scope(run)
+    scope_token = current_scope.set(scope)  # for runs nested in a node run here
+    try:
+        while tasks and not run.stopping:
+            run.begin_step(tasks)
+            task = tasks[0]
+            if len(tasks) == 1 and task.node.plain and not live:
+                tasks = _inline(run, task, scope, listener)
+            else:
+                outcomes: list[Outcome]
+                if live:
+                    outcomes = yield from _live_step(run, tasks, listener, limit)
+                elif len(tasks) == 1:
+                    outcomes = [invoke(run, task, listener)]
+                else:
+                    outcomes = run_in_threads(run, tasks, listener, limit)
+                yield from listener.drain()
+                tasks = run.finish_step(outcomes)
+            listener.stepped(run)
+            yield from listener.drain()
+    finally:
+        current_scope.reset(scope_token)
     if not run.stopping:
         run.finish()
+
+
+def _inline(run: Run, task: Task, scope: TaskScope, listener: Listener) -> tuple[Task, ...]:
+    """A plain node, called here, with the moving scope pointed at it."""
+    node = task.node
+    scope.node = node.name
+    scope.step = run.step
+    scope.tokens = listener.tokens and node.stream_tokens
+    view = dict(run.state) if task.arg is STATE else task.arg
+    try:
+        returned = node.fn(view)
+    except ParentCommand as signal:
+        returned = signal.command
+    except Exception as exc:
+        raise node_error(run, task, exc) from exc
+    return run.finish_one(task, view, returned)
 
 
 def _live_step(

@@ -14,7 +14,6 @@ import contextvars
 import threading
 from collections import deque
 from collections.abc import Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING
 
 from orkes._threads import LazyPool
@@ -22,6 +21,8 @@ from orkes.graph._invoke import invoke
 from orkes.graph._tasks import Task
 
 if TYPE_CHECKING:
+    from concurrent.futures import ThreadPoolExecutor
+
     from orkes.graph._listen import Listener
     from orkes.graph.plan import Outcome, Run
 

@@ -152,15 +152,15 @@ class OrkesGraph(Generic[StateT]):
             defer: run it once nothing else is pending, after whichever branches ran.
         """
         self._check_open()
-        name, fn = self._name_and_fn(name_or_fn, fn)
+        name, node_fn = self._name_and_fn(name_or_fn, fn)
         if name in self.nodes:
             raise GraphDefinitionError(
                 f"node {name!r} is already in the graph; node names must be unique"
             )
         self.node_specs[name] = self._spec(
-            name, fn, destinations, retry, timeout, cache, stream_tokens, defer
+            name, node_fn, destinations, retry, timeout, cache, stream_tokens, defer
         )
-        self.nodes[name] = fn
+        self.nodes[name] = node_fn
         return self
 
     def _name_and_fn(self, name_or_fn: object, fn: object) -> tuple[str, Any]:

@@ -20,7 +20,6 @@ state is left as it was before the step, the finished tasks' writes are kept in
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -117,13 +116,14 @@ class Run:
     def run_id(self) -> str:
         """This run's id, made when first asked for (most runs never need one)."""
         if self._run_id is None:
+            import uuid  # loaded only by runs that need an id
+
             self._run_id = uuid.uuid4().hex
         return self._run_id
 
     def listen(self) -> None:
         """Keep a report of each step's writes (for events); a plain run skips it."""
         self.report = []
-        self.fast = False
 
     def collect_folds(self) -> None:
         """Remember what reducer keys gain (a subgraph returns only that to its parent)."""
@@ -163,6 +163,8 @@ class Run:
             and self.key_set.issuperset(returned)
         ):
             self.state.update(returned)  # the hot path: what changed, no reducers
+            if self.report is not None:
+                self.report = [(task, returned, False)]
         else:
             return self.finish_step(((task, view, returned, None, False),))
         node = task.node

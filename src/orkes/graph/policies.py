@@ -12,7 +12,6 @@ Example:
 
 from __future__ import annotations
 
-import random
 from collections.abc import Callable, Hashable
 from dataclasses import dataclass, field
 from typing import Any
@@ -97,7 +96,11 @@ class RetryPolicy:
         if attempt >= self.max_attempts or not self._retries(error):
             return None
         delay = min(self.initial_delay * self.backoff ** (attempt - 1), self.max_delay)
-        return delay * random.uniform(0.5, 1.0) if self.jitter else delay
+        if not self.jitter:
+            return delay
+        import random  # loaded only by a policy that jitters
+
+        return delay * random.uniform(0.5, 1.0)
 
     def _retries(self, error: BaseException) -> bool:
         retry_on = self.retry_on
