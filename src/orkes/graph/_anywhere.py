@@ -9,6 +9,7 @@ hands events over as they come.
 
 from __future__ import annotations
 
+import contextlib
 import contextvars
 import queue
 import threading
@@ -58,36 +59,69 @@ def events_of(make: Callable[[], AsyncIterator[T]], on_stop: Callable[[], None])
     handed: queue.SimpleQueue[Any] = queue.SimpleQueue()
     loop_box: list[asyncio.AbstractEventLoop] = []
     task_box: list[asyncio.Task[None]] = []
+    wanted_box: list[asyncio.Event] = []
+    ready = threading.Event()
+    ended: list[bool] = []
     context = contextvars.copy_context()
 
     async def pump() -> None:
+        # One event per request: the async iterator goes no further than the consumer
+        # has asked, so a consumer that stops early starts no later node.
         loop_box.append(asyncio.get_running_loop())
         task = asyncio.current_task()
         assert task is not None
         task_box.append(task)
+        wanted = asyncio.Event()
+        wanted_box.append(wanted)
+        ready.set()
         events = make()
         try:
-            async for event in events:
+            while True:
+                await wanted.wait()
+                wanted.clear()
+                try:
+                    event = await events.__anext__()
+                except StopAsyncIteration:
+                    break
                 handed.put(event)
         except BaseException as exc:
             handed.put(_Failure(exc))
         finally:
-            handed.put(_END)
+            try:
+                aclose = getattr(events, "aclose", None)
+                if aclose is not None:
+                    await aclose()
+            finally:
+                handed.put(_END)
 
-    thread = threading.Thread(
-        target=lambda: context.run(asyncio.run, pump()), name="orkes-stream", daemon=True
-    )
+    def run_loop() -> None:
+        try:
+            context.run(asyncio.run, pump())
+        finally:
+            ready.set()
+
+    thread = threading.Thread(target=run_loop, name="orkes-stream", daemon=True)
     thread.start()
+    ready.wait()
     try:
-        while (item := handed.get()) is not _END:
+        while True:
+            if loop_box and wanted_box:
+                with contextlib.suppress(RuntimeError):  # the loop has already ended
+                    loop_box[0].call_soon_threadsafe(wanted_box[0].set)
+            item = handed.get()
+            if item is _END:
+                ended.append(True)
+                break
             if isinstance(item, _Failure):
                 raise item.error
             yield item
     finally:
         if thread.is_alive():
-            on_stop()
+            if not ended:  # the consumer stopped early (after _END the loop is just closing)
+                on_stop()
             if loop_box and task_box:
-                loop_box[0].call_soon_threadsafe(task_box[0].cancel)
+                with contextlib.suppress(RuntimeError):
+                    loop_box[0].call_soon_threadsafe(task_box[0].cancel)
             thread.join()
 
 

@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 from orkes.graph._invoke import ainvoke, node_error
-from orkes.graph._parallel import shared_pool
+from orkes.graph._parallel import settle_run_id, shared_pool
 from orkes.graph._tasks import Task
 
 if TYPE_CHECKING:
@@ -31,6 +31,7 @@ async def gather_tasks(
     """Run ``tasks`` concurrently (at most ``limit`` at once); their outcomes in task order."""
     if len(tasks) == 1:
         return [await _one(run, tasks[0], listener)]
+    settle_run_id(run, tasks)
     outcomes: list[Outcome | None] = [None] * len(tasks)
     settled = asyncio.Event()
     remaining = [len(tasks)]

@@ -73,6 +73,7 @@ class ThreadStep:
         self.all_done = threading.Event()
         self.on_done = on_done
         self.context = contextvars.copy_context()
+        settle_run_id(run, tasks)
 
     def start(self) -> None:
         """Wake the first worker."""
@@ -124,6 +125,16 @@ class ThreadStep:
     def _wake(self) -> None:
         with contextlib.suppress(RuntimeError):  # interpreter exit: the pool takes no more work
             shared_pool().submit(self.take_tasks)
+
+
+def settle_run_id(run: Run, tasks: Sequence[Task]) -> None:
+    """Make the run's id here, once, if parallel tasks will read it from their ``RunContext``.
+
+    ``run.run_id`` is made on first access; tasks racing for it on several threads could
+    each make (and see) a different one.
+    """
+    if len(tasks) > 1 and any(task.node.takes_context for task in tasks):
+        _ = run.run_id
 
 
 def _attempt(run: Run, task: Task, listener: Listener | None) -> Outcome:

@@ -262,7 +262,14 @@ class Run:
         now = [t for t in tasks if not t.node.defer]
         for task in tasks:
             if task.node.defer:
-                self.deferred.setdefault(f"{task.node.name}#{task.index}", task)
+                if task.index < 0:  # reached by edges: once, however often
+                    self.deferred.setdefault(f"{task.node.name}#-1", task)
+                    continue
+                # Send indexes restart every step: renumber, so no deferred Send is lost.
+                index = len(self.deferred)
+                while f"{task.node.name}#{index}" in self.deferred:
+                    index += 1
+                self.deferred[f"{task.node.name}#{index}"] = Task(task.node, task.arg, index)
         if now or not self.deferred:
             return tuple(now)
         released = sorted_tasks(list(self.deferred.values()))
