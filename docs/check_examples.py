@@ -82,7 +82,7 @@ def run_python(code: str, module: types.ModuleType, where: str) -> str:
     printed = io.StringIO()
     with contextlib.redirect_stdout(printed):
         try:
-            exec(compile(code, where, "exec"), module.__dict__)
+            exec(compile(code, where, "exec", dont_inherit=True), module.__dict__)
         except Exception as exc:
             print("Traceback (most recent call last):\n  ...")
             print("".join(traceback.format_exception_only(type(exc), exc)), end="")

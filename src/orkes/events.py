@@ -77,7 +77,8 @@ class Update:
 class Values:
     """Mode ``"values"``: the whole state, once at the start and after every superstep.
 
-    ``state`` is a copy: changing it changes nothing in the run.
+    ``state`` is a shallow copy: adding or replacing its keys changes nothing in the run,
+    but the values are the run's own (a list in it is the list the run holds).
     """
 
     state: dict[str, Any]

@@ -122,3 +122,8 @@ TOOL_STREAM = [
         usage_metadata=usage(prompt=9, candidates=7),
     ),
 ]
+THOUGHT_STREAM = [
+    chunk({"text": "Let me think.", "thought": True}),
+    chunk(text_part("42"), finish_reason="STOP", usage_metadata=usage(prompt=9, candidates=1)),
+]
+"""A reply with a thought summary (``includeThoughts``) before its text."""

@@ -89,3 +89,12 @@ TOOL_STREAM = [
     USAGE_CHUNK,
     DONE,
 ]  # fmt: skip
+REASONING_STREAM = [
+    chunk({"role": "assistant", "content": "", "reasoning_content": "Let me think."}),
+    chunk({"reasoning_content": " Six times seven."}),
+    chunk({"content": "42"}),
+    chunk({}, finish_reason="stop"),
+    USAGE_CHUNK,
+    DONE,
+]
+"""A reply with ``reasoning_content`` deltas first, as DeepSeek and vLLM stream them."""

@@ -33,6 +33,8 @@ class LoopbackService:
         whole: a whole (not streamed) answer whose text is ``"Hello!"``.
         text_stream: the events of a streamed text reply.
         tool_stream: the events of a streamed reply with text and two tool calls.
+        thinking_stream: the events of a streamed reply that thinks (or reasons) before
+            its text, in the service's way; Anthropic's also calls a tool.
         streams: whether a recorded request asked for a streamed reply.
     """
 
@@ -41,6 +43,7 @@ class LoopbackService:
     whole: CannedResponse
     text_stream: Sequence[object]
     tool_stream: Sequence[object]
+    thinking_stream: Sequence[object]
     streams: Callable[[RecordedRequest], bool]
 
     def streamed(self, events: Sequence[object]) -> CannedResponse:
@@ -69,6 +72,7 @@ SERVICES = [
         json_response(openai_wire.completion()),
         openai_wire.TEXT_STREAM,
         openai_wire.TOOL_STREAM,
+        openai_wire.REASONING_STREAM,
         _asks_to_stream,
     ),
     LoopbackService(
@@ -77,6 +81,7 @@ SERVICES = [
         json_response(anthropic_wire.message()),
         anthropic_wire.TEXT_STREAM,
         anthropic_wire.TOOL_STREAM,
+        anthropic_wire.THINKING_TOOL_STREAM,
         _asks_to_stream,
     ),
     LoopbackService(
@@ -85,6 +90,7 @@ SERVICES = [
         json_response(gemini_wire.response(gemini_wire.text_part("Hello!"))),
         gemini_wire.TEXT_STREAM,
         gemini_wire.TOOL_STREAM,
+        gemini_wire.THOUGHT_STREAM,
         lambda request: request.path == gemini_wire.STREAM,
     ),
 ]

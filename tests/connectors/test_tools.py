@@ -22,7 +22,8 @@ import pytest
 import typing_extensions
 from typing_extensions import NotRequired, ReadOnly, Required, TypedDict
 
-from orkes.connectors import _json_schema, _type_hints
+from orkes import _type_hints
+from orkes.connectors import _json_schema
 from orkes.connectors.tools import (
     ToolCallError,
     ToolSpec,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import re
 from collections.abc import Mapping
 from types import MappingProxyType
@@ -11,8 +12,10 @@ from typing import Any, Literal, TypedDict
 import pytest
 
 from orkes import END, START, CompiledGraph, GraphRunner, OrkesGraph
-from orkes.errors import GraphDefinitionError, StepLimitExceeded
+from orkes.errors import GraphDefinitionError, GraphValidationError, StepLimitExceeded
 from orkes.graph._definition import Branch, Edge, Join
+from orkes.graph.spec import GraphSpec
+from orkes.graph.validate import validate
 
 
 class State(TypedDict):
@@ -148,3 +151,50 @@ def test_run_never_changes_the_input() -> None:
 def test_a_compiled_graph_runs_many_times() -> None:
     compiled = build().compile()
     assert [compiled.run({"n": start})["n"] for start in range(5)] == [3, 3, 3, 4, 5]
+
+
+def test_the_spec_is_the_frozen_description_validation_and_the_plan_read() -> None:
+    graph = build()
+    compiled = graph.compile()
+    spec = compiled.spec
+    assert isinstance(spec, GraphSpec)
+    assert (spec.name, spec.description, spec.state_schema) == ("counter", "counts to three", State)
+    assert list(spec.nodes) == ["inc", "noop"]
+    assert spec.nodes["inc"].fn is inc
+    assert [(edge.source, edge.target) for edge in spec.edges] == [(START, "inc"), ("noop", END)]
+    assert [join.sources for join in spec.joins] == [("inc",)]
+    assert [branch.gate for branch in spec.branches] == [again]
+    assert repr(spec) == "<GraphSpec 'counter' over State: 2 nodes, 2 edges, 1 joins, 1 branches>"
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        spec.name = "other"  # type: ignore[misc]
+    with pytest.raises(TypeError):
+        spec.nodes["x"] = spec.nodes["inc"]  # type: ignore[index]
+    # the builder's containers are copied: changing them afterwards reaches nothing
+    graph.edges.clear()
+    assert len(spec.edges) == 2
+    assert compiled.run({"n": 0}) == {"n": 3}
+
+
+def test_validation_reads_a_spec() -> None:
+    good = build().compile().spec
+    validate(good)  # a valid spec passes
+    broken = dataclasses.replace(good, edges=(*good.edges, Edge("noop", "nowhere", None)))
+    with pytest.raises(GraphValidationError, match="unknown node 'nowhere'"):
+        validate(broken)
+
+
+def test_the_shortcuts_take_max_concurrency() -> None:
+    compiled = build().compile()
+    assert compiled.run({"n": 0}, max_concurrency=1) == {"n": 3}
+    assert asyncio.run(compiled.arun({"n": 0}, max_concurrency=1)) == {"n": 3}
+    with compiled.stream({"n": 0}, max_concurrency=1) as stream:
+        assert [event.kind for event in stream][:2] == ["update", "update"]
+    assert stream.result == {"n": 3}
+
+    async def consume() -> dict[str, Any]:
+        async with compiled.astream({"n": 0}, max_concurrency=1) as events:
+            async for _ in events:
+                pass
+        return dict(events.result)
+
+    assert asyncio.run(consume()) == {"n": 3}

@@ -25,7 +25,7 @@ from orkes import (
     RunStream,
 )
 from orkes.errors import GraphDefinitionError
-from orkes.events import Custom
+from orkes.events import Custom, Update
 
 if TYPE_CHECKING:
     from tests.graph.conftest import Driver
@@ -76,7 +76,7 @@ def test_both_node_shapes_type_check() -> None:
     assert_type(stream, RunStream[State])
     assert_type(stream.result, State)
     astream = runner.astream({})
-    assert_type(astream, AsyncRunStream[State])
+    assert_type(astream, AsyncRunStream[State, Update])
     assert runner.run({})["n"] == 1
     asyncio.run(astream.aclose())
 
@@ -198,7 +198,7 @@ def test_a_gate_with_a_context_parameter_gets_one(driver: Driver) -> None:
     graph.add_node("even", lambda s: {"run_ids": ["even"]})
     graph.add_node("odd", lambda s: {"run_ids": ["odd"]})
     graph.add_edge(START, "count")
-    graph.add_conditional_edge("count", gate, {"even": "even", "odd": "odd"})  # type: ignore[arg-type]
+    graph.add_conditional_edge("count", gate, {"even": "even", "odd": "odd"})
     graph.add_edge("even", END).add_edge("odd", END)
     runner = GraphRunner(graph.compile())
     assert driver(runner, {"n": 1}) == {"n": 2, "run_ids": ["even"]}

@@ -178,7 +178,7 @@ def test_run_memory_keeps_deferred_nodes() -> None:
     # After step 2 (papers, web): web's summarize waits while papers2 runs.
     assert [t.name for t in tasks] == ["papers2"]
     memory = run.memory()
-    assert memory["deferred"] == ["summarize#-1"]
+    assert memory["deferred"] == [{"node": "summarize", "index": -1}]
     again = Run(plan, run.state, 100)
     again.restore(memory)
     assert again.memory() == memory
@@ -202,3 +202,32 @@ def test_sends_to_a_deferred_node_from_different_steps_all_run(driver: Driver) -
     graph.add_conditional_edge("a", from_a).add_conditional_edge("b", from_b)
     result = driver(GraphRunner(graph.compile()), {"log": []})
     assert result == {"log": ["a", "b", "sink from a", "sink from b"]}
+
+
+def test_run_memory_keeps_deferred_sends_with_their_args() -> None:
+    def sink(arg: Any) -> dict[str, object]:
+        return {"log": [f"sink {arg}"]}
+
+    def fan(state: Research) -> list[Any]:
+        return [Send("sink", {"n": 1}), Send("sink", "two"), "b"]
+
+    graph = OrkesGraph(Research).add_node("a", logs("a")).add_node("b", logs("b"))
+    graph.add_node("sink", sink, defer=True).add_edge(START, "a").add_edge("sink", END)
+    graph.add_conditional_edge("a", fan).add_edge("b", END)
+    plan = graph.compile().plan
+    run = Run(plan, {"log": []}, 100)
+    tasks = run.start()
+    run.begin_step(tasks)
+    tasks = run.finish_step([(t, run.state, None, None, False) for t in tasks])
+    assert [t.name for t in tasks] == ["b"]  # the sends wait until b is done
+    memory = run.memory()
+    assert memory["deferred"] == [
+        {"node": "sink", "index": 0, "arg": {"n": 1}},
+        {"node": "sink", "index": 1, "arg": "two"},
+    ]
+    again = Run(plan, run.state, 100)
+    again.restore(memory)
+    assert again.memory() == memory
+    again.begin_step(tasks)
+    following = again.finish_step([(t, again.state, None, None, False) for t in tasks])
+    assert [(t.name, t.arg) for t in following] == [("sink", {"n": 1}), ("sink", "two")]

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any, TypedDict
 import pytest
 
 from orkes import END, START, CachePolicy, GraphRunner, OrkesGraph, RetryPolicy
-from orkes.errors import GraphDefinitionError, NodeError, NodeTimeout
+from orkes.errors import GraphDefinitionError, NodeError, NodeTimeout, RateLimited
 from orkes.events import Update
 
 if TYPE_CHECKING:
@@ -85,6 +85,34 @@ def test_retry_gives_up_after_max_attempts_with_the_last_error(driver: Driver) -
     assert str(error) == (
         f"node 'work' raised TimeoutError: failure 3 on attempt 3 (step 1, run {error.run_id})"
     )
+
+
+def test_retry_on_a_subgraph_node_judges_what_its_inner_node_raised(driver: Driver) -> None:
+    work, calls = flaky(1, ConnectionError)
+    inner = OrkesGraph(State).add_node("work", work)
+    inner_graph = inner.add_edge(START, "work").add_edge("work", END).compile()
+    runner = one_node(inner_graph, retry=RetryPolicy(max_attempts=2, **FAST))
+    assert driver(runner, {"x": 3}) == {"x": 3, "y": 6}
+    assert calls == [3, 3]  # the whole subgraph ran again
+    refusing = one_node(
+        OrkesGraph(State).add_node("work", flaky(5, ValueError)[0]).add_edge(START, "work")
+        .add_edge("work", END).compile(),
+        retry=RetryPolicy(max_attempts=3, **FAST),
+    )  # fmt: skip
+    with pytest.raises(NodeError) as caught:
+        driver(refusing, {"x": 1})
+    assert caught.value.attempts == 1  # a ValueError inside is not worth retrying
+
+
+def test_a_rate_limit_s_retry_after_hint_is_waited_for_up_to_max_delay() -> None:
+    limited = RateLimited("slow down", status=429, retry_after=0.3)
+    policy = RetryPolicy(initial_delay=0.01, jitter=False)
+    assert policy.delay_after(1, limited) == 0.3
+    assert (
+        RetryPolicy(initial_delay=0.01, max_delay=0.1, jitter=False).delay_after(1, limited) == 0.1
+    )
+    assert RetryPolicy(initial_delay=1.0, jitter=False).delay_after(1, limited) == 1.0
+    assert policy.delay_after(1, RateLimited("no hint", status=429)) == 0.01
 
 
 @pytest.mark.parametrize(

@@ -12,7 +12,13 @@ from typing import TYPE_CHECKING, Annotated, Any, Literal, TypedDict
 import pytest
 
 from orkes import END, START, Command, GraphRunner, OrkesGraph, RunContext, Send
-from orkes.errors import ConflictingUpdateError, GraphValidationError, RoutingError
+from orkes.errors import (
+    ConflictingUpdateError,
+    GraphDefinitionError,
+    GraphValidationError,
+    RoutingError,
+    StateError,
+)
 
 if TYPE_CHECKING:
     from tests.graph.conftest import Driver
@@ -147,6 +153,27 @@ def test_a_node_returning_a_list_of_sends_fans_out(driver: Driver) -> None:
     assert result == {"topics": ["b", "a"], "results": ["B", "A"]}
 
 
+def test_a_node_returning_no_sends_maps_over_nothing(driver: Driver) -> None:
+    def plan(state: Fan) -> list[Send]:
+        return [Send("work", t) for t in state["topics"]]
+
+    graph = OrkesGraph(Fan).add_node("plan", plan, destinations=["work"])
+    graph.add_node("work", logs("work")).add_node("after", logs("after"))
+    graph.add_edge(START, "plan").add_edge("plan", "after").add_edge("work", END)
+    graph.add_edge("after", END)
+    assert driver(runner_of(graph), {"topics": [], "results": []}) == {
+        "topics": [],
+        "results": ["after"],
+    }
+
+
+def test_an_empty_list_from_a_node_that_sends_nowhere_is_refused(driver: Driver) -> None:
+    graph = OrkesGraph(Fan).add_node("plan", lambda state: [])
+    graph.add_edge(START, "plan").add_edge("plan", END)
+    with pytest.raises(StateError, match="node 'plan' returned list \\[\\]"):
+        driver(runner_of(graph), {})
+
+
 def test_a_node_sending_to_an_undeclared_node_is_a_routing_error(driver: Driver) -> None:
     def plan(state: Fan) -> list[Send]:
         return [Send("work", 1)]
@@ -185,6 +212,32 @@ def test_command_destinations_come_from_the_return_annotation(driver: Driver) ->
     graph = ab_graph(route)
     assert graph.node_specs["route"].destinations == ("a", "b")
     assert driver(runner_of(graph), {"results": []}) == {"results": ["a"], "n": 2}
+
+
+def test_a_command_annotation_naming_local_imports_is_read() -> None:
+    from typing import Literal as LocalLiteral
+
+    from orkes import Command as LocalCommand
+
+    def route(state: Fan) -> LocalCommand[LocalLiteral["a", "b"]]:
+        return LocalCommand(goto="a")
+
+    route.__annotations__["return"] = 'LocalCommand[LocalLiteral["a", "b"]]'  # as under PEP 563
+    assert ab_graph(route).node_specs["route"].destinations == ("a", "b")
+
+
+def test_a_command_annotation_that_cannot_be_resolved_names_the_node() -> None:
+    def route(state: Fan) -> Command[Literal["a"]]:
+        return Command(goto="a")
+
+    route.__annotations__["return"] = 'Command[Literal["a"]] | Nowhere'
+    with pytest.raises(GraphDefinitionError) as caught:
+        ab_graph(route)
+    message = str(caught.value)
+    assert message.startswith(
+        "node 'route' is annotated -> Command[Literal[\"a\"]] | Nowhere, which can't be resolved"
+    )
+    assert "destinations=[...]" in message
 
 
 def test_command_goto_end_stops_the_path(driver: Driver) -> None:

@@ -276,7 +276,7 @@ def slow_second() -> tuple[GraphRunner[Plain], list[str]]:
 def test_the_first_event_arrives_before_the_slow_second_node_ends(mode: str) -> None:
     runner, _calls = slow_second()
 
-    async def first_async() -> tuple[Event, float]:
+    async def first_async() -> tuple[Update, float]:
         started = time.perf_counter()
         async with await runner.astream({}) as stream:
             async for event in stream:
@@ -385,6 +385,47 @@ def test_breaking_out_of_astream_leaves_no_task_behind() -> None:
     assert calls == ["first"]
 
 
+@pytest.mark.parametrize("slow_is_async", [False, True], ids=["sync-slow", "async-slow"])
+def test_leaving_astream_mid_step_stops_the_step_before_returning(slow_is_async: bool) -> None:
+    happened: list[str] = []
+
+    def slow(state: Log) -> Log:
+        happened.append("slow started")
+        time.sleep(0.3)
+        happened.append("slow finished")
+        return {"log": ["s"]}
+
+    async def aslow(state: Log) -> Log:
+        happened.append("slow started")
+        try:
+            await asyncio.sleep(0.3)
+        except asyncio.CancelledError:
+            happened.append("slow cancelled")
+            raise
+        happened.append("slow finished")
+        return {"log": ["s"]}
+
+    async def quick(state: Log) -> Log:
+        await asyncio.sleep(0.05)
+        return {"log": ["q"]}
+
+    graph = OrkesGraph(Log).add_node("slow", aslow if slow_is_async else slow)
+    graph.add_node("quick", quick).add_edge(START, "slow").add_edge(START, "quick")
+    app = graph.add_edge("slow", END).add_edge("quick", END).compile()
+
+    async def main() -> int:
+        before = len(asyncio.all_tasks())
+        async with app.astream({}, modes="tasks") as stream:
+            async for event in stream:
+                if isinstance(event, TaskEnd):
+                    break
+        return len(asyncio.all_tasks()) - before  # no sleep: checked right away
+
+    assert asyncio.run(main()) == 0
+    expected = "slow cancelled" if slow_is_async else "slow finished"
+    assert happened == ["slow started", expected]
+
+
 def test_breaking_out_of_a_live_stream_waits_for_running_parallel_nodes() -> None:
     ended: list[str] = []
 
@@ -438,13 +479,23 @@ def test_result_after_close_raises_run_stopped(mode: str) -> None:
 # --- modes ---------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("modes", [("updates", "nonsense"), (), "token"])
-def test_an_unknown_or_missing_mode_is_refused(modes: Any) -> None:
+@pytest.mark.parametrize(
+    ("modes", "problem"),
+    [
+        (("updates", "nonsense"), "unknown stream mode 'nonsense'"),
+        ((), "no stream mode given"),
+        ("token", "unknown stream mode 'token'"),
+    ],
+)
+def test_an_unknown_or_missing_mode_is_refused(modes: Any, problem: str) -> None:
     runner = chain()
-    with pytest.raises(GraphDefinitionError, match="mode"):
+    message = f"{problem}; modes are 'updates', 'values', 'custom', 'messages', 'tasks'"
+    with pytest.raises(GraphDefinitionError) as caught:
         runner.stream({}, modes=modes)
-    with pytest.raises(GraphDefinitionError, match="mode"):
+    assert str(caught.value) == message
+    with pytest.raises(GraphDefinitionError) as caught:
         runner.astream({}, modes=modes)
+    assert str(caught.value) == message
 
 
 def test_a_single_mode_may_be_a_string(collect: Collect) -> None:
@@ -596,6 +647,36 @@ def test_tokens_of_a_subgraph_node_carry_the_subgraph_path(collect: Collect) -> 
     assert {(e.node, e.path) for e in events if isinstance(e, Token)} == {
         ("search", ("outer", "research"))
     }
+
+
+def test_tokens_of_a_plain_node_inside_a_subgraph_arrive(collect: Collect) -> None:
+    def speak(state: Deep) -> Deep:  # no context: the loops call it inline
+        reply = EchoLlmConnector().invoke([{"role": "user", "content": "hi there"}])
+        return {"hits": [reply["content"]]}
+
+    inner = OrkesGraph(Deep).add_node("speak", speak)
+    inner.add_edge(START, "speak").add_edge("speak", END)
+    top = OrkesGraph(Deep).add_node("sub", inner.compile())
+    runner = GraphRunner(top.add_edge(START, "sub").add_edge("sub", END).compile())
+    events, _ = collect(runner, {}, ("messages",))
+    tokens = [e for e in events if isinstance(e, Token)]
+    assert "".join(t.text for t in tokens) == "I echo: hi there"
+    assert {(t.node, t.path) for t in tokens} == {("speak", ("sub",))}
+
+
+def test_a_gate_s_emit_reaches_a_custom_stream(collect: Collect) -> None:
+    def gate(state: Plain, ctx: RunContext) -> str:
+        ctx.emit({"routing": state["a"]})
+        return "END"
+
+    graph = OrkesGraph(Plain).add_node("first", lambda s: {"a": 7})
+    graph.add_edge(START, "first").add_conditional_edge("first", gate)
+    events, result = collect(GraphRunner(graph.compile()), {}, ("custom", "updates"))
+    assert events == [
+        Custom("first", {"routing": 7}, step=1),
+        Update("first", {"a": 7}, step=1),
+    ]
+    assert result == {"a": 7}
 
 
 def test_a_subgraph_three_levels_down_fails_with_its_whole_path(collect: Collect) -> None:

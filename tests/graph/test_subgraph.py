@@ -7,12 +7,14 @@ from __future__ import annotations
 
 import asyncio
 import operator
+import threading
+import time
 from typing import TYPE_CHECKING, Annotated, Any, TypedDict
 
 import pytest
 
 from orkes import END, START, CompiledGraph, GraphRunner, OrkesGraph
-from orkes.errors import NodeError
+from orkes.errors import GraphDefinitionError, NodeError
 
 if TYPE_CHECKING:
     from tests.graph.conftest import Driver
@@ -131,3 +133,93 @@ def test_an_error_in_a_subgraph_names_the_whole_path(driver: Driver) -> None:
     )
     assert isinstance(error.__cause__, ValueError)
     assert str(error.__cause__) == "no idea"
+
+
+class Counter(TypedDict, total=False):
+    """A loop's state: how far it counted."""
+
+    n: int
+
+
+def counting_graph(up_to: int) -> CompiledGraph[Counter]:
+    """count -> count -> … until n reaches ``up_to``: one superstep per count."""
+
+    def count(state: Counter) -> Counter:
+        return {"n": state.get("n", 0) + 1}
+
+    graph = OrkesGraph(Counter).add_node("count", count)
+    graph.add_edge(START, "count")
+    graph.add_conditional_edge("count", lambda s: "count" if s["n"] < up_to else END)
+    return graph.compile()
+
+
+def test_a_subgraph_runs_under_the_calling_run_s_max_steps(driver: Driver) -> None:
+    outer = OrkesGraph(Counter).add_node("loop", counting_graph(5))
+    runner = GraphRunner(outer.add_edge(START, "loop").add_edge("loop", END).compile())
+    assert driver(runner, {"n": 0}, max_steps=5) == {"n": 5}  # its own 5 steps fit
+    with pytest.raises(NodeError, match="max_steps=4") as caught:
+        driver(runner, {"n": 0}, max_steps=4)
+    assert caught.value.node == "loop"
+
+
+@pytest.mark.parametrize("is_async", [False, True], ids=["sync-nodes", "async-nodes"])
+def test_a_subgraph_runs_under_the_calling_run_s_max_concurrency(is_async: bool) -> None:
+    running = [0]
+    most = [0]
+    lock = threading.Lock()
+
+    def enter(by: int) -> None:
+        with lock:
+            running[0] += by
+            most[0] = max(most[0], running[0])
+
+    def work(state: Counter) -> dict[str, object]:
+        enter(1)
+        time.sleep(0.02)
+        enter(-1)
+        return {}
+
+    async def awork(state: Counter) -> dict[str, object]:
+        enter(1)
+        await asyncio.sleep(0.02)
+        enter(-1)
+        return {}
+
+    inner = OrkesGraph(Counter)
+    for name in ("a", "b", "c", "d"):
+        inner.add_node(name, awork if is_async else work)
+        inner.add_edge(START, name).add_edge(name, END)
+    outer = OrkesGraph(Counter).add_node("fan", inner.compile())
+    compiled = outer.add_edge(START, "fan").add_edge("fan", END).compile()
+    compiled.run({"n": 0}, max_concurrency=1)
+    assert most[0] == 1
+    asyncio.run(compiled.arun({"n": 0}, max_concurrency=2))
+    assert most[0] == 2
+
+
+class PlainLog(TypedDict, total=False):
+    """A state whose log has no reducer."""
+
+    log: list[str]
+
+
+def test_a_shared_key_with_a_reducer_on_one_side_only_is_refused() -> None:
+    inner = OrkesGraph(PlainLog).add_node("work", lambda s: {"log": [*s["log"], "inner"]})
+    compiled = inner.add_edge(START, "work").add_edge("work", END).compile()
+    with pytest.raises(GraphDefinitionError) as caught:
+        OrkesGraph(Outer).add_node("sub", compiled)
+    assert str(caught.value) == (
+        "subgraph node 'sub': key 'log' has a reducer in the parent's state only; a shared key "
+        "needs a reducer in both schemas or in neither (else its values are added twice or "
+        "lost): annotate both alike"
+    )
+    with pytest.raises(GraphDefinitionError, match="in the subgraph's state only"):
+        OrkesGraph(PlainLog).add_node("sub", inner_graph())
+
+
+def test_an_unnamed_subgraph_needs_a_name() -> None:
+    with pytest.raises(GraphDefinitionError, match="give the graph a name=, or call add_node"):
+        OrkesGraph(Outer).add_node(inner_graph())
+    named = OrkesGraph(Inner, name="research").add_node("think", lambda s: None)
+    compiled = named.add_edge(START, "think").add_edge("think", END).compile()
+    assert "research" in OrkesGraph(Outer).add_node(compiled).nodes

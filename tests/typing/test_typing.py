@@ -201,3 +201,44 @@ def test_connectors_and_messages_are_typed() -> None:
     message = OrkesMessageSchema(role="assistant", content="", tool_calls=[call])
     assert_type(message["tool_calls"], list[ToolCall])
     assert_type(orkes.__version__, str)
+
+
+def test_context_gates_commands_sends_and_events_are_typed() -> None:
+    from orkes import AsyncRunStream, Command, RunContext, RunStream, Send
+    from orkes.events import Event, Token, Update
+
+    class Job(TypedDict):
+        topics: list[str]
+        done: Annotated[list[str], operator.add]
+
+    def plan(state: Job, ctx: RunContext) -> Command[Literal["work"]]:
+        return Command(goto=[Send("work", {"topic": t}) for t in state["topics"]])
+
+    def work(arg: Mapping[str, Any]) -> dict[str, list[str]]:  # a Send's arg, not the state
+        return {"done": [arg["topic"]]}
+
+    def gate(state: Job, ctx: RunContext) -> Literal["plan", "END"]:  # a gate may take ctx
+        return "END" if state["done"] or ctx.step > 5 else "plan"
+
+    graph = OrkesGraph(Job).add_node(plan).add_node(work)
+    graph.add_edge(START, "plan").add_conditional_edge("work", gate)
+    compiled = graph.compile()
+    with compiled.stream({"topics": ["a", "b"], "done": []}) as stream:
+        assert_type(stream, RunStream[Job, Update])  # "updates" alone: Update events
+        updates = list(stream)
+    assert_type(stream.result, Job)
+    runner = GraphRunner(compiled)
+    tokens = runner.stream({"topics": []}, modes="messages")
+    assert_type(tokens, RunStream[Job, Token])
+    assert list(tokens) == []
+    mixed = runner.stream({"topics": []}, modes=("updates", "values"))
+    assert_type(mixed, RunStream[Job, Event])
+    assert_type(runner.astream({"topics": []}), AsyncRunStream[Job, Update])
+    assert_type(compiled.astream({"topics": []}, modes=["tasks"]), AsyncRunStream[Job, Event])
+    assert [type(event).__name__ for event in mixed] == ["Values", "Update", "Values"]
+    assert [(event.node, dict(event.update)) for event in updates] == [
+        ("plan", {}),
+        ("work", {"done": ["a"]}),
+        ("work", {"done": ["b"]}),
+    ]
+    assert stream.result == {"topics": ["a", "b"], "done": ["a", "b"]}

@@ -21,7 +21,8 @@ raises while it reads an answer or an event (which may quote a key the service e
 back). While a graph run streams ``"messages"`` from the node that calls ``invoke`` or
 ``ainvoke`` (:func:`orkes.events.token_publisher`), the reply is streamed under the hood:
 each chunk of text is published as it arrives, and the call still returns the whole
-message.
+message. A ``stream`` or ``astream`` made in such a node publishes each chunk as it is
+read; either way one publisher serves the call, so no chunk is published twice.
 """
 
 from __future__ import annotations
@@ -268,9 +269,11 @@ class HttpChatConnector(Closing, ABC):
         """Stream the reply: iterate for text chunks, then read ``.message``.
 
         The request goes out when the first chunk is asked for. Use ``with`` to close the
-        connection should you stop early.
+        connection should you stop early. While a graph run streams ``"messages"`` from
+        the node making this call, each chunk is also published as a ``Token`` when it is
+        read.
         """
-        return MessageStream(self._stream_core(messages, tools, params))
+        return MessageStream(self._stream_core(messages, tools, params), token_publisher())
 
     def astream(
         self,
@@ -279,8 +282,11 @@ class HttpChatConnector(Closing, ABC):
         tools: Iterable[Callable[..., Any] | ToolSpec] | None = None,
         **params: Any,
     ) -> AsyncMessageStream:
-        """Stream the reply asynchronously: ``async for`` chunks, then read ``.message``."""
-        return AsyncMessageStream(self._stream_core(messages, tools, params))
+        """Stream the reply asynchronously: ``async for`` chunks, then read ``.message``.
+
+        Tokens are published as with :meth:`stream`, from the event loop's thread.
+        """
+        return AsyncMessageStream(self._stream_core(messages, tools, params), token_publisher())
 
     def _stream_core(
         self,

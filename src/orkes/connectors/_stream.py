@@ -8,6 +8,12 @@ connection. The core reads in one thread at a time, and the async face never sta
 read while another is in flight: an await that is cancelled leaves its read running, and
 the next await takes what it brings.
 
+A face given a ``publish`` function (:func:`orkes.events.token_publisher`'s, while a run
+streams ``"messages"`` from the node) hands it each chunk of text as the chunk leaves the
+core: yielded, or read by ``final_message()``. Each chunk is published once, from the
+thread that reads the stream (the async face: the event loop's); without one, a chunk
+costs one ``is None`` test more.
+
 Example:
     >>> from orkes.connectors.openai import OpenAIConnector
     >>> with OpenAIConnector("m", base_url="http://127.0.0.1:9", api_key="") as connector:
@@ -152,10 +158,15 @@ class MessageStream(Closing, Iterator[str]):
     final :class:`~orkes.shared.schema.OrkesMessageSchema`, with the tool calls assembled
     and the token usage in ``metadata["usage"]``. Use it in a ``with`` block (or call
     :meth:`close`) to drop the connection when you stop early.
+
+    Made inside a node of a run streamed in ``"messages"`` mode, it publishes each chunk
+    as a ``Token`` of that node when the chunk is read (by iteration or by
+    :meth:`final_message`).
     """
 
-    def __init__(self, core: _StreamCore) -> None:
+    def __init__(self, core: _StreamCore, publish: Callable[[str], None] | None = None) -> None:
         self._core = core
+        self._publish = publish
         # A stream that is dropped half-read still closes its connection.
         weakref.finalize(self, core.close)
 
@@ -166,6 +177,8 @@ class MessageStream(Closing, Iterator[str]):
         chunk = self._core.next_chunk()
         if chunk is None:
             raise StopIteration
+        if self._publish is not None:
+            self._publish(chunk)
         return chunk
 
     @property
@@ -179,7 +192,11 @@ class MessageStream(Closing, Iterator[str]):
 
     def final_message(self) -> OrkesMessageSchema:
         """Read the rest of the stream (its chunks are not yielded) and return the message."""
-        return self._core.drain()
+        if self._publish is None:
+            return self._core.drain()
+        for _chunk in self:  # read one by one: each is published as it arrives
+            pass
+        return self._core.message
 
     def close(self) -> None:
         """Stop reading; before the end this closes the connection. Safe to call twice."""
@@ -207,10 +224,14 @@ class AsyncMessageStream(AsyncIterator[str]):
 
     A stream is read by one task at a time; a second task that asks for a chunk while
     another waits for one gets a :class:`~orkes.errors.ConnectorError`.
+
+    Made inside a node of a run streamed in ``"messages"`` mode, it publishes each chunk
+    as a ``Token`` of that node when an await takes it, from the event loop's thread.
     """
 
-    def __init__(self, core: _StreamCore) -> None:
+    def __init__(self, core: _StreamCore, publish: Callable[[str], None] | None = None) -> None:
         self._core = core
+        self._publish = publish
         # The read running in a worker thread, until an await has taken its outcome.
         self._read_in_flight: concurrent.futures.Future[str | None] | None = None
         self._waiting: asyncio.Future[str | None] | None = None
@@ -251,8 +272,11 @@ class AsyncMessageStream(AsyncIterator[str]):
         Cancelled (a timeout around it, say), its read goes on; another ``final_message()``
         takes it over and returns the message.
         """
-        # A chunk of a read that an earlier __anext__ began is in the message already.
-        while await self._read(self._core.skip_to_end) is not None:
+        # Without a listener the rest is read in one step; with one, chunk by chunk, so that
+        # each is published as it arrives. A chunk of a read that an earlier __anext__
+        # began comes first either way: it is in the message already.
+        read_rest = self._core.skip_to_end if self._publish is None else self._core.next_chunk
+        while await self._read(read_rest) is not None:
             pass
         return self._core.message
 
@@ -283,6 +307,9 @@ class AsyncMessageStream(AsyncIterator[str]):
             self._read_in_flight = None
             raise
         self._read_in_flight = None
+        # Published here, where a chunk is handed over, so each is published exactly once.
+        if outcome is not None and self._publish is not None:
+            self._publish(outcome)
         return outcome
 
 
@@ -293,10 +320,8 @@ def collect(core: _StreamCore, publish: Callable[[str], None]) -> OrkesMessageSc
     reply, and the chunks reach the stream's listener as they arrive. Should ``publish``
     or a read raise, the connection is closed.
     """
-    with MessageStream(core) as stream:
-        for chunk in stream:
-            publish(chunk)
-    return stream.message
+    with MessageStream(core, publish) as stream:
+        return stream.final_message()
 
 
 async def acollect(core: _StreamCore, publish: Callable[[str], None]) -> OrkesMessageSchema:
@@ -304,7 +329,5 @@ async def acollect(core: _StreamCore, publish: Callable[[str], None]) -> OrkesMe
 
     Cancelling the await closes the connection (and stops the request's retries).
     """
-    async with AsyncMessageStream(core) as stream:
-        async for chunk in stream:
-            publish(chunk)
-    return stream.message
+    async with AsyncMessageStream(core, publish) as stream:
+        return await stream.final_message()

@@ -41,10 +41,10 @@ async def gather_tasks(
     async def attempt(index: int) -> None:
         try:
             if gate is None:
-                outcome = await _one(run, tasks[index], listener)
+                outcome = await _one(run, tasks[index], listener, finish=True)
             else:
                 async with gate:
-                    outcome = await _one(run, tasks[index], listener)
+                    outcome = await _one(run, tasks[index], listener, finish=True)
         except asyncio.CancelledError as exc:
             if stopping[0]:
                 raise
@@ -67,10 +67,10 @@ async def gather_tasks(
     return [outcome for outcome in outcomes if outcome is not None]
 
 
-async def _one(run: Run, task: Task, listener: Listener | None) -> Outcome:
+async def _one(run: Run, task: Task, listener: Listener | None, finish: bool = False) -> Outcome:
     if task.node.is_async:
         return await ainvoke(run, task, listener)
-    outcome = await _on_thread(run, task, listener)
+    outcome = await _on_thread(run, task, listener, finish)
     returned = outcome[2]
     if outcome[3] is None and inspect.isawaitable(returned):  # a sync def handing back a coroutine
         try:
@@ -81,8 +81,13 @@ async def _one(run: Run, task: Task, listener: Listener | None) -> Outcome:
     return outcome
 
 
-async def _on_thread(run: Run, task: Task, listener: Listener | None) -> Outcome:
-    """A sync task on the pool; if cancelled while it runs, wait for it all the same."""
+async def _on_thread(run: Run, task: Task, listener: Listener | None, finish: bool) -> Outcome:
+    """A sync task on the pool; if cancelled while it runs, wait for it all the same.
+
+    With ``finish``, a task cancelled while it runs still gives its outcome once it ends
+    (a sibling's failure cancelled it; which failure is reported depends on its outcome
+    too); without, the cancellation goes on once it has ended.
+    """
     from orkes.graph._parallel import _attempt
 
     context = contextvars.copy_context()
@@ -100,4 +105,6 @@ async def _on_thread(run: Run, task: Task, listener: Listener | None) -> Outcome
                     await asyncio.shield(asyncio.wrap_future(running))
                 except asyncio.CancelledError:
                     continue
+            if finish:
+                return running.result()
         raise

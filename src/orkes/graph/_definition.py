@@ -5,7 +5,7 @@ from __future__ import annotations
 import inspect
 from collections.abc import Callable, Hashable, Mapping
 from dataclasses import dataclass
-from typing import Any, Literal, Union, get_args, get_origin, get_type_hints
+from typing import Any, Literal, Union, get_args, get_origin
 
 from orkes.errors import GraphDefinitionError
 
@@ -133,8 +133,14 @@ def takes_context(fn: Callable[..., Any], what: str) -> bool:
     return len(positional) >= 2
 
 
-def command_destinations(fn: Callable[..., Any]) -> tuple[str, ...]:
-    """The node names of a ``-> Command[Literal["a", "b"]]`` return annotation, if any."""
+def command_destinations(fn: Callable[..., Any], what: str) -> tuple[str, ...]:
+    """The node names of a ``-> Command[Literal["a", "b"]]`` return annotation, if any.
+
+    ``what`` names ``fn`` in the error (``"node 'plan'"``).
+
+    Raises:
+        GraphDefinitionError: the annotation names ``Command`` but can't be resolved.
+    """
     target: Any = fn if inspect.isroutine(fn) else getattr(type(fn), "__call__", None)  # noqa: B004
     annotations = getattr(target, "__annotations__", None)
     if not isinstance(annotations, dict) or "return" not in annotations:
@@ -142,25 +148,25 @@ def command_destinations(fn: Callable[..., Any]) -> tuple[str, ...]:
     written = annotations["return"]
     if isinstance(written, str) and "Command" not in written:
         return ()
-    holder = _Holder({"return": written})
+    from orkes._type_hints import resolve_return_hint
+
     try:
-        hints = get_type_hints(
-            holder, globalns=getattr(inspect.unwrap(target), "__globals__", None)
-        )
-    except Exception:  # names imported only for type checkers: nothing to read
-        return ()
+        returns = resolve_return_hint(fn)
+    except NameError as exc:
+        if not isinstance(written, str) or "Command" not in written:
+            return ()
+        raise GraphDefinitionError(
+            f"{what} is annotated -> {written}, which can't be resolved ({exc}); import "
+            "what it names at module level, or give the destinations to "
+            "add_node(..., destinations=[...])"
+        ) from exc
     found: list[str] = []
-    for member in _members(hints["return"]):
+    for member in _members(returns):
         if getattr(get_origin(member), "__name__", None) == "Command" and get_args(member):
             for literal in _members(get_args(member)[0]):
                 if get_origin(literal) is Literal:
                     found.extend(str(v) for v in get_args(literal))
     return tuple(dict.fromkeys(found))
-
-
-class _Holder:
-    def __init__(self, annotations: dict[str, object]) -> None:
-        self.__annotations__ = annotations
 
 
 def _members(hint: object) -> tuple[object, ...]:

@@ -89,7 +89,9 @@ class GatePlan:
     def _context(self, run: Run) -> object:
         from orkes.graph.context import RunContext
 
-        return RunContext(run.run_id, run.step, self.branch.source, run.path)
+        return RunContext(
+            run.run_id, run.step, self.branch.source, run.path, 1, run.thread_id, run.gate_scope
+        )
 
     def _route_slowly(self, answer: object, run: Run) -> tuple[Task, ...]:
         answers = list(answer) if isinstance(answer, (list, tuple)) else [answer]

@@ -140,7 +140,14 @@ def _args(
         return (view,)
     scope = current_scope.get() if listener is not None else None
     context = RunContext(
-        run.run_id, run.step, task.node.name, run.path, attempt, run.thread_id, scope
+        run.run_id,
+        run.step,
+        task.node.name,
+        run.path,
+        attempt,
+        run.thread_id,
+        scope,
+        (run.max_steps, run.max_concurrency),
     )
     return view, context
 
@@ -254,10 +261,15 @@ def _call_with_timeout(task: Task, args: tuple[Any, ...], seconds: float) -> obj
 
 
 def _timeout(task: Task, seconds: float) -> NodeTimeout:
+    what_happened = (
+        "it was cancelled"
+        if task.node.is_async
+        else "its thread runs on until it returns, as Python cannot stop a thread, and its "
+        "late result is discarded"
+    )
     return NodeTimeout(
-        f"node {task.describe()} did not finish within its timeout of {seconds:g} s; raise "
-        "timeout= in add_node(...) if it needs longer (a sync node's thread runs on until it "
-        "returns: Python cannot stop a thread, so its late result is discarded)",
+        f"node {task.describe()} did not finish within its timeout of {seconds:g} s "
+        f"({what_happened}); raise timeout= in add_node(...) if it needs longer",
         node=task.node.name,
         seconds=seconds,
     )

@@ -1,16 +1,17 @@
 """Who listens to a run: the modes asked for, and where events go.
 
 A stream's top-level listener collects events for the loop to yield (a list between
-yields, or a queue while tasks run on threads). A run started inside a node of a
-listened-to run — a subgraph — forwards its events to the parent's listener, its path
-prefixed with the parent's node.
+yields, or a queue while tasks run on threads); the sync loop yields each step's own
+``Update`` and ``Values`` straight away. A run started inside a node of a listened-to
+run — a subgraph — forwards its events to the parent's listener, its path prefixed with
+the parent's node.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from types import MappingProxyType
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from orkes.errors import GraphDefinitionError
 from orkes.events import STREAM_MODES, Event, TaskScope, Update, Values, current_scope
@@ -18,7 +19,7 @@ from orkes.events import STREAM_MODES, Event, TaskScope, Update, Values, current
 if TYPE_CHECKING:
     from orkes.graph.plan import Run
 
-__all__ = ["LIVE_MODES", "Listener", "checked_modes"]
+__all__ = ["LIVE_MODES", "Listener", "UpdateDraft", "checked_modes", "new_update"]
 
 LIVE_MODES = frozenset({"custom", "messages", "tasks"})
 """Modes whose events come from inside running nodes: their tasks run off the loop."""
@@ -29,11 +30,8 @@ def checked_modes(modes: Iterable[str] | str) -> frozenset[str]:
     names = (modes,) if isinstance(modes, str) else tuple(modes)
     unknown = [m for m in names if m not in STREAM_MODES]
     if unknown or not names:
-        raise GraphDefinitionError(
-            f"unknown stream mode {unknown[0]!r}; "
-            if unknown
-            else f"no stream mode given; modes are {', '.join(map(repr, STREAM_MODES))}"
-        )
+        problem = f"unknown stream mode {unknown[0]!r}" if unknown else "no stream mode given"
+        raise GraphDefinitionError(f"{problem}; modes are {', '.join(map(repr, STREAM_MODES))}")
     return frozenset(names)
 
 
@@ -87,17 +85,22 @@ class Listener:
             yield from events
 
     def started(self, run: Run) -> None:
-        """Mode ``"values"``: the state before the first step."""
+        """Mode ``"values"``: the state before the first step; mode ``"custom"``: gates' emits."""
+        if "custom" in self.modes:
+            run.gate_scope = TaskScope(self.emit, self.modes, "", run.path, 0, False)
         if "values" in self.modes:
             self.emit(Values(dict(run.state), step=0, path=self.path))
 
     def stepped(self, run: Run) -> None:
-        """After a step: each task's ``Update``, in merge order; then the ``Values``."""
+        """After a step: each task's ``Update``, in merge order; then the ``Values``.
+
+        (A top-level sync stream's loop yields these itself, without the buffer.)
+        """
         modes = self.modes
         if "updates" in modes and run.report:
             emit, step, path = self.emit, run.step, self.path
             for task, writes, cached in run.report:
-                emit(_update(task.node.name, _read_only(writes), cached, step, path))
+                emit(new_update(task.node.name, writes, cached, step, path))
         if "values" in modes:
             self.emit(Values(dict(run.state), step=run.step, path=self.path))
 
@@ -106,32 +109,36 @@ class Listener:
         return TaskScope(self.emit, self.modes, "", run.path, 0, False)
 
 
-def _read_only(writes: Any) -> Any:
-    return writes if isinstance(writes, MappingProxyType) else MappingProxyType(writes)
+class UpdateDraft:
+    """An ``Update`` being made: the same slots, filled with plain attribute stores.
+
+    A frozen dataclass refuses attribute stores (its ``__setattr__`` raises), so its
+    ``__init__`` sets each field through ``object.__setattr__`` (0.5 µs for an
+    ``Update``). Streams make one ``Update`` per task: they fill a draft, then make it an
+    ``Update`` by assigning ``__class__``, which CPython allows between classes with the
+    same slots (0.1 µs in all). The result is an ``Update`` like any other: same type,
+    fields, equality, ``match``; frozen from then on.
+    """
+
+    __slots__ = Update.__slots__
 
 
 _new = object.__new__
-_slots: Any = vars(Update)  # the slot descriptors, read without mypy's instance view
-_set_node = _slots["node"].__set__
-_set_update = _slots["update"].__set__
-_set_cached = _slots["cached"].__set__
-_set_step = _slots["step"].__set__
-_set_path = _slots["path"].__set__
 
 
-def _update(node: str, update: Any, cached: bool, step: int, path: tuple[str, ...]) -> Update:
-    """``Update(node, update, cached, step=step, path=path)``, made at half the cost.
+def new_update(node: str, update: Any, cached: bool, step: int, path: tuple[str, ...]) -> Update:
+    """``Update(node, read-only update, cached, step=step, path=path)``, at a third of the cost.
 
-    A frozen dataclass sets each field through ``object.__setattr__``; streams make one
-    ``Update`` per task, so they fill the slots directly.
+    ``drive`` inlines this for the top-level stream.
     """
-    event: Update = _new(Update)
-    _set_node(event, node)
-    _set_update(event, update)
-    _set_cached(event, cached)
-    _set_step(event, step)
-    _set_path(event, path)
-    return event
+    event: Any = _new(UpdateDraft)
+    event.node = node
+    event.update = update if isinstance(update, MappingProxyType) else MappingProxyType(update)
+    event.cached = cached
+    event.step = step
+    event.path = path
+    event.__class__ = Update
+    return cast(Update, event)
 
 
 def names_of(tasks: Sequence[Any]) -> str:

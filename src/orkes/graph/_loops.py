@@ -8,14 +8,17 @@ node is the invoke path's (``_invoke.py``).
 
 from __future__ import annotations
 
+import contextlib
 import queue
-from collections.abc import AsyncIterator, Generator, Iterator
+from collections.abc import AsyncGenerator, AsyncIterator, Generator, Iterator
+from types import MappingProxyType as _Proxy
 from typing import TYPE_CHECKING, Any
 
-from orkes.events import Event, TaskScope, current_scope
+from orkes.events import Event, Update, Values, current_scope
 from orkes.graph._invoke import invoke, node_error
+from orkes.graph._listen import UpdateDraft
 from orkes.graph._parallel import ThreadStep, run_in_threads
-from orkes.graph._tasks import STATE, Task
+from orkes.graph._tasks import STATE
 from orkes.graph.routing import ParentCommand
 
 if TYPE_CHECKING:
@@ -25,6 +28,7 @@ if TYPE_CHECKING:
 __all__ = ["adrive", "drive"]
 
 _STEP_DONE: Any = object()
+_new = object.__new__
 
 
 def drive(run: Run, listener: Listener | None, limit: int | None) -> Iterator[Event]:
@@ -52,16 +56,31 @@ def drive(run: Run, listener: Listener | None, limit: int | None) -> Iterator[Ev
         run.finish()
         return
     listener.started(run)
-    yield from listener.drain()
-    live = listener.live and listener.buffer is not None
+    buffer = listener.buffer  # None in a nested run: its events go to the parent's listener
+    if buffer:
+        yield from listener.drain()
+    live = listener.live and buffer is not None
+    updates, values, path = "updates" in listener.modes, "values" in listener.modes, listener.path
+    tokens = listener.tokens  # only in a nested run: "messages" makes a top-level one live
     scope = listener.inline_scope(run)
     scope_token = current_scope.set(scope)  # for runs nested in a node run here
     try:
         while tasks and not run.stopping:
             run.begin_step(tasks)
             task = tasks[0]
-            if len(tasks) == 1 and task.node.plain and not live:
-                tasks = _inline(run, task, scope, listener)
+            node = task.node
+            if len(tasks) == 1 and node.plain and not live:  # as run()'s hot path
+                scope.node = node.name  # the moving scope, pointed at this task
+                scope.step = run.step
+                scope.tokens = tokens and node.stream_tokens
+                view = dict(run.state) if task.arg is STATE else task.arg
+                try:
+                    returned = node.fn(view)
+                except ParentCommand as signal:
+                    returned = signal.command
+                except Exception as exc:
+                    raise node_error(run, task, exc) from exc
+                tasks = run.finish_one(task, view, returned)
             else:
                 outcomes: list[Outcome]
                 if live:
@@ -70,30 +89,33 @@ def drive(run: Run, listener: Listener | None, limit: int | None) -> Iterator[Ev
                     outcomes = [invoke(run, task, listener)]
                 else:
                     outcomes = run_in_threads(run, tasks, listener, limit)
-                yield from listener.drain()
+                if buffer:
+                    yield from listener.drain()
                 tasks = run.finish_step(outcomes)
-            listener.stepped(run)
-            yield from listener.drain()
+            if buffer is None:  # a nested run: the step's events go to the parent's listener
+                listener.stepped(run)
+                continue
+            if buffer:  # what runs nested in this step's nodes sent
+                yield from listener.drain()
+            # The step's own events, yielded straight from here: ``listener.stepped`` and
+            # ``new_update`` inlined (a stream pays for them on every step).
+            if updates:
+                step = run.step
+                for done, writes, cached in run.report or ():
+                    event: Any = _new(UpdateDraft)
+                    event.node = done.node.name
+                    event.update = writes if isinstance(writes, _Proxy) else _Proxy(writes)
+                    event.cached = cached
+                    event.step = step
+                    event.path = path
+                    event.__class__ = Update
+                    yield event
+            if values:
+                yield Values(dict(run.state), step=run.step, path=path)
     finally:
         current_scope.reset(scope_token)
     if not run.stopping:
         run.finish()
-
-
-def _inline(run: Run, task: Task, scope: TaskScope, listener: Listener) -> tuple[Task, ...]:
-    """A plain node, called here, with the moving scope pointed at it."""
-    node = task.node
-    scope.node = node.name
-    scope.step = run.step
-    scope.tokens = listener.tokens and node.stream_tokens
-    view = dict(run.state) if task.arg is STATE else task.arg
-    try:
-        returned = node.fn(view)
-    except ParentCommand as signal:
-        returned = signal.command
-    except Exception as exc:
-        raise node_error(run, task, exc) from exc
-    return run.finish_one(task, view, returned)
 
 
 def _live_step(
@@ -141,8 +163,11 @@ async def adrive(run: Run, listener: Listener | None, limit: int | None) -> Asyn
     while tasks and not run.stopping:
         run.begin_step(tasks)
         outcomes: list[Outcome] = []
-        async for event in _events_while_running(run, tasks, listener, limit, outcomes):
-            yield event
+        # Closed with this generator, so that a stream closed mid-step stops the step now.
+        running = _events_while_running(run, tasks, listener, limit, outcomes)
+        async with contextlib.aclosing(running):
+            async for event in running:
+                yield event
         for event in listener.drain():
             yield event
         tasks = run.finish_step(outcomes)
@@ -155,7 +180,7 @@ async def adrive(run: Run, listener: Listener | None, limit: int | None) -> Asyn
 
 async def _events_while_running(
     run: Run, tasks: Any, listener: Listener, limit: int | None, outcomes: list[Outcome]
-) -> AsyncIterator[Event]:
+) -> AsyncGenerator[Event, None]:
     """Run a step on the loop, yielding events (from the loop or pool threads) as they come.
 
     The outcomes are appended to ``outcomes``. If the consumer stops or is cancelled,

@@ -4,7 +4,9 @@ Keys the two schemas share pass in; what comes back is the node's update: for a 
 subgraph merges through a reducer, only what the subgraph added (so nothing is applied
 twice by the parent's reducer); for any other shared key, its final value where the
 subgraph wrote it. The subgraph's other keys stay inside it. Its events reach the
-parent's stream with the node's name on their path; its errors name the whole path.
+parent's stream with the node's name on their path; its errors name the whole path. It
+runs under the calling run's ``max_steps`` (counting its own steps) and
+``max_concurrency``.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
+from orkes.errors import GraphDefinitionError
 from orkes.graph._listen import Listener
 from orkes.graph._writes import MISSING
 from orkes.graph.plan import Run
@@ -29,9 +32,18 @@ class SubgraphNode:
 
     __slots__ = ("compiled", "shared")
 
-    def __init__(self, parent: StateSchema, compiled: CompiledGraph[Any]) -> None:
+    def __init__(self, parent: StateSchema, compiled: CompiledGraph[Any], name: str) -> None:
         self.compiled = compiled
         self.shared = tuple(k for k in compiled.schema.keys if k in parent.key_set)
+        inner = compiled.schema.reducers
+        for key in self.shared:
+            if (key in inner) != (key in parent.reducers):
+                raise GraphDefinitionError(
+                    f"subgraph node {name!r}: key {key!r} has a reducer in "
+                    f"{'the subgraph' if key in inner else 'the parent'}'s state only; a shared "
+                    "key needs a reducer in both schemas or in neither (else its values are "
+                    "added twice or lost): annotate both alike"
+                )
 
     def __repr__(self) -> str:
         return f"<subgraph {self.compiled!r}>"
@@ -41,7 +53,7 @@ class SubgraphNode:
         from orkes.graph._loops import drive
 
         run, listener, given = self._new_run(state, ctx)
-        for _ in drive(run, listener, None):
+        for _ in drive(run, listener, run.max_concurrency):
             pass
         return self._update(run, given)
 
@@ -50,7 +62,7 @@ class SubgraphNode:
         from orkes.graph._loops import adrive
 
         run, listener, given = self._new_run(state, ctx)
-        async for _ in adrive(run, listener, None):
+        async for _ in adrive(run, listener, run.max_concurrency):
             pass
         return self._update(run, given)
 
@@ -58,7 +70,9 @@ class SubgraphNode:
         self, state: Mapping[str, Any], ctx: RunContext
     ) -> tuple[Run, Listener | None, dict[str, Any]]:
         given = {key: state[key] for key in self.shared if key in state}
-        run = Run(self.compiled.plan, given, 1000)
+        max_steps, run_max_concurrency = ctx._limits  # the calling run's limits
+        run = Run(self.compiled.plan, given, max_steps)
+        run.max_concurrency = run_max_concurrency
         run.path = (*ctx.path, ctx.node)
         run.thread_id = ctx.thread_id
         run.collect_folds()

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from orkes.graph._definition import Branch, Edge, Join, NodeSpec
+from orkes.graph._definition import Edge, Join, NodeSpec
 from orkes.graph._gates import GatePlan
-from orkes.graph.state import StateSchema
+
+if TYPE_CHECKING:
+    from orkes.graph.spec import GraphSpec
 
 __all__ = ["STATE", "GraphPlan", "NodePlan", "Task", "sorted_tasks"]
 
@@ -144,25 +146,17 @@ class GraphPlan:
 
     __slots__ = ("has_async", "has_defer", "nodes", "schema", "start")
 
-    def __init__(
-        self,
-        schema: StateSchema,
-        specs: Sequence[NodeSpec],
-        edges: Sequence[Edge],
-        joins: Sequence[Join],
-        branches: Sequence[Branch],
-        caches: Mapping[str, Any] | None = None,
-    ) -> None:
+    def __init__(self, graph: GraphSpec, caches: Mapping[str, Any] | None = None) -> None:
         caches = caches or {}
-        self.schema = schema
-        self.nodes = {spec.name: NodePlan(spec, caches.get(spec.name)) for spec in specs}
+        self.schema = graph.schema
+        self.nodes = {name: NodePlan(spec, caches.get(name)) for name, spec in graph.nodes.items()}
         self.start = NodePlan(NodeSpec("START", _start))
         self.has_async = tuple(name for name, node in self.nodes.items() if node.is_async)
         self.has_defer = any(node.defer for node in self.nodes.values())
         by_name: dict[str, NodePlan] = {**self.nodes, "__start__": self.start}
         successors: dict[str, list[NodePlan]] = {name: [] for name in by_name}
         limited: dict[str, list[tuple[str, Edge, NodePlan | None]]] = {n: [] for n in by_name}
-        for number, edge in enumerate(edges):
+        for number, edge in enumerate(graph.edges):
             target = self.nodes.get(edge.target)
             if edge.max_passes is not None:
                 limited[edge.source].append((f"edge:{number}", edge, target))
@@ -170,13 +164,13 @@ class GraphPlan:
                 successors[edge.source].append(target)
         gates: dict[str, list[GatePlan]] = {name: [] for name in by_name}
         any_node = GatePlan.any_node_table(self.nodes)
-        for number, branch in enumerate(branches):
+        for number, branch in enumerate(graph.branches):
             gates[branch.source].append(GatePlan(f"gate:{number}", branch, self.nodes, any_node))
         for name, node in by_name.items():
             node.successors = tuple(successors[name])
             node.limited_edges = tuple(limited[name])
             node.branches = tuple(gates[name])
-        for number, join in enumerate(joins):
+        for number, join in enumerate(graph.joins):
             for source in join.sources:
                 node = by_name[source]
                 node.joins = (*node.joins, (f"join:{number}", join, self.nodes.get(join.target)))

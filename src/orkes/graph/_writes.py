@@ -56,12 +56,10 @@ def writes_of(
                 node=task.node.name,
             )
         routes = returned.targets()
-    elif (
-        isinstance(returned, (list, tuple))
-        and returned
-        and all(isinstance(s, Send) for s in returned)
-    ):
-        return _NO_WRITES, list(returned)
+    elif isinstance(returned, (list, tuple)) and all(isinstance(s, Send) for s in returned):
+        if not returned and not task.node.destinations:
+            _refuse(task, returned)  # no Send in it, and the node sends nowhere: a slip
+        return _NO_WRITES, list(returned)  # empty: a map over nothing, only the edges go on
     else:
         _refuse(task, returned)
     if not run.key_set.issuperset(writes):

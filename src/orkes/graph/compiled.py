@@ -2,27 +2,27 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Mapping
 from types import MappingProxyType
-from typing import TYPE_CHECKING, Any, Generic, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from orkes.errors import GraphDefinitionError
 from orkes.graph._cache import NodeCache
 from orkes.graph._definition import Branch, Edge, Join, NodeSpec
+from orkes.graph._runs import RunMethods
 from orkes.graph.plan import GraphPlan
 from orkes.graph.state import StateSchema
 
 if TYPE_CHECKING:
-    from orkes.events import StreamMode
-    from orkes.graph.core import OrkesGraph
-    from orkes.graph.stream import AsyncRunStream, RunStream
+    from orkes.graph.runner import GraphRunner
+    from orkes.graph.spec import GraphSpec
 
 __all__ = ["CompiledGraph"]
 
 StateT = TypeVar("StateT", bound=Mapping[str, Any])
 
 
-class CompiledGraph(Generic[StateT]):
+class CompiledGraph(RunMethods[StateT]):
     """A validated graph, frozen: safe to share between threads and runs.
 
     Made by :meth:`OrkesGraph.compile`; run it with ``GraphRunner(compiled).run(state)``
@@ -37,6 +37,8 @@ class CompiledGraph(Generic[StateT]):
         edges: the plain edges, as recorded.
         joins: the joins (``add_edge([a, b], c)``), as recorded.
         branches: the conditional edges, as recorded.
+        spec: all of the above in one frozen ``GraphSpec``: what validation checked and
+            what the plan and pictures read.
     """
 
     __slots__ = (
@@ -49,26 +51,26 @@ class CompiledGraph(Generic[StateT]):
         "nodes",
         "plan",
         "schema",
+        "spec",
         "state_schema",
     )
 
-    def __init__(self, graph: OrkesGraph[StateT]) -> None:
-        self.name = graph.name
-        self.description = graph.description
-        self.state_schema: type[StateT] = graph.state_schema
-        self.schema: StateSchema = graph.schema
-        self.nodes: Mapping[str, Callable[..., Any]] = MappingProxyType(dict(graph.nodes))
-        self.node_specs: Mapping[str, NodeSpec] = MappingProxyType(dict(graph.node_specs))
-        self.edges: tuple[Edge, ...] = tuple(graph.edges)
-        self.joins: tuple[Join, ...] = tuple(graph.joins)
-        self.branches: tuple[Branch, ...] = tuple(graph.branches)
+    def __init__(self, spec: GraphSpec) -> None:
+        self.spec = spec
+        self.name = spec.name
+        self.description = spec.description
+        self.state_schema: type[StateT] = spec.state_schema
+        self.schema: StateSchema = spec.schema
+        self.nodes: Mapping[str, Callable[..., Any]] = MappingProxyType(
+            {name: node.fn for name, node in spec.nodes.items()}
+        )
+        self.node_specs: Mapping[str, NodeSpec] = spec.nodes
+        self.edges: tuple[Edge, ...] = spec.edges
+        self.joins: tuple[Join, ...] = spec.joins
+        self.branches: tuple[Branch, ...] = spec.branches
         self.plan = GraphPlan(
-            graph.schema,
-            tuple(self.node_specs.values()),
-            self.edges,
-            self.joins,
-            self.branches,
-            {name: NodeCache(spec.cache) for name, spec in self.node_specs.items() if spec.cache},
+            spec,
+            {name: NodeCache(node.cache) for name, node in spec.nodes.items() if node.cache},
         )
 
     def __setattr__(self, name: str, value: object) -> None:
@@ -83,41 +85,10 @@ class CompiledGraph(Generic[StateT]):
         label = f" {self.name!r}" if self.name else ""
         return f"<CompiledGraph{label} over {self.state_schema.__name__}: {len(self.nodes)} nodes>"
 
-    def run(self, state: Mapping[str, Any], *, max_steps: int | None = None) -> StateT:
-        """Run the graph on ``state``: a shortcut for ``GraphRunner(self).run(state)``."""
+    def _runner(self) -> GraphRunner[StateT]:
         from orkes.graph.runner import GraphRunner
 
-        return GraphRunner(self).run(state, max_steps=max_steps)
-
-    async def arun(self, state: Mapping[str, Any], *, max_steps: int | None = None) -> StateT:
-        """Run the graph on ``state`` without blocking the event loop (async nodes allowed)."""
-        from orkes.graph.runner import GraphRunner
-
-        return await GraphRunner(self).arun(state, max_steps=max_steps)
-
-    def stream(
-        self,
-        state: Mapping[str, Any],
-        *,
-        modes: Iterable[StreamMode] | StreamMode = ("updates",),
-        max_steps: int | None = None,
-    ) -> RunStream[StateT]:
-        """Stream a run's events: a shortcut for ``GraphRunner(self).stream(state, ...)``."""
-        from orkes.graph.runner import GraphRunner
-
-        return GraphRunner(self).stream(state, modes=modes, max_steps=max_steps)
-
-    def astream(
-        self,
-        state: Mapping[str, Any],
-        *,
-        modes: Iterable[StreamMode] | StreamMode = ("updates",),
-        max_steps: int | None = None,
-    ) -> AsyncRunStream[StateT]:
-        """Stream a run on the event loop: ``GraphRunner(self).astream(state, ...)``."""
-        from orkes.graph.runner import GraphRunner
-
-        return GraphRunner(self).astream(state, modes=modes, max_steps=max_steps)
+        return GraphRunner(self)
 
 
 def _immutable(attribute: str) -> GraphDefinitionError:

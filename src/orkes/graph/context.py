@@ -6,7 +6,8 @@ A node that declares a second parameter gets one::
         ctx.emit({"progress": 0.5})          # a Custom event for "custom" streams
         return {"text": f"step {ctx.step}, attempt {ctx.attempt}"}
 
-Whether a node takes it is read once, at ``compile()``, from the signature.
+Whether a node takes it is read once from its signature, by ``add_node`` (for a gate,
+by ``compile()``), never per call.
 """
 
 from __future__ import annotations
@@ -40,6 +41,8 @@ class RunContext:
     attempt: int = 1
     thread_id: str | None = None
     _scope: TaskScope | None = field(default=None, repr=False, compare=False)
+    # The run's max_steps and max_concurrency: a subgraph node runs under the same.
+    _limits: tuple[int, int | None] = field(default=(1000, None), repr=False, compare=False)
 
     def emit(self, payload: Any) -> None:
         """Send ``payload`` to whoever streams this run with mode ``"custom"``.

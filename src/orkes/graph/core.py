@@ -16,8 +16,9 @@ Example:
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Hashable, Iterable, Mapping, Sequence
-from typing import TYPE_CHECKING, Any, Generic, TypeVar, Union, overload
+from collections.abc import Callable, Hashable, Iterable, Mapping, Sequence
+from types import MappingProxyType
+from typing import TYPE_CHECKING, Any, Generic, TypeVar, overload
 
 from typing_extensions import Self
 
@@ -32,9 +33,8 @@ from orkes.graph._definition import (
     takes_context,
 )
 from orkes.graph._sentinels import END, RESERVED_NAMES, START, Terminal, normalize_target
-from orkes.graph.context import RunContext
 from orkes.graph.policies import CachePolicy, RetryPolicy
-from orkes.graph.routing import Command, Send
+from orkes.graph.signatures import GateFn, NodeFn
 from orkes.graph.state import StateSchema
 
 if TYPE_CHECKING:
@@ -43,14 +43,6 @@ if TYPE_CHECKING:
 __all__ = ["END", "START", "NodeFn", "OrkesGraph"]
 
 StateT = TypeVar("StateT", bound=Mapping[str, Any])
-
-NodeUpdate = Union[Mapping[str, Any], None, Command[Any], Sequence[Send]]  # noqa: UP007
-NodeFn = Union[  # noqa: UP007
-    Callable[[StateT], NodeUpdate | Awaitable[NodeUpdate]],
-    Callable[[StateT, RunContext], NodeUpdate | Awaitable[NodeUpdate]],
-]
-"""A node: takes the state (and, if it declares one, a ``RunContext``); returns what
-changed, the state it was given, ``None``, a ``Command`` or a list of ``Send``."""
 
 
 class OrkesGraph(Generic[StateT]):
@@ -174,8 +166,9 @@ class OrkesGraph(Generic[StateT]):
             fn = name_or_fn
             name = fn.name if isinstance(fn, CompiledGraph) else getattr(fn, "__name__", None)
             if not isinstance(name, str) or name == "<lambda>":
+                hint = "give the graph a name=, or " if isinstance(fn, CompiledGraph) else ""
                 raise GraphDefinitionError(
-                    f"cannot name node {fn!r} after its function; call add_node('name', fn)"
+                    f"cannot name node {fn!r} after its function; {hint}call add_node('name', fn)"
                 )
         elif isinstance(name_or_fn, str):
             name = name_or_fn
@@ -227,14 +220,16 @@ class OrkesGraph(Generic[StateT]):
 
         subgraph = subgraph_of(fn)
         if subgraph is not None:
-            adapter = SubgraphNode(self.schema, subgraph)
+            adapter = SubgraphNode(self.schema, subgraph, name)
             is_async = bool(subgraph.plan.has_async)
             call: Callable[..., Any] = adapter.acall if is_async else adapter
             return NodeSpec(
                 name, call, is_async, True, tuple(declared), retry, timeout, cache,
                 stream_tokens, defer, subgraph,
             )  # fmt: skip
-        declared += [self._target_name(d, where) for d in command_destinations(fn)]
+        declared += [
+            self._target_name(d, where) for d in command_destinations(fn, f"node {name!r}")
+        ]
         return NodeSpec(
             name,
             fn,
@@ -290,7 +285,7 @@ class OrkesGraph(Generic[StateT]):
     def add_conditional_edge(
         self,
         source: str,
-        gate: Callable[[StateT], object],
+        gate: GateFn[StateT],
         mapping: Mapping[Any, str] | None = None,
         *,
         default: str | None = None,
@@ -300,8 +295,9 @@ class OrkesGraph(Generic[StateT]):
 
         Args:
             source: the node (or ``START``) the edge leaves from.
-            gate: a function of the state returning a key of ``mapping`` — or, with no
-                mapping, a node name or ``END``; a list of them fans out in parallel.
+            gate: a function of the state (and, if it declares one, a ``RunContext``)
+                returning a key of ``mapping`` — or, with no mapping, a node name or
+                ``END``; a list of them (or of ``Send``) fans out in parallel.
             mapping: gate value -> node name or ``END`` (``"END"`` works too).
             default: where to go when the gate returns a value the mapping lacks.
             max_passes: how many times the gate may be evaluated in one run.
@@ -342,10 +338,21 @@ class OrkesGraph(Generic[StateT]):
         """
         if self._compiled is None:
             from orkes.graph.compiled import CompiledGraph
+            from orkes.graph.spec import GraphSpec
             from orkes.graph.validate import validate
 
-            validate(self)
-            self._compiled = CompiledGraph(self)
+            spec = GraphSpec(  # frozen: later changes to this builder cannot reach it
+                self.name,
+                self.description,
+                self.state_schema,
+                self.schema,
+                MappingProxyType(dict(self.node_specs)),
+                tuple(self.edges),
+                tuple(self.joins),
+                tuple(self.branches),
+            )
+            validate(spec)
+            self._compiled = CompiledGraph(spec)
         return self._compiled
 
     def _check_open(self) -> None:

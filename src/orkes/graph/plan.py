@@ -21,7 +21,7 @@ state is left as it was before the step, the finished tasks' writes are kept in
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from orkes.errors import RoutingError, StateError, StepLimitExceeded
 from orkes.graph._definition import Branch, Edge, Join
@@ -29,6 +29,9 @@ from orkes.graph._sentinels import END, normalize_target
 from orkes.graph._tasks import STATE, GraphPlan, NodePlan, Task, sorted_tasks
 from orkes.graph._writes import Routes, check_conflicts, close, reduced, writes_of
 from orkes.graph.routing import Send
+
+if TYPE_CHECKING:
+    from orkes.events import TaskScope
 
 __all__ = ["GraphPlan", "Outcome", "Run"]
 
@@ -53,9 +56,11 @@ class Run:
         "deferred",
         "fast",
         "folds",
+        "gate_scope",
         "join_seen",
         "joins_fired",
         "key_set",
+        "max_concurrency",
         "max_steps",
         "passes",
         "path",
@@ -98,6 +103,7 @@ class Run:
         self.fast = not self.reducers  # a dict update needs no reducer: merge it in place
         self.state: dict[str, Any] = dict(state)
         self.max_steps = max_steps
+        self.max_concurrency: int | None = None  # tasks of one step at once; None: all
         self.step = 0
         self.passes: dict[str, int] = {}
         self.join_seen: dict[str, set[str]] = {}
@@ -111,6 +117,7 @@ class Run:
         self._run_id = run_id
         self.thread_id: str | None = None
         self.stopping = False  # a stream was closed: start no more tasks
+        self.gate_scope: TaskScope | None = None  # where a gate's ctx.emit goes, if anywhere
 
     @property
     def run_id(self) -> str:
@@ -358,7 +365,7 @@ class Run:
             "passes": dict(self.passes),
             "join_seen": {key: sorted(seen) for key, seen in self.join_seen.items()},
             "joins_fired": sorted(self.joins_fired),
-            "deferred": sorted(self.deferred),
+            "deferred": [_deferred_entry(self.deferred[key]) for key in sorted(self.deferred)],
         }
 
     def restore(self, memory: Mapping[str, Any]) -> None:
@@ -368,10 +375,18 @@ class Run:
         self.join_seen = {key: set(seen) for key, seen in memory["join_seen"].items()}
         self.joins_fired = set(memory["joins_fired"])
         self.deferred = {}
-        for name_and_index in memory["deferred"]:
-            name, _, index = name_and_index.rpartition("#")
-            if int(index) < 0:
-                self.deferred[name_and_index] = self.plan.nodes[name].task
+        for entry in memory["deferred"]:
+            node = self.plan.nodes[entry["node"]]
+            index = int(entry["index"])
+            task = node.task if index < 0 else Task(node, entry["arg"], index)
+            self.deferred[f"{node.name}#{index}"] = task
+
+
+def _deferred_entry(task: Task) -> dict[str, Any]:
+    """A deferred task as plain data: its node, its index, and a ``Send``'s argument."""
+    if task.arg is STATE:
+        return {"node": task.node.name, "index": task.index}
+    return {"node": task.node.name, "index": task.index, "arg": task.arg}
 
 
 def _names(names: Sequence[str]) -> str:

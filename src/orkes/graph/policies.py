@@ -20,6 +20,7 @@ from orkes.errors import (
     ConnectionFailed,
     ConnectorTimeout,
     GraphDefinitionError,
+    NodeError,
     RateLimited,
     ServiceError,
 )
@@ -32,6 +33,8 @@ def default_retry_on(error: BaseException) -> bool:
 
     It is: a connector's timeout, failed connection, 429 or 5xx after its own retries;
     any ``TimeoutError`` or ``ConnectionError``. A bad request or a refused key is not.
+    (``RetryPolicy`` hands it the exception the innermost node raised when a subgraph
+    node fails.)
     """
     worth_retrying = (
         ConnectorTimeout,
@@ -55,7 +58,11 @@ class RetryPolicy:
         max_delay: no wait is longer than this.
         jitter: wait a random 50 to 100% of the computed delay, so many runs don't retry in step.
         retry_on: exception classes worth retrying, or a function of the exception that
-            says whether it is; by default :func:`default_retry_on`.
+            says whether it is; by default :func:`default_retry_on`. When a subgraph node
+            fails, the exception its inner node raised is what is judged.
+
+    A ``RateLimited`` error's ``retry_after`` (the service's own hint) is waited for
+    when it is longer than the computed delay (``max_delay`` still caps it).
     """
 
     max_attempts: int = 3
@@ -93,20 +100,31 @@ class RetryPolicy:
 
     def delay_after(self, attempt: int, error: BaseException) -> float | None:
         """Seconds to wait before attempt ``attempt + 1``, or ``None``: give up with ``error``."""
+        error = _innermost(error)
         if attempt >= self.max_attempts or not self._retries(error):
             return None
         delay = min(self.initial_delay * self.backoff ** (attempt - 1), self.max_delay)
-        if not self.jitter:
-            return delay
-        import random  # loaded only by a policy that jitters
+        if self.jitter:
+            import random  # loaded only by a policy that jitters
 
-        return delay * random.uniform(0.5, 1.0)
+            delay *= random.uniform(0.5, 1.0)
+        hint = error.retry_after if isinstance(error, RateLimited) else None
+        if hint is not None and hint > delay:
+            delay = min(hint, self.max_delay)
+        return delay
 
     def _retries(self, error: BaseException) -> bool:
         retry_on = self.retry_on
         if isinstance(retry_on, tuple):
             return isinstance(error, retry_on)
         return bool(retry_on(error))
+
+
+def _innermost(error: BaseException) -> BaseException:
+    """What a subgraph's inner node raised, for a ``NodeError`` that wraps one."""
+    while isinstance(error, NodeError) and error.__cause__ is not None:
+        error = error.__cause__
+    return error
 
 
 @dataclass(frozen=True, slots=True)

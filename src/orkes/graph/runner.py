@@ -11,11 +11,12 @@ from __future__ import annotations
 
 import contextvars
 from collections.abc import Iterable, Mapping
-from typing import TYPE_CHECKING, Any, Generic, TypeVar, cast
+from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 from orkes.errors import GraphDefinitionError
 from orkes.graph._listen import Listener, checked_modes
 from orkes.graph._loops import drive
+from orkes.graph._runs import RunMethods
 from orkes.graph.compiled import CompiledGraph
 from orkes.graph.plan import Run
 from orkes.graph.stream import AsyncRunStream, RunStream
@@ -28,7 +29,7 @@ __all__ = ["GraphRunner"]
 StateT = TypeVar("StateT", bound=Mapping[str, Any])
 
 
-class GraphRunner(Generic[StateT]):
+class GraphRunner(RunMethods[StateT]):
     """Runs a compiled graph; holds no per-run data, so one runner serves many threads.
 
     Args:
@@ -67,29 +68,15 @@ class GraphRunner(Generic[StateT]):
     def __repr__(self) -> str:
         return f"GraphRunner({self.compiled!r}, max_steps={self.max_steps})"
 
-    def run(
-        self,
-        state: Mapping[str, Any],
-        *,
-        max_steps: int | None = None,
-        max_concurrency: int | None = None,
+    def _runner(self) -> GraphRunner[StateT]:
+        return self
+
+    def start_run(
+        self, state: Mapping[str, Any], max_steps: int | None, max_concurrency: int | None
     ) -> StateT:
-        """Run the graph from ``state`` to END and return the final state (a new dict).
-
-        ``state`` may leave keys out (a node may write them later), but may not name a
-        key the schema lacks. Works anywhere: a graph with async nodes runs on an event
-        loop of its own, on a thread of its own if this thread already runs one (a
-        Jupyter cell); ``await runner.arun(state)`` is the way not to block that loop.
-
-        Raises:
-            StateError: ``state`` or a node's update has a key the schema lacks.
-            RoutingError: a gate returned a value its mapping does not know.
-            ConflictingUpdateError: parallel nodes wrote one key that has no reducer.
-            StepLimitExceeded: the run passed ``max_steps``, or an edge its ``max_passes``.
-            NodeError: a node or gate raised; the original is ``__cause__``.
-        """
-        run = self._new_run(state, max_steps)
-        limit = self._limit(max_concurrency)
+        """:meth:`run`'s work (``run`` checks nothing more: see its docs)."""
+        run = self._new_run(state, max_steps, max_concurrency)
+        limit = run.max_concurrency
         if run.plan.has_async:
             from orkes.graph._anywhere import run_to_end
 
@@ -97,26 +84,16 @@ class GraphRunner(Generic[StateT]):
         # A copy of the caller's context: what nodes set in contextvars stays in the run.
         return cast(StateT, contextvars.copy_context().run(_exhaust, run, limit))
 
-    async def arun(
-        self,
-        state: Mapping[str, Any],
-        *,
-        max_steps: int | None = None,
-        max_concurrency: int | None = None,
+    async def start_arun(
+        self, state: Mapping[str, Any], max_steps: int | None, max_concurrency: int | None
     ) -> StateT:
-        """Run the graph like :meth:`run`, awaiting async nodes; sync nodes may mix in.
-
-        Nothing blocks the event loop: async nodes are awaited on it, sync nodes run on
-        the thread pool — even a lone one, since a sync node that calls a model would
-        otherwise hold up every other coroutine. Cancelling the caller cancels the
-        running async nodes and waits for running sync ones: nothing runs on after.
-        """
+        """:meth:`arun`'s work."""
         import asyncio
 
-        run = self._new_run(state, max_steps)
+        run = self._new_run(state, max_steps, max_concurrency)
         # A task of its own (so a copy of the caller's context, as for run); cancelling
         # the caller cancels it.
-        return await asyncio.ensure_future(self._arun(run, self._limit(max_concurrency)))
+        return await asyncio.ensure_future(self._arun(run, run.max_concurrency))
 
     async def _arun(self, run: Run, limit: int | None) -> StateT:
         from orkes.graph._loops import adrive
@@ -125,31 +102,18 @@ class GraphRunner(Generic[StateT]):
             pass
         return cast(StateT, run.state)
 
-    def stream(
+    def start_stream(
         self,
         state: Mapping[str, Any],
-        *,
-        modes: Iterable[StreamMode] | StreamMode = ("updates",),
-        max_steps: int | None = None,
-        max_concurrency: int | None = None,
-    ) -> RunStream[StateT]:
-        """Run the graph, yielding events as they happen; ``.result`` is the final state.
-
-        Args:
-            state: the input, as for :meth:`run`.
-            modes: any of ``"updates"``, ``"values"``, ``"custom"``, ``"messages"``,
-                ``"tasks"`` (see :mod:`orkes.events`); their events interleave in the
-                order they happened.
-            max_steps: as for :meth:`run`.
-            max_concurrency: as for :meth:`run`.
-
-        Example:
-            ``for event in runner.stream(state, modes=("messages",)): print(event.text)``
-        """
+        modes: Iterable[StreamMode] | StreamMode,
+        max_steps: int | None,
+        max_concurrency: int | None,
+    ) -> RunStream[StateT, Any]:
+        """:meth:`stream`'s work."""
         listener = Listener(checked_modes(modes))
-        run = self._new_run(state, max_steps)
+        run = self._new_run(state, max_steps, max_concurrency)
         run.listen()
-        limit = self._limit(max_concurrency)
+        limit = run.max_concurrency
         if run.plan.has_async:
             from orkes.graph._anywhere import events_of
             from orkes.graph._loops import adrive
@@ -161,30 +125,32 @@ class GraphRunner(Generic[StateT]):
             return RunStream(events, run, contextvars.copy_context())
         return RunStream(drive(run, listener, limit), run, contextvars.copy_context())
 
-    def astream(
+    def start_astream(
         self,
         state: Mapping[str, Any],
-        *,
-        modes: Iterable[StreamMode] | StreamMode = ("updates",),
-        max_steps: int | None = None,
-        max_concurrency: int | None = None,
-    ) -> AsyncRunStream[StateT]:
-        """:meth:`stream` for async code: ``async for event in runner.astream(state)``."""
+        modes: Iterable[StreamMode] | StreamMode,
+        max_steps: int | None,
+        max_concurrency: int | None,
+    ) -> AsyncRunStream[StateT, Any]:
+        """:meth:`astream`'s work."""
         from orkes.graph._loops import adrive
 
         listener = Listener(checked_modes(modes))
-        run = self._new_run(state, max_steps)
+        run = self._new_run(state, max_steps, max_concurrency)
         run.listen()
-        return AsyncRunStream(adrive(run, listener, self._limit(max_concurrency)), run)
+        return AsyncRunStream(adrive(run, listener, run.max_concurrency), run)
 
-    def _new_run(self, state: Mapping[str, Any], max_steps: int | None) -> Run:
+    def _new_run(
+        self, state: Mapping[str, Any], max_steps: int | None, max_concurrency: int | None
+    ) -> Run:
         limit = self.max_steps if max_steps is None else _checked_positive("max_steps", max_steps)
-        return Run(self.compiled.plan, state, limit)
-
-    def _limit(self, max_concurrency: int | None) -> int | None:
-        if max_concurrency is None:
-            return self.max_concurrency
-        return _checked_concurrency(max_concurrency)
+        run = Run(self.compiled.plan, state, limit)
+        run.max_concurrency = (
+            self.max_concurrency
+            if max_concurrency is None
+            else _checked_concurrency(max_concurrency)
+        )
+        return run
 
 
 def _exhaust(run: Run, limit: int | None) -> dict[str, Any]:

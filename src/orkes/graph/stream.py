@@ -23,8 +23,11 @@ from __future__ import annotations
 
 import contextvars
 from collections.abc import AsyncIterator, Generator, Iterator, Mapping
-from types import TracebackType
-from typing import TYPE_CHECKING, Any, Generic, TypeVar, cast
+from itertools import repeat
+from types import GenericAlias, TracebackType
+from typing import TYPE_CHECKING, Any, Generic, cast
+
+from typing_extensions import TypeVar
 
 from orkes.errors import RunStopped
 from orkes.events import Event
@@ -35,37 +38,48 @@ if TYPE_CHECKING:
 __all__ = ["AsyncRunStream", "RunStream"]
 
 StateT = TypeVar("StateT", bound=Mapping[str, Any])
+EventT = TypeVar("EventT", default=Event)
+"""The events a stream yields: ``Update`` for ``"updates"`` alone, ``Token`` for
+``"messages"`` alone, else the union ``Event``."""
 
 
-class RunStream(Generic[StateT]):
-    """The events of a run, as it goes; ``.result`` is its final state."""
+if TYPE_CHECKING:
+    _EventMap = map
+else:
 
-    __slots__ = ("_context", "_ended", "_error", "_events", "_run")
+    class _EventMap(map):  # ``map``, subscriptable like a generic class
+        __slots__ = ()
+        __class_getitem__ = classmethod(GenericAlias)
 
-    def __init__(self, events: Iterator[Event], run: Run, context: contextvars.Context) -> None:
-        self._events = events
-        self._run = run
+
+class RunStream(_EventMap[EventT], Generic[StateT, EventT]):
+    """The events of a run, as it goes; ``.result`` is its final state.
+
+    Iterating it is ``map``'s loop, in C, calling ``context.run(next, events)``: each
+    event is made inside the run's own context (what nodes set in ``contextvars`` stays
+    in the run), and no method of the stream runs per event.
+    """
+
+    __slots__ = ("_context", "_ending", "_events", "_run")
+    _context: contextvars.Context
+    _ending: list[BaseException | None]  # empty while going; then None, or the failure
+    _events: Generator[EventT, None, None]
+    _run: Run
+
+    def __new__(
+        cls, events: Iterator[EventT], run: Run, context: contextvars.Context
+    ) -> RunStream[StateT, EventT]:
+        """The stream of ``events`` (made by ``GraphRunner.stream``), run in ``context``."""
+        ending: list[BaseException | None] = []
+        watched = _watched(events, ending)
+        self = super().__new__(cls, context.run, repeat(next), repeat(watched))
         self._context = context
-        self._ended = False
-        self._error: BaseException | None = None
-
-    def __iter__(self) -> RunStream[StateT]:
+        self._ending = ending
+        self._events = watched
+        self._run = run
         return self
 
-    def __next__(self) -> Event:
-        if self._ended:
-            raise StopIteration
-        try:
-            return self._context.run(next, self._events)
-        except StopIteration:
-            self._ended = True
-            raise
-        except BaseException as exc:
-            self._ended = True
-            self._error = exc
-            raise
-
-    def __enter__(self) -> RunStream[StateT]:
+    def __enter__(self) -> RunStream[StateT, EventT]:
         return self
 
     def __exit__(
@@ -81,12 +95,9 @@ class RunStream(Generic[StateT]):
 
     def close(self) -> None:
         """Stop the run: no node starts after this; running nodes are waited for."""
-        if not self._ended:
-            self._ended = True
+        if not self._ending:
             self._run.stopping = True
-            close = getattr(self._events, "close", None)
-            if close is not None:
-                self._context.run(close)
+            self._context.run(self._events.close)
 
     @property
     def result(self) -> StateT:
@@ -98,10 +109,24 @@ class RunStream(Generic[StateT]):
         """
         for _ in self:
             pass
-        return cast(StateT, _final(self._run, self._error))
+        return cast(StateT, _final(self._run, self._ending[0] if self._ending else None))
 
 
-class AsyncRunStream(Generic[StateT]):
+def _watched(
+    events: Iterator[EventT], ending: list[BaseException | None]
+) -> Generator[EventT, None, None]:
+    """``events``; when they end, ``ending`` gets ``None``, or the failure that ended them."""
+    try:
+        yield from events
+    except GeneratorExit:  # closed: stopped, not ended
+        raise
+    except BaseException as exc:
+        ending.append(exc)
+        raise
+    ending.append(None)
+
+
+class AsyncRunStream(Generic[StateT, EventT]):
     """The events of a run on the event loop: ``async for``, ``async with``, ``await``.
 
     ``await runner.astream(state)`` gives the stream itself, so both
@@ -111,22 +136,22 @@ class AsyncRunStream(Generic[StateT]):
 
     __slots__ = ("_ended", "_error", "_events", "_run")
 
-    def __init__(self, events: AsyncIterator[Event], run: Run) -> None:
+    def __init__(self, events: AsyncIterator[EventT], run: Run) -> None:
         self._events = events
         self._run = run
         self._ended = False
         self._error: BaseException | None = None
 
-    def __await__(self) -> Generator[Any, None, AsyncRunStream[StateT]]:
+    def __await__(self) -> Generator[Any, None, AsyncRunStream[StateT, EventT]]:
         return self._itself().__await__()
 
-    async def _itself(self) -> AsyncRunStream[StateT]:
+    async def _itself(self) -> AsyncRunStream[StateT, EventT]:
         return self
 
-    def __aiter__(self) -> AsyncRunStream[StateT]:
+    def __aiter__(self) -> AsyncRunStream[StateT, EventT]:
         return self
 
-    async def __anext__(self) -> Event:
+    async def __anext__(self) -> EventT:
         if self._ended:
             raise StopAsyncIteration
         try:
@@ -139,7 +164,7 @@ class AsyncRunStream(Generic[StateT]):
             self._error = exc
             raise
 
-    async def __aenter__(self) -> AsyncRunStream[StateT]:
+    async def __aenter__(self) -> AsyncRunStream[StateT, EventT]:
         return self
 
     async def __aexit__(

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import inspect
 from collections import deque
-from collections.abc import Callable, Container, Iterable, Iterator, Sequence
+from collections.abc import Callable, Container, Iterable, Iterator, Mapping, Sequence
 from types import SimpleNamespace
 from typing import TYPE_CHECKING, Any, Final, Literal, Union, get_args, get_origin, get_type_hints
 
@@ -17,7 +17,7 @@ from orkes.graph._definition import Branch
 from orkes.graph._sentinels import END, START, Terminal, normalize_target
 
 if TYPE_CHECKING:
-    from orkes.graph.core import OrkesGraph
+    from orkes.graph.spec import GraphSpec
 
 __all__ = ["UnreadableReturn", "branch_targets", "gate_values", "literal_values", "validate"]
 
@@ -27,8 +27,11 @@ ANYWHERE = None
 _MAX_SUGGESTIONS = 10
 
 
-def validate(graph: OrkesGraph[Any]) -> None:
-    """Raise one ``GraphValidationError`` listing every problem of ``graph``, if it has any."""
+def validate(graph: GraphSpec) -> None:
+    """Raise one ``GraphValidationError`` listing every problem of ``graph``, if it has any.
+
+    It reads the frozen description ``compile()`` made, so what was checked is what runs.
+    """
     literals = _GateLiterals()
     problems = list(_edge_problems(graph, literals))
     problems.extend(_flow_problems(graph, literals))
@@ -149,7 +152,7 @@ def _union_members(hint: object) -> tuple[object, ...]:
     return (hint,)
 
 
-def _edge_problems(graph: OrkesGraph[Any], literals: _GateLiterals) -> Iterator[str]:
+def _edge_problems(graph: GraphSpec, literals: _GateLiterals) -> Iterator[str]:
     nodes = graph.nodes
     suggestions_left = [_MAX_SUGGESTIONS]
 
@@ -178,7 +181,7 @@ def _edge_problems(graph: OrkesGraph[Any], literals: _GateLiterals) -> Iterator[
                 yield f"{join.describe()} waits for {unknown(source)}"
         if join.target is not END and join.target not in nodes:
             yield f"{join.describe()} leads to {unknown(join.target, END)}"
-    for name, spec in graph.node_specs.items():
+    for name, spec in graph.nodes.items():
         for destination in spec.destinations:
             if destination is not END and destination not in nodes:
                 yield f"node {name!r} declares destination {unknown(destination, END)}"
@@ -196,7 +199,7 @@ def _edge_problems(graph: OrkesGraph[Any], literals: _GateLiterals) -> Iterator[
 
 
 def _literal_problems(
-    branch: Branch, nodes: dict[str, Any], literals: tuple[object, ...] | None
+    branch: Branch, nodes: Mapping[str, Any], literals: tuple[object, ...] | None
 ) -> Iterator[str]:
     if literals is None or branch.default is not None:
         return
@@ -219,7 +222,7 @@ def _literal_problems(
             )
 
 
-def _flow_problems(graph: OrkesGraph[Any], literals: _GateLiterals) -> Iterator[str]:
+def _flow_problems(graph: GraphSpec, literals: _GateLiterals) -> Iterator[str]:
     """Nodes with no way out, nodes START can't reach, nodes that can't reach END."""
     names = list(graph.nodes)
     successors: dict[str, list[str]] = {name: [] for name in [START, *names]}
@@ -234,7 +237,7 @@ def _flow_problems(graph: OrkesGraph[Any], literals: _GateLiterals) -> Iterator[
             if source in successors:
                 has_way_out.add(source)
                 successors[source].append(join.target)
-    for name, spec in graph.node_specs.items():
+    for name, spec in graph.nodes.items():
         if spec.destinations:  # where its Command / Send may go: edges like any other
             has_way_out.add(name)
             successors[name].extend(d for d in spec.destinations if d is END or d in graph.nodes)
@@ -294,7 +297,7 @@ def _spells(name: str, terminal: Terminal) -> bool:
     return name.casefold() in (terminal.label.casefold(), str(terminal).casefold())
 
 
-def _did_you_mean(name: str, nodes: dict[str, Any]) -> str:
+def _did_you_mean(name: str, nodes: Mapping[str, Any]) -> str:
     import difflib
 
     close = difflib.get_close_matches(name, list(nodes), n=1)

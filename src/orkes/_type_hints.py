@@ -1,4 +1,7 @@
-"""A tool function's type hints, with names resolved the way the function's own frame would.
+"""A function's type hints, with names resolved the way the function's own frame would.
+
+Tools read their parameters' hints through it; the graph builder reads nodes' and gates'
+return hints (``-> Command[Literal[...]]``, ``-> Literal[...]``) through it too.
 
 ``typing.get_type_hints`` looks the names of string annotations up in the function's
 module only. A tool defined inside another function, under ``from __future__ import
@@ -25,7 +28,6 @@ from __future__ import annotations
 
 import contextlib
 import inspect
-import os
 import sys
 from collections.abc import Mapping
 from types import FrameType
@@ -33,10 +35,11 @@ from typing import Any, get_type_hints
 
 from orkes.errors import ToolDefinitionError
 
-__all__ = ["resolve_type_hints"]
+__all__ = ["resolve_return_hint", "resolve_type_hints"]
 
-# The files of the modules that make tools: their frames' locals are never a tool's names.
-_OWN_DIRECTORY = os.path.join(os.path.dirname(os.path.abspath(__file__)), "")
+# orkes' own files: their frames' locals are never the names a user's annotation means.
+# (String slicing, not os.path: the planner's modules import nothing that does I/O.)
+_OWN_DIRECTORY = __file__[: max(__file__.rfind("/"), __file__.rfind("\\")) + 1]
 
 
 class _Annotations:
@@ -122,6 +125,28 @@ def resolve_type_hints(
     return hints
 
 
+def resolve_return_hint(fn: object) -> object:
+    """``fn``'s return annotation, resolved as :func:`resolve_type_hints` does.
+
+    ``fn`` is a function, a method, or an object whose ``__call__`` is annotated.
+
+    Raises:
+        NameError: a name the annotation uses is nowhere to be found (the module, the
+            closure, the functions running now); any other failure to evaluate it too.
+    """
+    target: Any = fn if inspect.isroutine(fn) else getattr(type(fn), "__call__", None)  # noqa: B004
+    holder = _Annotations({"return": _own_annotations(target).get("return")})
+    try:
+        return get_type_hints(holder, _globals_of(target), include_extras=True)["return"]
+    except Exception as exc:
+        failure = exc
+    name = getattr(target, "__name__", "function")
+    hints = resolve_type_hints(target, function_name=name, tool_name=name, strict=False)
+    if "return" in hints:
+        return hints["return"]
+    raise NameError(f"{type(failure).__name__}: {failure}") from failure
+
+
 def _unresolved(
     failure: Exception, parameter: str, function_name: str, tool_name: str
 ) -> ToolDefinitionError:
@@ -164,9 +189,9 @@ def _closure_names(function: object) -> dict[str, Any]:
 
 
 def _outside_frames() -> list[FrameType]:
-    """The frames on the stack, innermost first, but those of orkes' tool machinery.
+    """The frames on the stack, innermost first, but those of orkes' own modules.
 
-    Their locals are never a tool's names.
+    Their locals are never the names a user's annotation means.
     """
     frames: list[FrameType] = []
     frame: FrameType | None = sys._getframe(1)

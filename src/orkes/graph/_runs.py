@@ -1,0 +1,169 @@
+"""The four ways to run a graph, written once for ``GraphRunner`` and ``CompiledGraph``.
+
+``run``, ``arun``, ``stream`` and ``astream`` live here with their docs and types; each
+hands over to a ``GraphRunner`` (the runner itself, or a new one for a compiled graph).
+A stream's events are typed by its modes: ``"updates"`` alone (the default) gives
+``Update`` events, ``"messages"`` alone ``Token`` events, anything else the ``Event``
+union, to narrow with ``match`` or ``isinstance``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from typing import TYPE_CHECKING, Any, Generic, Literal, TypeVar, Union, overload
+
+if TYPE_CHECKING:
+    from orkes.events import Event, StreamMode, Token, Update
+    from orkes.graph.runner import GraphRunner
+    from orkes.graph.stream import AsyncRunStream, RunStream
+
+__all__ = ["RunMethods"]
+
+StateT = TypeVar("StateT", bound=Mapping[str, Any])
+
+UpdatesOnly = Union[Literal["updates"], tuple[Literal["updates"]]]  # noqa: UP007
+MessagesOnly = Union[Literal["messages"], tuple[Literal["messages"]]]  # noqa: UP007
+AnyModes = Union[Iterable["StreamMode"], "StreamMode"]
+
+
+class RunMethods(Generic[StateT]):
+    """``run``, ``arun``, ``stream``, ``astream``: what a runner and a compiled graph share."""
+
+    __slots__ = ()
+
+    def _runner(self) -> GraphRunner[StateT]:
+        raise NotImplementedError  # pragma: no cover - both subclasses define it
+
+    def run(
+        self,
+        state: Mapping[str, Any],
+        *,
+        max_steps: int | None = None,
+        max_concurrency: int | None = None,
+    ) -> StateT:
+        """Run the graph from ``state`` to END and return the final state (a new dict).
+
+        ``state`` may leave keys out (a node may write them later), but may not name a
+        key the schema lacks. Works anywhere: a graph with async nodes runs on an event
+        loop of its own, on a thread of its own if this thread already runs one (a
+        Jupyter cell); ``await arun(state)`` is the way not to block that loop.
+
+        Args:
+            state: the input; never changed.
+            max_steps: supersteps this run may take (default: the runner's, 1000).
+            max_concurrency: tasks of one superstep that may run at once (default: the
+                runner's; ``None``: all).
+
+        Raises:
+            StateError: ``state`` or a node's update has a key the schema lacks.
+            RoutingError: a gate returned a value its mapping does not know.
+            ConflictingUpdateError: parallel nodes wrote one key that has no reducer.
+            StepLimitExceeded: the run passed ``max_steps``, or an edge its ``max_passes``.
+            NodeError: a node or gate raised; the original is ``__cause__``.
+        """
+        return self._runner().start_run(state, max_steps, max_concurrency)
+
+    async def arun(
+        self,
+        state: Mapping[str, Any],
+        *,
+        max_steps: int | None = None,
+        max_concurrency: int | None = None,
+    ) -> StateT:
+        """Run the graph like :meth:`run`, awaiting async nodes; sync nodes may mix in.
+
+        Nothing blocks the event loop: async nodes are awaited on it, sync nodes run on
+        the thread pool — even a lone one, since a sync node that calls a model would
+        otherwise hold up every other coroutine. Cancelling the caller cancels the
+        running async nodes and waits for running sync ones: nothing runs on after.
+        """
+        return await self._runner().start_arun(state, max_steps, max_concurrency)
+
+    @overload
+    def stream(
+        self,
+        state: Mapping[str, Any],
+        *,
+        modes: UpdatesOnly = ...,
+        max_steps: int | None = ...,
+        max_concurrency: int | None = ...,
+    ) -> RunStream[StateT, Update]: ...
+    @overload
+    def stream(
+        self,
+        state: Mapping[str, Any],
+        *,
+        modes: MessagesOnly,
+        max_steps: int | None = ...,
+        max_concurrency: int | None = ...,
+    ) -> RunStream[StateT, Token]: ...
+    @overload
+    def stream(
+        self,
+        state: Mapping[str, Any],
+        *,
+        modes: AnyModes,
+        max_steps: int | None = ...,
+        max_concurrency: int | None = ...,
+    ) -> RunStream[StateT, Event]: ...
+    def stream(
+        self,
+        state: Mapping[str, Any],
+        *,
+        modes: AnyModes = ("updates",),
+        max_steps: int | None = None,
+        max_concurrency: int | None = None,
+    ) -> RunStream[StateT, Any]:
+        """Run the graph, yielding events as they happen; ``.result`` is the final state.
+
+        Args:
+            state: the input, as for :meth:`run`.
+            modes: any of ``"updates"``, ``"values"``, ``"custom"``, ``"messages"``,
+                ``"tasks"`` (see :mod:`orkes.events`); their events interleave in the
+                order they happened. ``"updates"`` alone yields ``Update`` events and
+                ``"messages"`` alone ``Token`` events, for the type checker too.
+            max_steps: as for :meth:`run`.
+            max_concurrency: as for :meth:`run`.
+
+        Example:
+            ``for token in runner.stream(state, modes="messages"): print(token.text)``
+        """
+        return self._runner().start_stream(state, modes, max_steps, max_concurrency)
+
+    @overload
+    def astream(
+        self,
+        state: Mapping[str, Any],
+        *,
+        modes: UpdatesOnly = ...,
+        max_steps: int | None = ...,
+        max_concurrency: int | None = ...,
+    ) -> AsyncRunStream[StateT, Update]: ...
+    @overload
+    def astream(
+        self,
+        state: Mapping[str, Any],
+        *,
+        modes: MessagesOnly,
+        max_steps: int | None = ...,
+        max_concurrency: int | None = ...,
+    ) -> AsyncRunStream[StateT, Token]: ...
+    @overload
+    def astream(
+        self,
+        state: Mapping[str, Any],
+        *,
+        modes: AnyModes,
+        max_steps: int | None = ...,
+        max_concurrency: int | None = ...,
+    ) -> AsyncRunStream[StateT, Event]: ...
+    def astream(
+        self,
+        state: Mapping[str, Any],
+        *,
+        modes: AnyModes = ("updates",),
+        max_steps: int | None = None,
+        max_concurrency: int | None = None,
+    ) -> AsyncRunStream[StateT, Any]:
+        """:meth:`stream` for async code: ``async for event in runner.astream(state)``."""
+        return self._runner().start_astream(state, modes, max_steps, max_concurrency)
