@@ -20,6 +20,7 @@ from orkes.graph.context import RunContext
 from orkes.graph.core import OrkesGraph
 from orkes.graph.policies import CachePolicy, RetryPolicy
 from orkes.graph.reducers import add_messages
+from orkes.graph.results import RunResult, Snapshot
 from orkes.graph.routing import Command, Send
 from orkes.graph.runner import GraphRunner
 from orkes.graph.stream import AsyncRunStream, RunStream
@@ -41,8 +42,10 @@ __all__ = [
     "OrkesMessageSchema",
     "RetryPolicy",
     "RunContext",
+    "RunResult",
     "RunStream",
     "Send",
+    "Snapshot",
     "ToolCall",
     "__version__",
     "add_messages",

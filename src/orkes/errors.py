@@ -16,7 +16,9 @@ would be right; the same facts are attributes (``.node``, ``.step``, ``.key``,
     ├── NodeError (RuntimeError)                a node or gate raised; __cause__ kept
     ├── NodeTimeout (TimeoutError)              a node ran past its timeout=
     ├── RunStopped (RuntimeError)               a stream was closed before its run ended
-    ├── CheckpointError (RuntimeError)          persistence failed or conflicts
+    ├── CheckpointError (RuntimeError)          persistence failed: unreadable, missing …
+    │   ├── CheckpointConflict                  another worker advanced the thread first
+    │   └── SerializationError (TypeError)      a value the serializer does not know
     ├── ConnectorError (RuntimeError)           an LLM service failed
     │   ├── ConnectorTimeout (TimeoutError)     no answer in time
     │   ├── ConnectionFailed (ConnectionError)  could not reach the service
@@ -41,6 +43,7 @@ from collections.abc import Hashable, Sequence
 __all__ = [
     "AuthenticationError",
     "BadRequest",
+    "CheckpointConflict",
     "CheckpointError",
     "ConflictingUpdateError",
     "ConnectionFailed",
@@ -55,6 +58,7 @@ __all__ = [
     "ResponseFormatError",
     "RoutingError",
     "RunStopped",
+    "SerializationError",
     "ServiceError",
     "StateError",
     "StepLimitExceeded",
@@ -208,7 +212,15 @@ class RunStopped(OrkesError, RuntimeError):
 
 
 class CheckpointError(OrkesError, RuntimeError):
-    """Persistence failed, or two workers tried to advance the same thread."""
+    """Persistence failed: stored data that can't be read, a thread or checkpoint missing."""
+
+
+class CheckpointConflict(CheckpointError):
+    """Two workers advanced one thread at once: this one lost, and wrote nothing."""
+
+
+class SerializationError(CheckpointError, TypeError):
+    """A value the checkpoint serializer can't store; the message names key, node and type."""
 
 
 class ConnectorError(OrkesError, RuntimeError):

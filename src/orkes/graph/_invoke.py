@@ -62,6 +62,8 @@ def invoke(run: Run, task: Task, listener: Listener | None) -> Outcome:
         finally:
             if scope_token is not None:
                 current_scope.reset(scope_token)
+        if listener is not None and listener.saver is not None:
+            listener.saver.task_done(run, task, view, returned)
         return _succeeded(run, task, view, returned, attempt, started, listener, cache_key)
 
 
@@ -101,6 +103,8 @@ async def ainvoke(run: Run, task: Task, listener: Listener | None) -> Outcome:
         finally:
             if scope_token is not None:
                 current_scope.reset(scope_token)
+        if listener is not None and listener.saver is not None:
+            await listener.saver.atask_done(run, task, view, returned)
         return _succeeded(run, task, view, returned, attempt, started, listener, cache_key)
 
 

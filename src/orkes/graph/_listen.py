@@ -17,6 +17,7 @@ from orkes.errors import GraphDefinitionError
 from orkes.events import STREAM_MODES, Event, TaskScope, Update, Values, current_scope
 
 if TYPE_CHECKING:
+    from orkes.graph._durable import Saver
     from orkes.graph.plan import Run
 
 __all__ = ["LIVE_MODES", "Listener", "UpdateDraft", "checked_modes", "new_update"]
@@ -46,9 +47,10 @@ class Listener:
         live: events come from inside nodes, so tasks run off the consumer's thread.
         buffer: the events not yet yielded, for a top-level sync stream's loop.
         path: the subgraph path of the run listened to.
+        saver: a durable run's saver (checkpoints, and each task's writes), else ``None``.
     """
 
-    __slots__ = ("buffer", "emit", "live", "modes", "path", "tokens")
+    __slots__ = ("buffer", "emit", "live", "modes", "path", "saver", "tokens")
 
     def __init__(
         self,
@@ -67,6 +69,7 @@ class Listener:
         self.tokens = tokens and "messages" in modes
         self.live = not LIVE_MODES.isdisjoint(modes)
         self.path = path
+        self.saver: Saver | None = None
 
     @classmethod
     def of_parent(cls) -> Listener | None:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import queue
-from collections.abc import AsyncGenerator, AsyncIterator, Generator, Iterator
+from collections.abc import AsyncGenerator, AsyncIterator, Generator, Iterator, Sequence
 from types import MappingProxyType as _Proxy
 from typing import TYPE_CHECKING, Any
 
@@ -23,6 +23,7 @@ from orkes.graph.routing import ParentCommand
 
 if TYPE_CHECKING:
     from orkes.graph._listen import Listener
+    from orkes.graph._tasks import Task
     from orkes.graph.plan import Outcome, Run
 
 __all__ = ["adrive", "drive"]
@@ -31,9 +32,14 @@ _STEP_DONE: Any = object()
 _new = object.__new__
 
 
-def drive(run: Run, listener: Listener | None, limit: int | None) -> Iterator[Event]:
-    """Run sync nodes to the end; yield events as ``listener`` collects them."""
-    tasks = run.start()
+def drive(
+    run: Run, listener: Listener | None, limit: int | None, first: Sequence[Task] | None = None
+) -> Iterator[Event]:
+    """Run sync nodes to the end; yield events as ``listener`` collects them.
+
+    ``first``: the tasks of the first superstep, when a durable run resumes (else START's).
+    """
+    tasks = run.start() if first is None else tuple(first)
     if listener is None:
         while tasks:
             run.begin_step(tasks)
@@ -62,6 +68,7 @@ def drive(run: Run, listener: Listener | None, limit: int | None) -> Iterator[Ev
     live = listener.live and buffer is not None
     updates, values, path = "updates" in listener.modes, "values" in listener.modes, listener.path
     tokens = listener.tokens  # only in a nested run: "messages" makes a top-level one live
+    saver = listener.saver
     scope = listener.inline_scope(run)
     scope_token = current_scope.set(scope)  # for runs nested in a node run here
     try:
@@ -69,7 +76,7 @@ def drive(run: Run, listener: Listener | None, limit: int | None) -> Iterator[Ev
             run.begin_step(tasks)
             task = tasks[0]
             node = task.node
-            if len(tasks) == 1 and node.plain and not live:  # as run()'s hot path
+            if len(tasks) == 1 and node.plain and not live and saver is None:  # run()'s hot path
                 scope.node = node.name  # the moving scope, pointed at this task
                 scope.step = run.step
                 scope.tokens = tokens and node.stream_tokens
@@ -83,15 +90,20 @@ def drive(run: Run, listener: Listener | None, limit: int | None) -> Iterator[Ev
                 tasks = run.finish_one(task, view, returned)
             else:
                 outcomes: list[Outcome]
-                if live:
-                    outcomes = yield from _live_step(run, tasks, listener, limit)
-                elif len(tasks) == 1:
-                    outcomes = [invoke(run, task, listener)]
+                to_run, kept = (tasks, []) if saver is None else saver.split(run, tasks)
+                if not to_run:
+                    outcomes = []
+                elif live:
+                    outcomes = yield from _live_step(run, to_run, listener, limit)
+                elif len(to_run) == 1:
+                    outcomes = [invoke(run, to_run[0], listener)]
                 else:
-                    outcomes = run_in_threads(run, tasks, listener, limit)
+                    outcomes = run_in_threads(run, to_run, listener, limit)
                 if buffer:
                     yield from listener.drain()
-                tasks = run.finish_step(outcomes)
+                tasks = run.finish_step(in_task_order(tasks, kept, outcomes))
+            if saver is not None:
+                saver.stepped(run, tasks)
             if buffer is None:  # a nested run: the step's events go to the parent's listener
                 listener.stepped(run)
                 continue
@@ -146,11 +158,13 @@ def _live_step(
     return step.wait()
 
 
-async def adrive(run: Run, listener: Listener | None, limit: int | None) -> AsyncIterator[Event]:
+async def adrive(
+    run: Run, listener: Listener | None, limit: int | None, first: Sequence[Task] | None = None
+) -> AsyncIterator[Event]:
     """Run the graph on the event loop; yield events as ``listener`` collects them."""
     from orkes.graph._aparallel import gather_tasks
 
-    tasks = run.start()
+    tasks = run.start() if first is None else tuple(first)
     if listener is None:
         while tasks:
             run.begin_step(tasks)
@@ -160,17 +174,22 @@ async def adrive(run: Run, listener: Listener | None, limit: int | None) -> Asyn
     listener.started(run)
     for event in listener.drain():
         yield event
+    saver = listener.saver
     while tasks and not run.stopping:
         run.begin_step(tasks)
         outcomes: list[Outcome] = []
-        # Closed with this generator, so that a stream closed mid-step stops the step now.
-        running = _events_while_running(run, tasks, listener, limit, outcomes)
-        async with contextlib.aclosing(running):
-            async for event in running:
-                yield event
+        to_run, kept = (tasks, []) if saver is None else saver.split(run, tasks)
+        if to_run:
+            # Closed with this generator, so that a stream closed mid-step stops it now.
+            running = _events_while_running(run, to_run, listener, limit, outcomes)
+            async with contextlib.aclosing(running):
+                async for event in running:
+                    yield event
         for event in listener.drain():
             yield event
-        tasks = run.finish_step(outcomes)
+        tasks = run.finish_step(in_task_order(tasks, kept, outcomes))
+        if saver is not None:
+            await saver.astepped(run, tasks)
         listener.stepped(run)
         for event in listener.drain():
             yield event
@@ -221,3 +240,13 @@ async def _events_while_running(
             late = events.get_nowait()
             if late is not _STEP_DONE:
                 listener.emit(late)
+
+
+def in_task_order(
+    tasks: Sequence[Task], kept: Sequence[Outcome], outcomes: Sequence[Outcome]
+) -> Sequence[Outcome]:
+    """A step's outcomes in its tasks' order: those kept from before a resume, and the new."""
+    if not kept:
+        return outcomes
+    position = {id(task): number for number, task in enumerate(tasks)}
+    return sorted([*kept, *outcomes], key=lambda outcome: position[id(outcome[0])])

@@ -38,6 +38,7 @@ class RunMethods(Generic[StateT]):
         self,
         state: Mapping[str, Any],
         *,
+        thread_id: str | None = None,
         max_steps: int | None = None,
         max_concurrency: int | None = None,
     ) -> StateT:
@@ -50,6 +51,9 @@ class RunMethods(Generic[StateT]):
 
         Args:
             state: the input; never changed.
+            thread_id: the thread to run in, for a runner with a checkpointer: the input
+                merges into the thread's stored state, and every superstep is stored
+                (see :meth:`GraphRunner.invoke`).
             max_steps: supersteps this run may take (default: the runner's, 1000).
             max_concurrency: tasks of one superstep that may run at once (default: the
                 runner's; ``None``: all).
@@ -61,12 +65,13 @@ class RunMethods(Generic[StateT]):
             StepLimitExceeded: the run passed ``max_steps``, or an edge its ``max_passes``.
             NodeError: a node or gate raised; the original is ``__cause__``.
         """
-        return self._runner().start_run(state, max_steps, max_concurrency)
+        return self._runner()._start_run(state, max_steps, max_concurrency, thread_id)
 
     async def arun(
         self,
         state: Mapping[str, Any],
         *,
+        thread_id: str | None = None,
         max_steps: int | None = None,
         max_concurrency: int | None = None,
     ) -> StateT:
@@ -77,13 +82,14 @@ class RunMethods(Generic[StateT]):
         otherwise hold up every other coroutine. Cancelling the caller cancels the
         running async nodes and waits for running sync ones: nothing runs on after.
         """
-        return await self._runner().start_arun(state, max_steps, max_concurrency)
+        return await self._runner()._start_arun(state, max_steps, max_concurrency, thread_id)
 
     @overload
     def stream(
         self,
-        state: Mapping[str, Any],
+        state: Mapping[str, Any] | None,
         *,
+        thread_id: str | None = ...,
         modes: UpdatesOnly = ...,
         max_steps: int | None = ...,
         max_concurrency: int | None = ...,
@@ -91,8 +97,9 @@ class RunMethods(Generic[StateT]):
     @overload
     def stream(
         self,
-        state: Mapping[str, Any],
+        state: Mapping[str, Any] | None,
         *,
+        thread_id: str | None = ...,
         modes: MessagesOnly,
         max_steps: int | None = ...,
         max_concurrency: int | None = ...,
@@ -100,16 +107,18 @@ class RunMethods(Generic[StateT]):
     @overload
     def stream(
         self,
-        state: Mapping[str, Any],
+        state: Mapping[str, Any] | None,
         *,
+        thread_id: str | None = ...,
         modes: AnyModes,
         max_steps: int | None = ...,
         max_concurrency: int | None = ...,
     ) -> RunStream[StateT, Event]: ...
     def stream(
         self,
-        state: Mapping[str, Any],
+        state: Mapping[str, Any] | None,
         *,
+        thread_id: str | None = None,
         modes: AnyModes = ("updates",),
         max_steps: int | None = None,
         max_concurrency: int | None = None,
@@ -117,7 +126,8 @@ class RunMethods(Generic[StateT]):
         """Run the graph, yielding events as they happen; ``.result`` is the final state.
 
         Args:
-            state: the input, as for :meth:`run`.
+            state: the input, as for :meth:`run`; ``None`` resumes the thread.
+            thread_id: as for :meth:`run`.
             modes: any of ``"updates"``, ``"values"``, ``"custom"``, ``"messages"``,
                 ``"tasks"`` (see :mod:`orkes.events`); their events interleave in the
                 order they happened. ``"updates"`` alone yields ``Update`` events and
@@ -128,13 +138,14 @@ class RunMethods(Generic[StateT]):
         Example:
             ``for token in runner.stream(state, modes="messages"): print(token.text)``
         """
-        return self._runner().start_stream(state, modes, max_steps, max_concurrency)
+        return self._runner()._start_stream(state, modes, max_steps, max_concurrency, thread_id)
 
     @overload
     def astream(
         self,
-        state: Mapping[str, Any],
+        state: Mapping[str, Any] | None,
         *,
+        thread_id: str | None = ...,
         modes: UpdatesOnly = ...,
         max_steps: int | None = ...,
         max_concurrency: int | None = ...,
@@ -142,8 +153,9 @@ class RunMethods(Generic[StateT]):
     @overload
     def astream(
         self,
-        state: Mapping[str, Any],
+        state: Mapping[str, Any] | None,
         *,
+        thread_id: str | None = ...,
         modes: MessagesOnly,
         max_steps: int | None = ...,
         max_concurrency: int | None = ...,
@@ -151,19 +163,21 @@ class RunMethods(Generic[StateT]):
     @overload
     def astream(
         self,
-        state: Mapping[str, Any],
+        state: Mapping[str, Any] | None,
         *,
+        thread_id: str | None = ...,
         modes: AnyModes,
         max_steps: int | None = ...,
         max_concurrency: int | None = ...,
     ) -> AsyncRunStream[StateT, Event]: ...
     def astream(
         self,
-        state: Mapping[str, Any],
+        state: Mapping[str, Any] | None,
         *,
+        thread_id: str | None = None,
         modes: AnyModes = ("updates",),
         max_steps: int | None = None,
         max_concurrency: int | None = None,
     ) -> AsyncRunStream[StateT, Any]:
         """:meth:`stream` for async code: ``async for event in runner.astream(state)``."""
-        return self._runner().start_astream(state, modes, max_steps, max_concurrency)
+        return self._runner()._start_astream(state, modes, max_steps, max_concurrency, thread_id)

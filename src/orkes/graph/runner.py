@@ -14,22 +14,28 @@ from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 from orkes.errors import GraphDefinitionError
+from orkes.graph._durable import aopen_thread, open_thread
+from orkes.graph._history import ThreadMethods
 from orkes.graph._listen import Listener, checked_modes
 from orkes.graph._loops import drive
 from orkes.graph._runs import RunMethods
 from orkes.graph.compiled import CompiledGraph
 from orkes.graph.plan import Run
+from orkes.graph.results import RunResult
 from orkes.graph.stream import AsyncRunStream, RunStream
+from orkes.persistence.base import Checkpointer
 
 if TYPE_CHECKING:
     from orkes.events import StreamMode
+    from orkes.graph._tasks import Task
+    from orkes.graph.plan import GraphPlan
 
 __all__ = ["GraphRunner"]
 
 StateT = TypeVar("StateT", bound=Mapping[str, Any])
 
 
-class GraphRunner(RunMethods[StateT]):
+class GraphRunner(RunMethods[StateT], ThreadMethods[StateT]):
     """Runs a compiled graph; holds no per-run data, so one runner serves many threads.
 
     Args:
@@ -48,7 +54,7 @@ class GraphRunner(RunMethods[StateT]):
         {'n': 2}
     """
 
-    __slots__ = ("compiled", "max_concurrency", "max_steps")
+    __slots__ = ("checkpointer", "compiled", "max_concurrency", "max_steps")
 
     def __init__(
         self,
@@ -56,6 +62,7 @@ class GraphRunner(RunMethods[StateT]):
         *,
         max_steps: int = 1000,
         max_concurrency: int | None = None,
+        checkpointer: Checkpointer | None = None,
     ) -> None:
         if not isinstance(compiled, CompiledGraph):
             raise GraphDefinitionError(
@@ -64,6 +71,12 @@ class GraphRunner(RunMethods[StateT]):
         self.compiled = compiled
         self.max_steps = _checked_positive("max_steps", max_steps)
         self.max_concurrency = _checked_concurrency(max_concurrency)
+        if checkpointer is not None and not isinstance(checkpointer, Checkpointer):
+            raise GraphDefinitionError(
+                f"checkpointer= takes a Checkpointer (MemoryCheckpointer(), "
+                f"SqliteCheckpointer(path), …), got {checkpointer!r}"
+            )
+        self.checkpointer = checkpointer
 
     def __repr__(self) -> str:
         return f"GraphRunner({self.compiled!r}, max_steps={self.max_steps})"
@@ -71,10 +84,82 @@ class GraphRunner(RunMethods[StateT]):
     def _runner(self) -> GraphRunner[StateT]:
         return self
 
-    def start_run(
-        self, state: Mapping[str, Any], max_steps: int | None, max_concurrency: int | None
+    def _store(self) -> Checkpointer:
+        if self.checkpointer is None:
+            raise GraphDefinitionError(
+                "this runner keeps no threads: give it one to keep them in, "
+                "GraphRunner(compiled, checkpointer=SqliteCheckpointer('runs.db'))"
+            )
+        return self.checkpointer
+
+    def _plan(self) -> GraphPlan:
+        return self.compiled.plan
+
+    def invoke(
+        self,
+        state: Mapping[str, Any] | None,
+        *,
+        thread_id: str | None = None,
+        checkpoint_id: str | None = None,
+        max_steps: int | None = None,
+        max_concurrency: int | None = None,
+    ) -> RunResult[StateT]:
+        """Run the graph like :meth:`run`, and say how it ended: a :class:`RunResult`.
+
+        With a thread (``GraphRunner(..., checkpointer=...)`` and ``thread_id=``), the
+        state is stored at every superstep boundary: ``state`` merges into the thread's
+        stored state through the reducers and the run starts from START; ``state=None``
+        resumes the thread where it stands (after a crash, or a node that failed: the
+        tasks that finished before are not run again). With ``checkpoint_id`` (one of
+        :meth:`history`'s), the run goes on from that older checkpoint instead: a fork,
+        a new branch of the thread; the later checkpoints stay readable.
+
+        Raises:
+            CheckpointError: ``state=None`` for a thread with nothing to resume, or a
+                thread written by a graph with other state keys.
+            CheckpointConflict: another worker advanced the thread meanwhile.
+        """
+        if self._thread(thread_id) is None:
+            if state is None:
+                raise GraphDefinitionError("invoke(None) resumes a thread: give thread_id=")
+            return RunResult(self._start_run(state, max_steps, max_concurrency, None), True)
+        return self._durable(state, thread_id, max_steps, max_concurrency, checkpoint_id)
+
+    async def ainvoke(
+        self,
+        state: Mapping[str, Any] | None,
+        *,
+        thread_id: str | None = None,
+        checkpoint_id: str | None = None,
+        max_steps: int | None = None,
+        max_concurrency: int | None = None,
+    ) -> RunResult[StateT]:
+        """:meth:`invoke` on the event loop."""
+        if self._thread(thread_id) is None:
+            if state is None:
+                raise GraphDefinitionError("ainvoke(None) resumes a thread: give thread_id=")
+            final = await self._start_arun(state, max_steps, max_concurrency, None)
+            return RunResult(final, True)
+        return await self._adurable(state, thread_id, max_steps, max_concurrency, checkpoint_id)
+
+    def resume(self, thread_id: str, *, max_steps: int | None = None) -> RunResult[StateT]:
+        """Go on with a thread where it stands: ``invoke(None, thread_id=thread_id)``."""
+        return self.invoke(None, thread_id=thread_id, max_steps=max_steps)
+
+    async def aresume(self, thread_id: str, *, max_steps: int | None = None) -> RunResult[StateT]:
+        """:meth:`resume` on the event loop."""
+        return await self.ainvoke(None, thread_id=thread_id, max_steps=max_steps)
+
+    def _start_run(
+        self,
+        state: Mapping[str, Any],
+        max_steps: int | None,
+        max_concurrency: int | None,
+        thread_id: str | None,
     ) -> StateT:
         """:meth:`run`'s work (``run`` checks nothing more: see its docs)."""
+        if self._thread(thread_id) is not None:
+            return self._durable(state, thread_id, max_steps, max_concurrency).state
         run = self._new_run(state, max_steps, max_concurrency)
         limit = run.max_concurrency
         if run.plan.has_async:
@@ -84,11 +169,19 @@ class GraphRunner(RunMethods[StateT]):
         # A copy of the caller's context: what nodes set in contextvars stays in the run.
         return cast(StateT, contextvars.copy_context().run(_exhaust, run, limit))
 
-    async def start_arun(
-        self, state: Mapping[str, Any], max_steps: int | None, max_concurrency: int | None
+    async def _start_arun(
+        self,
+        state: Mapping[str, Any],
+        max_steps: int | None,
+        max_concurrency: int | None,
+        thread_id: str | None,
     ) -> StateT:
         """:meth:`arun`'s work."""
         import asyncio
+
+        if self._thread(thread_id) is not None:
+            result = await self._adurable(state, thread_id, max_steps, max_concurrency)
+            return result.state
 
         run = self._new_run(state, max_steps, max_concurrency)
         # A task of its own (so a copy of the caller's context, as for run); cancelling
@@ -102,17 +195,17 @@ class GraphRunner(RunMethods[StateT]):
             pass
         return cast(StateT, run.state)
 
-    def start_stream(
+    def _start_stream(
         self,
-        state: Mapping[str, Any],
+        state: Mapping[str, Any] | None,
         modes: Iterable[StreamMode] | StreamMode,
         max_steps: int | None,
         max_concurrency: int | None,
+        thread_id: str | None,
     ) -> RunStream[StateT, Any]:
         """:meth:`stream`'s work."""
         listener = Listener(checked_modes(modes))
-        run = self._new_run(state, max_steps, max_concurrency)
-        run.listen()
+        run, first = self._opened(state, thread_id, max_steps, max_concurrency, listener)
         limit = run.max_concurrency
         if run.plan.has_async:
             from orkes.graph._anywhere import events_of
@@ -121,36 +214,141 @@ class GraphRunner(RunMethods[StateT]):
             def stop() -> None:
                 run.stopping = True
 
-            events = events_of(lambda: adrive(run, listener, limit), stop)
+            events = events_of(lambda: adrive(run, listener, limit, first), stop)
             return RunStream(events, run, contextvars.copy_context())
-        return RunStream(drive(run, listener, limit), run, contextvars.copy_context())
+        return RunStream(drive(run, listener, limit, first), run, contextvars.copy_context())
 
-    def start_astream(
+    def _start_astream(
         self,
-        state: Mapping[str, Any],
+        state: Mapping[str, Any] | None,
         modes: Iterable[StreamMode] | StreamMode,
         max_steps: int | None,
         max_concurrency: int | None,
+        thread_id: str | None,
     ) -> AsyncRunStream[StateT, Any]:
         """:meth:`astream`'s work."""
         from orkes.graph._loops import adrive
 
         listener = Listener(checked_modes(modes))
-        run = self._new_run(state, max_steps, max_concurrency)
-        run.listen()
-        return AsyncRunStream(adrive(run, listener, run.max_concurrency), run)
+        run, first = self._opened(state, thread_id, max_steps, max_concurrency, listener)
+        return AsyncRunStream(adrive(run, listener, run.max_concurrency, first), run)
+
+    def _opened(
+        self,
+        state: Mapping[str, Any] | None,
+        thread_id: str | None,
+        max_steps: int | None,
+        max_concurrency: int | None,
+        listener: Listener,
+        checkpoint_id: str | None = None,
+    ) -> tuple[Run, tuple[Task, ...] | None]:
+        """A run to stream: a thread's (opened now, its saver on ``listener``), or a plain one."""
+        thread = self._thread(thread_id)
+        if thread is None:
+            if state is None:
+                raise GraphDefinitionError("a stream of None resumes a thread: give thread_id=")
+            run = self._new_run(state, max_steps, max_concurrency)
+            run.listen()
+            return run, None
+        checkpointer, name = thread
+        run, listener.saver, first = open_thread(
+            self.compiled.plan, checkpointer, name, state, self._steps(max_steps), checkpoint_id
+        )
+        run.max_concurrency = self._concurrency(max_concurrency)
+        return run, first
+
+    def _durable(
+        self,
+        state: Mapping[str, Any] | None,
+        thread_id: str | None,
+        max_steps: int | None,
+        max_concurrency: int | None,
+        checkpoint_id: str | None = None,
+    ) -> RunResult[StateT]:
+        listener = Listener(frozenset())
+        run, first = self._opened(
+            state, thread_id, max_steps, max_concurrency, listener, checkpoint_id
+        )
+        if run.plan.has_async:
+            from orkes.graph._anywhere import run_to_end
+
+            run_to_end(lambda: _adrained(run, listener, first))
+        else:
+            contextvars.copy_context().run(_drained, run, listener, first)
+        return self._result(run, listener)
+
+    async def _adurable(
+        self,
+        state: Mapping[str, Any] | None,
+        thread_id: str | None,
+        max_steps: int | None,
+        max_concurrency: int | None,
+        checkpoint_id: str | None = None,
+    ) -> RunResult[StateT]:
+        import asyncio
+
+        thread = self._thread(thread_id)
+        assert thread is not None
+        checkpointer, name = thread
+        listener = Listener(frozenset())
+        run, listener.saver, first = await aopen_thread(
+            self.compiled.plan, checkpointer, name, state, self._steps(max_steps), checkpoint_id
+        )
+        run.max_concurrency = self._concurrency(max_concurrency)
+        await asyncio.ensure_future(_adrained(run, listener, first))
+        return self._result(run, listener)
+
+    def _result(self, run: Run, listener: Listener) -> RunResult[StateT]:
+        saver = listener.saver
+        assert saver is not None
+        return RunResult(
+            cast(StateT, run.state), True, saver.thread_id, saver.head_id, interrupts=()
+        )
+
+    def _thread(self, thread_id: str | None) -> tuple[Checkpointer, str] | None:
+        """The checkpointer and the thread of a durable run; ``None`` for a plain run."""
+        if thread_id is None:
+            if self.checkpointer is not None:
+                raise GraphDefinitionError(
+                    "this runner keeps threads (it has a checkpointer): give each run a "
+                    "thread_id=, e.g. run(state, thread_id='user-42')"
+                )
+            return None
+        if self.checkpointer is None:
+            raise GraphDefinitionError(
+                f"thread_id={thread_id!r} needs a checkpointer to keep the thread in: "
+                "GraphRunner(compiled, checkpointer=SqliteCheckpointer('runs.db'))"
+            )
+        if not isinstance(thread_id, str) or not thread_id:
+            raise GraphDefinitionError(f"thread_id must be a non-empty str, got {thread_id!r}")
+        return self.checkpointer, thread_id
+
+    def _steps(self, max_steps: int | None) -> int:
+        return self.max_steps if max_steps is None else _checked_positive("max_steps", max_steps)
+
+    def _concurrency(self, max_concurrency: int | None) -> int | None:
+        if max_concurrency is None:
+            return self.max_concurrency
+        return _checked_concurrency(max_concurrency)
 
     def _new_run(
         self, state: Mapping[str, Any], max_steps: int | None, max_concurrency: int | None
     ) -> Run:
-        limit = self.max_steps if max_steps is None else _checked_positive("max_steps", max_steps)
-        run = Run(self.compiled.plan, state, limit)
-        run.max_concurrency = (
-            self.max_concurrency
-            if max_concurrency is None
-            else _checked_concurrency(max_concurrency)
-        )
+        run = Run(self.compiled.plan, state, self._steps(max_steps))
+        run.max_concurrency = self._concurrency(max_concurrency)
         return run
+
+
+def _drained(run: Run, listener: Listener, first: tuple[Task, ...] | None) -> None:
+    for _ in drive(run, listener, run.max_concurrency, first):
+        pass
+
+
+async def _adrained(run: Run, listener: Listener, first: tuple[Task, ...] | None) -> None:
+    from orkes.graph._loops import adrive
+
+    async for _ in adrive(run, listener, run.max_concurrency, first):
+        pass
 
 
 def _exhaust(run: Run, limit: int | None) -> dict[str, Any]:

@@ -1,0 +1,126 @@
+"""Checkpoints to stored text and back, shared by every back-end.
+
+A checkpoint is stored as its fixed fields, one text of everything else (``meta``), and
+one text per value it wrote; a pending write as one text. Reading checks every shape:
+what does not fit is a ``CheckpointError``, never another exception.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from orkes.errors import CheckpointError, SerializationError
+from orkes.persistence.base import Checkpoint, PendingWrite
+from orkes.persistence.serde import dumps, loads
+
+__all__ = ["checkpoint_of", "meta_of", "value_texts", "write_of", "write_text"]
+
+
+def value_texts(checkpoint: Checkpoint) -> dict[str, str]:
+    """The values ``checkpoint`` wrote, serialized (errors name the key and the nodes)."""
+    writers = ", ".join(map(repr, checkpoint.writers)) or "the input"
+    return {
+        key: dumps(value, where=f"key {key!r} written by {writers}")
+        for key, value in checkpoint.written_here().items()
+    }
+
+
+def meta_of(checkpoint: Checkpoint) -> str:
+    """Everything of ``checkpoint`` but its fixed fields and its values, as one text."""
+    return dumps(
+        {
+            "writers": list(checkpoint.writers),
+            "versions": dict(checkpoint.versions),
+            "schema_keys": list(checkpoint.schema_keys),
+            "memory": dict(checkpoint.memory),
+            "next_tasks": [dict(task) for task in checkpoint.next_tasks],
+            "interrupts": [dict(pause) for pause in checkpoint.interrupts],
+            "metadata": dict(checkpoint.metadata),
+        },
+        where=f"checkpoint of thread {checkpoint.thread_id!r} (its tasks due, interrupts)",
+    )
+
+
+def checkpoint_of(
+    thread_id: str,
+    checkpoint_id: str,
+    parent_id: str | None,
+    step: int,
+    source: str,
+    created_at: float,
+    meta_text: str,
+    values: Mapping[tuple[str, str], str],
+) -> Checkpoint:
+    """The checkpoint stored as these fields; ``values``: (key, version) -> text."""
+    meta = _mapping(loads(meta_text), "meta")
+    versions = _mapping(meta.get("versions", {}), "versions")
+    state: dict[str, Any] = {}
+    for key, version in versions.items():
+        text = values.get((str(key), str(version)))
+        if text is None:
+            raise CheckpointError(
+                f"checkpoint {checkpoint_id!r} of thread {thread_id!r} lacks the value of key "
+                f"{key!r} (version {version!r}): the store is damaged"
+            )
+        state[str(key)] = loads(text)
+    try:
+        return Checkpoint(
+            thread_id=thread_id,
+            checkpoint_id=checkpoint_id,
+            parent_id=parent_id,
+            step=int(step),
+            source=str(source),
+            writers=tuple(map(str, _sequence(meta.get("writers", []), "writers"))),
+            state=state,
+            versions={str(k): str(v) for k, v in versions.items()},
+            schema_keys=tuple(map(str, _sequence(meta.get("schema_keys", []), "schema_keys"))),
+            memory=_mapping(meta.get("memory", {}), "memory"),
+            next_tasks=tuple(
+                _mapping(task, "next_tasks")
+                for task in _sequence(meta.get("next_tasks", []), "next_tasks")
+            ),
+            interrupts=tuple(
+                _mapping(pause, "interrupts")
+                for pause in _sequence(meta.get("interrupts", []), "interrupts")
+            ),
+            created_at=float(created_at),
+            metadata=_mapping(meta.get("metadata", {}), "metadata"),
+        )
+    except (TypeError, ValueError) as exc:
+        raise CheckpointError(f"checkpoint {checkpoint_id!r} is damaged: {exc}") from None
+
+
+def write_text(write: PendingWrite, thread_id: str) -> str:
+    """A pending write's writes and routes, as one text."""
+    try:
+        return dumps({"writes": dict(write.writes), "routes": list(write.routes)})
+    except SerializationError as exc:
+        raise SerializationError(
+            f"thread {thread_id!r}: the update of node {write.node!r} (task {write.task_id}) "
+            f"cannot be kept: {exc}"
+        ) from None
+
+
+def write_of(task_id: str, kind: str, node: str, text: str) -> PendingWrite:
+    """The pending write stored as these fields."""
+    payload = _mapping(loads(text), "pending write")
+    return PendingWrite(
+        str(task_id),
+        str(node),
+        _mapping(payload.get("writes", {}), "writes"),
+        str(kind),
+        tuple(_sequence(payload.get("routes", []), "routes")),
+    )
+
+
+def _mapping(value: Any, what: str) -> dict[str, Any]:
+    if not isinstance(value, dict):
+        raise CheckpointError(f"stored {what} is not a mapping: the store is damaged")
+    return value
+
+
+def _sequence(value: Any, what: str) -> list[Any]:
+    if not isinstance(value, list):
+        raise CheckpointError(f"stored {what} is not a list: the store is damaged")
+    return value

@@ -1,0 +1,221 @@
+"""MemoryCheckpointer: threads kept in this process, for tests and notebooks.
+
+Values go through the same serializer as on disk, so what a file could not keep fails
+here too, and what is read back is a copy.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+from orkes.errors import CheckpointConflict
+from orkes.persistence._rows import checkpoint_of, meta_of, value_texts, write_of, write_text
+from orkes.persistence.base import Checkpoint, PendingWrite
+
+if TYPE_CHECKING:
+    from datetime import timedelta
+
+__all__ = ["MemoryCheckpointer"]
+
+
+@dataclass
+class _Row:
+    checkpoint_id: str
+    parent_id: str | None
+    step: int
+    source: str
+    created_at: float
+    meta: str
+    versions: dict[str, str]
+
+
+@dataclass
+class _Thread:
+    rows: list[_Row] = field(default_factory=list)  # oldest first
+    values: dict[tuple[str, str], str] = field(default_factory=dict)
+    writes: dict[str, dict[tuple[str, str], tuple[str, str]]] = field(default_factory=dict)
+
+
+class MemoryCheckpointer:
+    """A :class:`~orkes.persistence.base.Checkpointer` in memory; safe from many threads.
+
+    Example:
+        >>> from orkes.persistence import MemoryCheckpointer
+        >>> store = MemoryCheckpointer()
+        >>> store.get("no such thread") is None
+        True
+    """
+
+    def __init__(self) -> None:
+        self._threads: dict[str, _Thread] = {}
+        self._lock = threading.Lock()
+
+    def __repr__(self) -> str:
+        return f"MemoryCheckpointer({len(self._threads)} threads)"
+
+    def put(self, checkpoint: Checkpoint, *, expected_head: str | None) -> None:
+        """Store ``checkpoint`` as its thread's head (see ``Checkpointer.put``)."""
+        texts = value_texts(checkpoint)
+        meta = meta_of(checkpoint)
+        with self._lock:
+            thread = self._threads.setdefault(checkpoint.thread_id, _Thread())
+            head = thread.rows[-1].checkpoint_id if thread.rows else None
+            if head != expected_head:
+                raise CheckpointConflict(
+                    f"thread {checkpoint.thread_id!r} moved on to checkpoint {head!r} while this "
+                    f"run expected {expected_head!r}: another worker advanced it; nothing was "
+                    "written (load the thread again to go on)"
+                )
+            for key, text in texts.items():
+                thread.values[(key, checkpoint.checkpoint_id)] = text
+            thread.rows.append(
+                _Row(
+                    checkpoint.checkpoint_id,
+                    checkpoint.parent_id,
+                    checkpoint.step,
+                    checkpoint.source,
+                    checkpoint.created_at,
+                    meta,
+                    dict(checkpoint.versions),
+                )
+            )
+
+    def get(self, thread_id: str, checkpoint_id: str | None = None) -> Checkpoint | None:
+        """The checkpoint ``checkpoint_id`` of the thread, or its head; ``None`` if none."""
+        with self._lock:
+            thread = self._threads.get(thread_id)
+            if thread is None or not thread.rows:
+                return None
+            if checkpoint_id is None:
+                return self._load(thread_id, thread, thread.rows[-1])
+            for row in thread.rows:
+                if row.checkpoint_id == checkpoint_id:
+                    return self._load(thread_id, thread, row)
+            return None
+
+    def list(
+        self, thread_id: str, *, limit: int | None = None, before: str | None = None
+    ) -> Sequence[Checkpoint]:
+        """The thread's checkpoints, newest first (see ``Checkpointer.list``)."""
+        with self._lock:
+            thread = self._threads.get(thread_id)
+            if thread is None:
+                return []
+            rows = list(reversed(thread.rows))
+            if before is not None:
+                ids = [row.checkpoint_id for row in rows]
+                rows = rows[ids.index(before) + 1 :] if before in ids else []
+            if limit is not None:
+                rows = rows[:limit]
+            return [self._load(thread_id, thread, row) for row in rows]
+
+    def put_writes(self, thread_id: str, checkpoint_id: str, write: PendingWrite) -> None:
+        """Keep one task's writes for the superstep after ``checkpoint_id``."""
+        text = write_text(write, thread_id)
+        with self._lock:
+            thread = self._threads.setdefault(thread_id, _Thread())
+            kept = thread.writes.setdefault(checkpoint_id, {})
+            kept.pop((write.task_id, write.kind), None)  # replaced: it goes last
+            kept[(write.task_id, write.kind)] = (write.node, text)
+
+    def get_writes(self, thread_id: str, checkpoint_id: str) -> Sequence[PendingWrite]:
+        """The writes kept for the superstep after ``checkpoint_id``, in the order put."""
+        with self._lock:
+            thread = self._threads.get(thread_id)
+            kept = thread.writes.get(checkpoint_id, {}) if thread else {}
+            return [
+                write_of(task_id, kind, node, text)
+                for (task_id, kind), (node, text) in kept.items()
+            ]
+
+    def delete_thread(self, thread_id: str) -> None:
+        """Forget the thread."""
+        with self._lock:
+            self._threads.pop(thread_id, None)
+
+    def prune(
+        self,
+        thread_id: str | None = None,
+        *,
+        keep_last: int | None = None,
+        older_than: timedelta | None = None,
+    ) -> int:
+        """Delete old checkpoints, never a head (see ``Checkpointer.prune``)."""
+        deleted = 0
+        with self._lock:
+            names = [thread_id] if thread_id is not None else list(self._threads)
+            for name in names:
+                thread = self._threads.get(name)
+                if thread is None or not thread.rows:
+                    continue
+                doomed = _doomed([row.created_at for row in thread.rows], keep_last, older_than)
+                kept = [row for number, row in enumerate(thread.rows) if number not in doomed]
+                gone = {row.checkpoint_id for row in thread.rows} - {r.checkpoint_id for r in kept}
+                thread.rows = kept
+                used = {(key, version) for row in kept for key, version in row.versions.items()}
+                thread.values = {k: v for k, v in thread.values.items() if k in used}
+                for checkpoint_id in gone:
+                    thread.writes.pop(checkpoint_id, None)
+                deleted += len(gone)
+        return deleted
+
+    def close(self) -> None:
+        """Nothing to release."""
+
+    async def aput(self, checkpoint: Checkpoint, *, expected_head: str | None) -> None:
+        """:meth:`put` for async code."""
+        self.put(checkpoint, expected_head=expected_head)
+
+    async def aget(self, thread_id: str, checkpoint_id: str | None = None) -> Checkpoint | None:
+        """:meth:`get` for async code."""
+        return self.get(thread_id, checkpoint_id)
+
+    async def alist(
+        self, thread_id: str, *, limit: int | None = None, before: str | None = None
+    ) -> Sequence[Checkpoint]:
+        """:meth:`list` for async code."""
+        return self.list(thread_id, limit=limit, before=before)
+
+    async def aput_writes(self, thread_id: str, checkpoint_id: str, write: PendingWrite) -> None:
+        """:meth:`put_writes` for async code."""
+        self.put_writes(thread_id, checkpoint_id, write)
+
+    async def aget_writes(self, thread_id: str, checkpoint_id: str) -> Sequence[PendingWrite]:
+        """:meth:`get_writes` for async code."""
+        return self.get_writes(thread_id, checkpoint_id)
+
+    async def adelete_thread(self, thread_id: str) -> None:
+        """:meth:`delete_thread` for async code."""
+        self.delete_thread(thread_id)
+
+    @staticmethod
+    def _load(thread_id: str, thread: _Thread, row: _Row) -> Checkpoint:
+        return checkpoint_of(
+            thread_id,
+            row.checkpoint_id,
+            row.parent_id,
+            row.step,
+            row.source,
+            row.created_at,
+            row.meta,
+            thread.values,
+        )
+
+
+def _doomed(
+    created: Sequence[float], keep_last: int | None, older_than: timedelta | None
+) -> set[int]:
+    """The positions (oldest first) of the checkpoints to delete; never the newest."""
+    last = len(created) - 1
+    doomed: set[int] = set()
+    if keep_last is not None:
+        doomed.update(range(max(0, len(created) - max(keep_last, 1))))
+    if older_than is not None:
+        cutoff = time.time() - older_than.total_seconds()
+        doomed.update(number for number, at in enumerate(created) if at < cutoff)
+    doomed.discard(last)
+    return doomed

@@ -1,0 +1,211 @@
+"""What every back-end promises (the ``Checkpointer`` Protocol), run on each of them."""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+import threading
+import time
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from orkes.errors import CheckpointConflict, CheckpointError, SerializationError
+from orkes.persistence import MemoryCheckpointer, SqliteCheckpointer
+from orkes.persistence.base import Checkpoint, Checkpointer, PendingWrite, new_checkpoint_id
+
+
+def chain(
+    store: Checkpointer, thread: str, steps: int, *, big: str = "", start: Checkpoint | None = None
+) -> list[Checkpoint]:
+    """Put ``steps`` checkpoints, each writing ``n`` and carrying ``doc`` unchanged."""
+    made: list[Checkpoint] = []
+    parent = start
+    head = store.get(thread)
+    for step in range(steps):
+        new_id = new_checkpoint_id()
+        versions = dict(parent.versions) if parent else {}
+        state: dict[str, Any] = dict(parent.state) if parent else {"doc": big}
+        versions["n"] = new_id
+        versions.setdefault("doc", new_id)
+        state["n"] = step
+        checkpoint = Checkpoint(
+            thread_id=thread,
+            checkpoint_id=new_id,
+            parent_id=parent.checkpoint_id if parent else None,
+            step=step,
+            source="loop",
+            writers=(f"node{step}",),
+            state=state,
+            versions=versions,
+            schema_keys=("doc", "n"),
+            memory={"step": step, "passes": {}},
+            next_tasks=({"node": "x", "index": 2, "arg": ("a", 1)},),
+            interrupts=({"id": "i1", "payload": {"ask": "ok?"}},),
+        )
+        store.put(checkpoint, expected_head=head.checkpoint_id if head else None)
+        made.append(checkpoint)
+        parent = head = checkpoint
+    return made
+
+
+def test_put_get_and_list(checkpointer: Checkpointer) -> None:
+    made = chain(checkpointer, "t", 4)
+    head = checkpointer.get("t")
+    assert head == made[-1]
+    assert checkpointer.get("t", made[1].checkpoint_id) == made[1]
+    assert checkpointer.get("t", "nope") is None
+    assert checkpointer.get("other") is None
+    assert [c.step for c in checkpointer.list("t")] == [3, 2, 1, 0]
+    assert [c.step for c in checkpointer.list("t", limit=2)] == [3, 2]
+    assert [c.step for c in checkpointer.list("t", before=made[2].checkpoint_id)] == [1, 0]
+    assert checkpointer.list("nobody") == []
+
+
+def test_a_put_from_a_stale_head_is_a_conflict_and_writes_nothing(
+    checkpointer: Checkpointer,
+) -> None:
+    made = chain(checkpointer, "t", 2)
+    stale = chain(MemoryCheckpointer(), "t", 1)[0]
+    with pytest.raises(CheckpointConflict, match="thread 't' moved on"):
+        checkpointer.put(stale, expected_head=made[0].checkpoint_id)
+    with pytest.raises(CheckpointConflict):
+        checkpointer.put(stale, expected_head=None)  # a thread's first put expects no head
+    assert len(checkpointer.list("t")) == 2
+
+
+def test_racing_writers_one_wins(checkpointer: Checkpointer, tmp_path: Path) -> None:
+    first = chain(checkpointer, "race", 1)[0]
+    stores = [checkpointer] * 8
+    if isinstance(checkpointer, SqliteCheckpointer) and checkpointer.path != ":memory:":
+        stores = [SqliteCheckpointer(checkpointer.path) for _ in range(8)]  # 8 connections
+    outcomes: list[str] = []
+    barrier = threading.Barrier(len(stores))
+
+    def advance(store: Checkpointer) -> None:
+        candidate = chain(MemoryCheckpointer(), "race", 1)[0]
+        barrier.wait()
+        try:
+            store.put(candidate, expected_head=first.checkpoint_id)
+            outcomes.append("won")
+        except CheckpointConflict:
+            outcomes.append("conflict")
+
+    workers = [threading.Thread(target=advance, args=(store,)) for store in stores]
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join()
+    assert sorted(outcomes) == ["conflict"] * 7 + ["won"]
+    assert len(checkpointer.list("race")) == 2
+
+
+def test_pending_writes_are_kept_in_order_and_replaced(checkpointer: Checkpointer) -> None:
+    head = chain(checkpointer, "t", 1)[0]
+    key = head.checkpoint_id
+    checkpointer.put_writes("t", key, PendingWrite("1:a", "a", {"n": 1}, routes=("b",)))
+    checkpointer.put_writes("t", key, PendingWrite("1:b", "b", {"n": 2}))
+    checkpointer.put_writes("t", key, PendingWrite("1:a", "a", {"n": 3}))
+    kept = checkpointer.get_writes("t", key)
+    assert [(w.task_id, w.node, dict(w.writes), w.routes) for w in kept] == [
+        ("1:b", "b", {"n": 2}, ()),
+        ("1:a", "a", {"n": 3}, ()),
+    ]
+    assert checkpointer.get_writes("t", "other") == []
+
+
+def test_an_unknown_type_is_refused_naming_key_and_node(checkpointer: Checkpointer) -> None:
+    class Opaque:
+        pass
+
+    made = chain(MemoryCheckpointer(), "t", 1)[0]
+    bad = Checkpoint(
+        **{
+            **{f: getattr(made, f) for f in made.__dataclass_fields__},
+            "state": {"n": Opaque(), "doc": ""},
+        }
+    )
+    with pytest.raises(SerializationError, match="key 'n' written by 'node0' holds a"):
+        checkpointer.put(bad, expected_head=None)
+    assert checkpointer.get("t") is None
+    with pytest.raises(SerializationError, match="the update of node 'a'"):
+        checkpointer.put_writes("t", "c", PendingWrite("1:a", "a", {"n": Opaque()}))
+
+
+def test_delete_and_prune_never_lose_a_head(checkpointer: Checkpointer) -> None:
+    made = chain(checkpointer, "p", 5)
+    chain(checkpointer, "q", 2)
+    checkpointer.put_writes("p", made[0].checkpoint_id, PendingWrite("1:a", "a", {}))
+    assert checkpointer.prune("p", keep_last=2) == 3
+    assert [c.step for c in checkpointer.list("p")] == [4, 3]
+    assert checkpointer.get_writes("p", made[0].checkpoint_id) == []
+    assert checkpointer.get("p") == made[-1]  # its values survived the pruning
+    assert checkpointer.prune(older_than=timedelta(0)) == 2  # all threads: heads stay
+    assert [len(checkpointer.list(t)) for t in ("p", "q")] == [1, 1]
+    checkpointer.delete_thread("p")
+    assert checkpointer.get("p") is None
+    assert checkpointer.get("q") is not None
+
+
+def test_the_async_twins_do_the_same(checkpointer: Checkpointer) -> None:
+    async def main() -> list[Any]:
+        made = chain(MemoryCheckpointer(), "a", 1)[0]
+        await checkpointer.aput(made, expected_head=None)
+        await checkpointer.aput_writes("a", made.checkpoint_id, PendingWrite("1:x", "x", {"n": 1}))
+        found = [
+            await checkpointer.aget("a"),
+            len(await checkpointer.alist("a")),
+            len(await checkpointer.aget_writes("a", made.checkpoint_id)),
+        ]
+        await checkpointer.adelete_thread("a")
+        return [*found, await checkpointer.aget("a")]
+
+    head, count, writes, gone = asyncio.run(main())
+    assert isinstance(head, Checkpoint)
+    assert (count, writes, gone) == (1, 1, None)
+
+
+def test_a_big_value_carried_unchanged_is_stored_once(tmp_path: Path) -> None:
+    db = tmp_path / "big.db"
+    store = SqliteCheckpointer(db)
+    chain(store, "big", 100, big="x" * (1 << 20))
+    store.close()
+    with sqlite3.connect(db) as raw:
+        rows = raw.execute("SELECT COUNT(*) FROM orkes_values WHERE key = 'doc'").fetchone()[0]
+        stored = raw.execute("SELECT SUM(LENGTH(value)) FROM orkes_values").fetchone()[0]
+    assert rows == 1
+    assert stored < 1.1 * (1 << 20)
+    again = SqliteCheckpointer(db)  # reopened: all there
+    head = again.get("big")
+    again.close()
+    assert head is not None
+    assert len(head.state["doc"]) == 1 << 20
+
+
+def test_damaged_rows_and_newer_files_give_checkpoint_error(tmp_path: Path) -> None:
+    db = tmp_path / "damaged.db"
+    store = SqliteCheckpointer(db)
+    chain(store, "t", 1)
+    with sqlite3.connect(db) as raw:
+        raw.execute("UPDATE orkes_checkpoints SET meta = '{\"versions\": 5'")
+    with pytest.raises(CheckpointError):
+        store.get("t")
+    with sqlite3.connect(db) as raw:
+        raw.execute('UPDATE orkes_checkpoints SET meta = \'{"versions": {"n": "zz"}}\'')
+    with pytest.raises(CheckpointError, match="lacks the value of key 'n'"):
+        store.get("t")
+    store.close()
+    with sqlite3.connect(db) as raw:
+        raw.execute("UPDATE orkes_schema SET version = 99")
+    with pytest.raises(CheckpointError, match="version 99, newer than this orkes writes"):
+        SqliteCheckpointer(db)
+    with pytest.raises(CheckpointError, match="cannot open the checkpoint file"):
+        SqliteCheckpointer(tmp_path / "no" / "such" / "dir.db")
+
+
+def test_put_and_get_are_fast_enough_to_measure(checkpointer: Checkpointer) -> None:
+    started = time.perf_counter()
+    chain(checkpointer, "speed", 20)
+    assert time.perf_counter() - started < 30  # a sanity bound; figures are in bench/

@@ -1,0 +1,296 @@
+"""Runs with a thread: the state is kept between runs, every superstep is stored, and a
+run that failed (or whose process died) resumes without running finished nodes again.
+
+Every scenario runs on every back-end (the ``checkpointer`` fixture) and through both
+drivers, sync (``invoke``) and async (``ainvoke``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import operator
+import threading
+from collections.abc import Callable, Mapping
+from typing import Annotated, Any, Protocol, TypedDict
+
+import pytest
+
+from orkes import END, START, GraphRunner, OrkesGraph
+from orkes.errors import CheckpointError, GraphDefinitionError, NodeError
+from orkes.events import Update
+from orkes.graph.results import RunResult
+from orkes.persistence.base import Checkpointer
+
+
+class Chat(TypedDict, total=False):
+    """A conversation: messages gathered by a reducer, and a turn counter."""
+
+    messages: Annotated[list[str], operator.add]
+    turns: int
+
+
+class Invoke(Protocol):
+    """Runs ``runner`` on ``state`` in ``thread_id`` to its end (sync or async)."""
+
+    def __call__(
+        self, runner: GraphRunner[Any], state: Mapping[str, Any] | None, thread_id: str
+    ) -> RunResult[Any]: ...
+
+
+def invoke_sync(
+    runner: GraphRunner[Any], state: Mapping[str, Any] | None, thread_id: str
+) -> RunResult[Any]:
+    return runner.invoke(state, thread_id=thread_id)
+
+
+def invoke_async(
+    runner: GraphRunner[Any], state: Mapping[str, Any] | None, thread_id: str
+) -> RunResult[Any]:
+    return asyncio.run(runner.ainvoke(state, thread_id=thread_id))
+
+
+@pytest.fixture(params=["sync", "async"])
+def invoke(request: pytest.FixtureRequest) -> Invoke:
+    """Each scenario runs once with ``invoke`` and once with ``ainvoke``."""
+    chosen: Invoke = invoke_sync if request.param == "sync" else invoke_async
+    return chosen
+
+
+def echo_bot() -> OrkesGraph[Chat]:
+    """START -> reply -> END: answers the last message, counts the turns."""
+
+    def reply(state: Chat) -> Chat:
+        return {"messages": [f"echo: {state['messages'][-1]}"], "turns": state.get("turns", 0) + 1}
+
+    graph = OrkesGraph(Chat).add_node(reply)
+    return graph.add_edge(START, "reply").add_edge("reply", END)
+
+
+def test_a_thread_remembers_the_conversation(invoke: Invoke, checkpointer: Checkpointer) -> None:
+    runner = GraphRunner(echo_bot().compile(), checkpointer=checkpointer)
+    first = invoke(runner, {"messages": ["hi"]}, "t1")
+    assert first.state == {"messages": ["hi", "echo: hi"], "turns": 1}
+    assert (first.done, first.thread_id, first.interrupts) == (True, "t1", ())
+    second = invoke(runner, {"messages": ["again"]}, "t1")
+    assert second.state == {
+        "messages": ["hi", "echo: hi", "again", "echo: again"],
+        "turns": 2,
+    }
+    other = invoke(runner, {"messages": ["new"]}, "t2")  # threads are apart
+    assert other.state == {"messages": ["new", "echo: new"], "turns": 1}
+    head = checkpointer.get("t1")
+    assert head is not None
+    assert head.checkpoint_id == second.checkpoint_id
+    assert head.state == second.state
+
+
+def test_every_superstep_is_a_checkpoint(invoke: Invoke, checkpointer: Checkpointer) -> None:
+    graph = OrkesGraph(Chat).add_node("a", lambda s: {"messages": ["a"]})
+    graph.add_node("b", lambda s: {"turns": 1}).add_edge(START, "a").add_edge("a", "b")
+    runner = GraphRunner(graph.add_edge("b", END).compile(), checkpointer=checkpointer)
+    result = invoke(runner, {"messages": []}, "t")
+    history = list(checkpointer.list("t"))
+    assert [(c.step, c.source, c.writers) for c in history] == [
+        (2, "loop", ("b",)),
+        (1, "loop", ("a",)),
+        (0, "input", ()),
+    ]
+    assert [c.next_tasks for c in history] == [
+        (),
+        ({"node": "b", "index": -1},),
+        ({"node": "a", "index": -1},),
+    ]
+    assert history[0].state == result.state == {"messages": ["a"], "turns": 1}
+    assert [c.parent_id for c in history] == [
+        history[1].checkpoint_id,
+        history[2].checkpoint_id,
+        None,
+    ]
+    # Only what changed is a new version: 'messages' was last written at step 1.
+    assert history[0].versions["messages"] == history[1].checkpoint_id
+    assert history[0].versions["turns"] == history[0].checkpoint_id
+
+
+def test_a_failed_run_resumes_without_running_finished_nodes_again(
+    invoke: Invoke, checkpointer: Checkpointer
+) -> None:
+    calls: list[str] = []
+    broken = [True]
+    lock = threading.Lock()
+
+    def counted(name: str, fail: Callable[[], bool] = lambda: False) -> Any:
+        def node(state: Chat) -> Chat:
+            with lock:
+                calls.append(name)
+            if fail():
+                raise ConnectionError(f"{name} is down")
+            return {"messages": [name]}
+
+        return node
+
+    graph = OrkesGraph(Chat).add_node("first", counted("first"))
+    graph.add_node("fine", counted("fine")).add_node("flaky", counted("flaky", lambda: broken[0]))
+    graph.add_node("last", counted("last")).add_edge(START, "first")
+    graph.add_edge("first", "fine").add_edge("first", "flaky")
+    graph.add_edge(["fine", "flaky"], "last").add_edge("last", END)
+    runner = GraphRunner(graph.compile(), checkpointer=checkpointer)
+    with pytest.raises(NodeError, match="flaky is down"):
+        invoke(runner, {"messages": []}, "job")
+    assert sorted(calls) == ["fine", "first", "flaky"]
+    broken[0] = False
+    result = invoke(runner, None, "job")  # resume: only 'flaky' runs again, then 'last'
+    assert sorted(calls) == ["fine", "first", "flaky", "flaky", "last"]
+    assert result.state == {"messages": ["first", "fine", "flaky", "last"]}
+    assert result.done
+    uninterrupted = GraphRunner(graph.compile()).run({"messages": []})
+    assert result.state == uninterrupted
+
+
+def test_resuming_what_has_nothing_pending_is_refused(
+    invoke: Invoke, checkpointer: Checkpointer
+) -> None:
+    runner = GraphRunner(echo_bot().compile(), checkpointer=checkpointer)
+    with pytest.raises(CheckpointError, match="thread 'nobody' has no checkpoint"):
+        invoke(runner, None, "nobody")
+    invoke(runner, {"messages": ["hi"]}, "done")
+    with pytest.raises(CheckpointError, match="thread 'done' has nothing pending"):
+        invoke(runner, None, "done")
+
+
+def test_threads_and_checkpointers_go_together(checkpointer: Checkpointer) -> None:
+    with pytest.raises(GraphDefinitionError, match="give each run a thread_id="):
+        GraphRunner(echo_bot().compile(), checkpointer=checkpointer).run({"messages": ["x"]})
+    with pytest.raises(GraphDefinitionError, match="thread_id='t' needs a checkpointer"):
+        GraphRunner(echo_bot().compile()).run({"messages": ["x"]}, thread_id="t")
+    with pytest.raises(GraphDefinitionError, match="checkpointer= takes a Checkpointer"):
+        GraphRunner(echo_bot().compile(), checkpointer="runs.db")  # type: ignore[arg-type]
+
+
+def test_run_and_stream_keep_the_thread_too(checkpointer: Checkpointer) -> None:
+    runner = GraphRunner(echo_bot().compile(), checkpointer=checkpointer)
+    assert runner.run({"messages": ["one"]}, thread_id="s")["turns"] == 1
+    with runner.stream({"messages": ["two"]}, thread_id="s") as stream:
+        events = list(stream)
+    assert events == [Update("reply", {"messages": ["echo: two"], "turns": 2}, step=1)]
+    assert stream.result["messages"] == ["one", "echo: one", "two", "echo: two"]
+
+    async def astreamed() -> dict[str, Any]:
+        async with runner.astream({"messages": ["three"]}, thread_id="s") as events:
+            async for _ in events:
+                pass
+        return dict(events.result)
+
+    assert asyncio.run(astreamed())["turns"] == 3
+    head = checkpointer.get("s")
+    assert head is not None
+    assert head.state["turns"] == 3
+
+
+def test_a_thread_from_a_graph_with_other_keys_is_refused(checkpointer: Checkpointer) -> None:
+    class Other(TypedDict, total=False):
+        messages: Annotated[list[str], operator.add]
+        mood: str
+
+    other = OrkesGraph(Other).add_node("feel", lambda s: {"mood": "fine"})
+    other_runner = GraphRunner(
+        other.add_edge(START, "feel").add_edge("feel", END).compile(), checkpointer=checkpointer
+    )
+    other_runner.run({"messages": []}, thread_id="shared")
+    runner = GraphRunner(echo_bot().compile(), checkpointer=checkpointer)
+    with pytest.raises(CheckpointError, match="keys 'mood', which this graph's state Chat lacks"):
+        runner.run({"messages": ["hi"]}, thread_id="shared")
+
+
+def counter_chain() -> OrkesGraph[Chat]:
+    """START -> a -> b -> c -> END; each appends its name."""
+
+    def says(name: str) -> Callable[[Chat], Chat]:
+        return lambda state: {"messages": [name]}
+
+    graph = OrkesGraph(Chat)
+    for name in "abc":
+        graph.add_node(name, says(name))
+    graph.add_edge(START, "a").add_edge("a", "b").add_edge("b", "c")
+    return graph.add_edge("c", END)
+
+
+def test_history_lists_snapshots_newest_first(checkpointer: Checkpointer) -> None:
+    runner = GraphRunner(counter_chain().compile(), checkpointer=checkpointer)
+    runner.run({"messages": []}, thread_id="h")
+    history = runner.history("h")
+    assert [(s.step, s.source, s.writers, s.next) for s in history] == [
+        (3, "loop", ("c",), ()),
+        (2, "loop", ("b",), ("c",)),
+        (1, "loop", ("a",), ("b",)),
+        (0, "input", (), ("a",)),
+    ]
+    assert [s.state["messages"] for s in history][1] == ["a", "b"]
+    assert runner.get_state("h") == history[0]
+    assert runner.get_state("h", history[2].checkpoint_id) == history[2]
+    assert len(runner.history("h", limit=2)) == 2
+    with pytest.raises(CheckpointError, match="thread 'h' has no such checkpoint"):
+        runner.get_state("h", "f" * 32)
+    assert asyncio.run(runner.aget_state("h")) == history[0]
+    assert asyncio.run(runner.ahistory("h")) == history
+
+
+def test_a_fork_goes_on_from_an_old_checkpoint_as_a_new_branch(
+    invoke: Invoke, checkpointer: Checkpointer
+) -> None:
+    runner = GraphRunner(counter_chain().compile(), checkpointer=checkpointer)
+    runner.run({"messages": []}, thread_id="f")
+    after_a = runner.history("f")[2]
+    assert after_a.next == ("b",)
+    runner.update_state("f", {"messages": ["edited"]})  # the head moves on meanwhile
+    fork = (
+        runner.invoke(None, thread_id="f", checkpoint_id=after_a.checkpoint_id)
+        if invoke is invoke_sync
+        else asyncio.run(runner.ainvoke(None, thread_id="f", checkpoint_id=after_a.checkpoint_id))
+    )
+    assert fork.state == {"messages": ["a", "b", "c"]}
+    history = runner.history("f")
+    assert history[0].checkpoint_id == fork.checkpoint_id
+    assert history[1].parent_id == after_a.checkpoint_id  # the branch starts at the fork
+    old_head = runner.get_state("f", history[2].checkpoint_id)
+    assert old_head.source == "update"  # the other branch stays readable
+    assert old_head.state["messages"] == ["a", "b", "c", "edited"]
+
+
+def test_update_state_as_a_node_goes_on_along_its_edges(checkpointer: Checkpointer) -> None:
+    runner = GraphRunner(counter_chain().compile(), checkpointer=checkpointer)
+    runner.run({"messages": []}, thread_id="u")
+    new_id = runner.update_state("u", {"messages": ["from a again"]}, as_node="a")
+    snapshot = runner.get_state("u")
+    assert (snapshot.checkpoint_id, snapshot.source, snapshot.writers, snapshot.next) == (
+        new_id,
+        "update",
+        ("a",),
+        ("b",),
+    )
+    result = runner.resume("u")
+    assert result.state["messages"] == ["a", "b", "c", "from a again", "b", "c"]
+    with pytest.raises(GraphDefinitionError, match="as_node='zzz'"):
+        runner.update_state("u", {}, as_node="zzz")
+    asyncio.run(runner.aupdate_state("u", {"turns": 5}))
+    assert runner.get_state("u").state["turns"] == 5
+
+
+def test_delete_thread_forgets_it(checkpointer: Checkpointer) -> None:
+    runner = GraphRunner(echo_bot().compile(), checkpointer=checkpointer)
+    runner.run({"messages": ["hi"]}, thread_id="d")
+    runner.delete_thread("d")
+    assert runner.history("d") == []
+    with pytest.raises(CheckpointError, match="thread 'd' has no such checkpoint"):
+        runner.get_state("d")
+    assert runner.run({"messages": ["anew"]}, thread_id="d")["turns"] == 1
+    asyncio.run(runner.adelete_thread("d"))
+    assert runner.history("d") == []
+
+
+def test_a_runner_without_a_checkpointer_keeps_no_threads() -> None:
+    runner = GraphRunner(echo_bot().compile())
+    with pytest.raises(GraphDefinitionError, match="this runner keeps no threads"):
+        runner.history("t")
+    assert runner.invoke({"messages": ["x"]}) == RunResult(
+        {"messages": ["x", "echo: x"], "turns": 1}, True
+    )
