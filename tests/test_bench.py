@@ -49,3 +49,21 @@ def test_the_engine_bench_runs_only_the_scenarios_asked_for() -> None:
     assert "1000-Send map-reduce" in done.stdout
     assert "100-node chain" not in done.stdout
     assert "import orkes" not in done.stdout
+
+
+def test_the_checkpoint_bench_runs_every_store_and_measures_storage() -> None:
+    done = subprocess.run(
+        [sys.executable, str(ROOT / "bench" / "checkpoint_bench.py"), "--quick"],
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=120,
+    )
+    for store in (
+        "MemoryCheckpointer",
+        "SqliteCheckpointer (file)",
+        "SqliteCheckpointer (:memory:)",
+    ):
+        assert f"  {store}" in done.stdout
+    size = float(done.stdout.split("SQLite file ")[1].split(" MiB")[0])
+    assert size < 1.5  # the 1 MiB value is stored once, not once per step

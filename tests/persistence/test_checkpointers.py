@@ -130,7 +130,7 @@ def test_an_unknown_type_is_refused_naming_key_and_node(checkpointer: Checkpoint
     with pytest.raises(SerializationError, match="key 'n' written by 'node0' holds a"):
         checkpointer.put(bad, expected_head=None)
     assert checkpointer.get("t") is None
-    with pytest.raises(SerializationError, match="the update of node 'a'"):
+    with pytest.raises(SerializationError, match="key 'n' written by 'a' holds a"):
         checkpointer.put_writes("t", "c", PendingWrite("1:a", "a", {"n": Opaque()}))
 
 

@@ -16,7 +16,7 @@ from typing import Annotated, Any, Protocol, TypedDict
 import pytest
 
 from orkes import END, START, GraphRunner, OrkesGraph
-from orkes.errors import CheckpointError, GraphDefinitionError, NodeError
+from orkes.errors import CheckpointError, GraphDefinitionError, NodeError, SerializationError
 from orkes.events import Update
 from orkes.graph.results import RunResult
 from orkes.persistence.base import Checkpointer
@@ -294,3 +294,19 @@ def test_a_runner_without_a_checkpointer_keeps_no_threads() -> None:
     assert runner.invoke({"messages": ["x"]}) == RunResult(
         {"messages": ["x", "echo: x"], "turns": 1}, True
     )
+
+
+def test_a_value_that_cannot_be_stored_fails_the_step_naming_key_and_node(
+    invoke: Invoke, checkpointer: Checkpointer
+) -> None:
+    class Handle:
+        pass
+
+    graph = OrkesGraph(Chat).add_node("open", lambda s: {"messages": [Handle()]})
+    runner = GraphRunner(graph.add_edge(START, "open").add_edge("open", END).compile(),
+                         checkpointer=checkpointer)  # fmt: skip
+    with pytest.raises(SerializationError, match="key 'messages' written by 'open' holds a"):
+        invoke(runner, {"messages": []}, "bad")
+    head = checkpointer.get("bad")
+    assert head is not None
+    assert (head.source, head.next_tasks) == ("input", ({"node": "open", "index": -1},))

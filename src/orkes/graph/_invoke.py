@@ -17,7 +17,7 @@ import time
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
-from orkes.errors import NodeError, NodeTimeout
+from orkes.errors import CheckpointError, NodeError, NodeTimeout
 from orkes.events import TaskEnd, TaskScope, TaskStart, current_scope
 from orkes.graph._tasks import STATE, Task
 from orkes.graph._writes import writes_of
@@ -63,7 +63,10 @@ def invoke(run: Run, task: Task, listener: Listener | None) -> Outcome:
             if scope_token is not None:
                 current_scope.reset(scope_token)
         if listener is not None and listener.saver is not None:
-            listener.saver.task_done(run, task, view, returned)
+            try:
+                listener.saver.task_done(run, task, view, returned)
+            except CheckpointError as exc:  # e.g. a value that can't be stored: the step fails
+                return task, view, None, exc, False
         return _succeeded(run, task, view, returned, attempt, started, listener, cache_key)
 
 
@@ -104,7 +107,10 @@ async def ainvoke(run: Run, task: Task, listener: Listener | None) -> Outcome:
             if scope_token is not None:
                 current_scope.reset(scope_token)
         if listener is not None and listener.saver is not None:
-            await listener.saver.atask_done(run, task, view, returned)
+            try:
+                await listener.saver.atask_done(run, task, view, returned)
+            except CheckpointError as exc:
+                return task, view, None, exc, False
         return _succeeded(run, task, view, returned, attempt, started, listener, cache_key)
 
 

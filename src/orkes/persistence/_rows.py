@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from orkes.errors import CheckpointError, SerializationError
+from orkes.errors import CheckpointError
 from orkes.persistence.base import Checkpoint, PendingWrite
 from orkes.persistence.serde import dumps, loads
 
@@ -92,14 +92,13 @@ def checkpoint_of(
 
 
 def write_text(write: PendingWrite, thread_id: str) -> str:
-    """A pending write's writes and routes, as one text."""
-    try:
-        return dumps({"writes": dict(write.writes), "routes": list(write.routes)})
-    except SerializationError as exc:
-        raise SerializationError(
-            f"thread {thread_id!r}: the update of node {write.node!r} (task {write.task_id}) "
-            f"cannot be kept: {exc}"
-        ) from None
+    """A pending write's writes and routes, as one text (errors name the key and node)."""
+    for key, value in write.writes.items():  # refused values are named by key and node
+        dumps(value, where=f"key {key!r} written by {write.node!r}")
+    return dumps(
+        {"writes": dict(write.writes), "routes": list(write.routes)},
+        where=f"the routes of node {write.node!r} in thread {thread_id!r}",
+    )
 
 
 def write_of(task_id: str, kind: str, node: str, text: str) -> PendingWrite:

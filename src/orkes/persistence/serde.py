@@ -184,7 +184,7 @@ def _encode_registered(value: Any, name: str, where: str, path: str, depth: int)
 
 _SIMPLE: dict[type, tuple[str, Callable[[Any], Any]]] = {
     bytes: ("bytes", lambda v: base64.b64encode(v).decode("ascii")),
-    dt.datetime: ("datetime", lambda v: v.isoformat()),
+    dt.datetime: ("datetime", lambda v: _datetime_parts(v)),
     dt.date: ("date", lambda v: v.isoformat()),
     dt.time: ("time", lambda v: v.isoformat()),
     dt.timedelta: ("timedelta", lambda v: [v.days, v.seconds, v.microseconds]),
@@ -194,7 +194,7 @@ _SIMPLE: dict[type, tuple[str, Callable[[Any], Any]]] = {
 
 _LOADERS: dict[str, Callable[[Any], Any]] = {
     "bytes": lambda v: base64.b64decode(_text(v), validate=True),
-    "datetime": lambda v: dt.datetime.fromisoformat(_text(v)),
+    "datetime": lambda v: _datetime_of(v),
     "date": lambda v: dt.date.fromisoformat(_text(v)),
     "time": lambda v: dt.time.fromisoformat(_text(v)),
     "timedelta": lambda v: dt.timedelta(*[_int(part) for part in _list(v, 3)]),
@@ -245,6 +245,37 @@ def _decode_registered(tag: str, name: object, value: Any, depth: int) -> Any:
     if tag == "model" and hasattr(cls, "model_validate"):
         return cls.model_validate(_decode(value, depth + 1))
     raise CheckpointError(f"stored data calls {name!r} a {tag}, which it is not")
+
+
+def _datetime_parts(value: dt.datetime) -> Any:
+    """ISO text; with a named zone (``zoneinfo``), the zone's key and the fold as well."""
+    key = getattr(value.tzinfo, "key", None)
+    if isinstance(key, str) and type(value.tzinfo).__module__ == "zoneinfo":
+        naive = value.replace(tzinfo=None).isoformat()
+        return [naive, key, value.fold]
+    return value.isoformat()
+
+
+def _datetime_of(value: Any) -> dt.datetime:
+    if isinstance(value, str):
+        return dt.datetime.fromisoformat(value)
+    naive, key, fold = _list(value, 3)
+    import zoneinfo
+
+    try:
+        zone = zoneinfo.ZoneInfo(_text(key))
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError, OSError):
+        raise CheckpointError(
+            f"stored data names the unknown time zone {str(key)[:40]!r}"
+        ) from None
+    moment = dt.datetime.fromisoformat(_text(naive)).replace(tzinfo=zone)
+    return moment.replace(fold=_choice_int(fold))
+
+
+def _choice_int(value: Any) -> int:
+    if value not in (0, 1) or type(value) is not int:
+        raise CheckpointError("stored data has a wrong fold for a time")
+    return int(value)
 
 
 def _text(value: Any) -> str:
