@@ -16,6 +16,7 @@ would be right; the same facts are attributes (``.node``, ``.step``, ``.key``,
     ├── NodeError (RuntimeError)                a node or gate raised; __cause__ kept
     ├── NodeTimeout (TimeoutError)              a node ran past its timeout=
     ├── RunStopped (RuntimeError)               a stream was closed before its run ended
+    ├── RunInterrupted (RuntimeError)           run() paused for an answer; .result says how
     ├── CheckpointError (RuntimeError)          persistence failed: unreadable, missing …
     │   ├── CheckpointConflict                  another worker advanced the thread first
     │   └── SerializationError (TypeError)      a value the serializer does not know
@@ -57,6 +58,7 @@ __all__ = [
     "RateLimited",
     "ResponseFormatError",
     "RoutingError",
+    "RunInterrupted",
     "RunStopped",
     "SerializationError",
     "ServiceError",
@@ -209,6 +211,18 @@ class NodeTimeout(OrkesError, TimeoutError):
 
 class RunStopped(OrkesError, RuntimeError):
     """A stream was closed (or broken out of) before its run ended: there is no final state."""
+
+
+class RunInterrupted(OrkesError, RuntimeError):
+    """``run`` paused for an answer (``ctx.interrupt``) instead of reaching END.
+
+    ``.result`` is the ``RunResult`` (its ``interrupts`` say what was asked);
+    ``runner.resume(thread_id, answer)`` goes on. ``invoke`` returns the pause instead.
+    """
+
+    def __init__(self, message: str, *, result: object = None) -> None:
+        super().__init__(message)
+        self.result = result
 
 
 class CheckpointError(OrkesError, RuntimeError):

@@ -11,6 +11,7 @@ belongs to; ``0`` before the first) and ``path`` (the subgraph node names it cam
     "custom"    Custom(node, payload)                        a node called ctx.emit(payload)
     "messages"  Token(node, text, message_id)                an LLM call inside a node streamed
     "tasks"     TaskStart(node, attempt), TaskEnd(..., seconds, error)   each attempt of a task
+    (any)       Interrupt(id, node, payload)                 a node paused the run for an answer
 
 Example:
     >>> from orkes.events import Update
@@ -37,6 +38,7 @@ __all__ = [
     "STREAM_MODES",
     "Custom",
     "Event",
+    "Interrupt",
     "StreamMode",
     "TaskEnd",
     "TaskStart",
@@ -142,7 +144,29 @@ class TaskEnd:
     kind: ClassVar[Literal["task_end"]] = "task_end"
 
 
-Event = Union[Update, Values, Custom, Token, TaskStart, TaskEnd]  # noqa: UP007 - a runtime alias
+@dataclass(frozen=True, slots=True)
+class Interrupt:
+    """The run paused for an answer: a node called ``ctx.interrupt(payload)``.
+
+    Streams yield it whatever their modes, then end; ``runner.resume(thread_id, answer)``
+    goes on, and the paused node's ``ctx.interrupt`` returns the answer.
+
+    Attributes:
+        id: stable for this pause (the same after a crash): give it to ``resume`` when
+            several are pending.
+        node: the node that asked.
+        payload: what it asked with (shown to the person who answers).
+    """
+
+    id: str
+    node: str
+    payload: Any = None
+    step: int = field(default=0, kw_only=True)
+    path: tuple[str, ...] = field(default=(), kw_only=True)
+    kind: ClassVar[Literal["interrupt"]] = "interrupt"
+
+
+Event = Union[Update, Values, Custom, Token, TaskStart, TaskEnd, Interrupt]  # noqa: UP007
 """Any event a stream yields; ``match`` on the classes, or read ``event.kind``."""
 
 

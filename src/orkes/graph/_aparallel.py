@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 from orkes.graph._invoke import ainvoke, node_error
-from orkes.graph._parallel import settle_run_id, shared_pool
+from orkes.graph._parallel import settle_run_id, shared_pool, stops
 from orkes.graph._tasks import Task
 
 if TYPE_CHECKING:
@@ -53,7 +53,7 @@ async def gather_tasks(
             outcome = (tasks[index], None, None, exc, False)
         outcomes[index] = outcome
         remaining[0] -= 1
-        if outcome[3] is not None or not remaining[0]:
+        if stops(outcome) or not remaining[0]:
             settled.set()
 
     running = [asyncio.ensure_future(attempt(i)) for i in range(len(tasks))]

@@ -15,15 +15,16 @@ from typing import TYPE_CHECKING, Any
 
 from orkes.errors import CheckpointError
 from orkes.graph._tasks import STATE, Task
-from orkes.graph._writes import reduced, writes_of
+from orkes.graph._writes import writes_of
+from orkes.graph.context import Pauses, PauseSignal
 from orkes.graph.routing import Command, Send
 from orkes.persistence.base import Checkpoint, PendingWrite, new_checkpoint_id
 
 if TYPE_CHECKING:
-    from orkes.graph.plan import GraphPlan, Outcome, Run
+    from orkes.graph.plan import Outcome, Run
     from orkes.persistence.base import Checkpointer
 
-__all__ = ["Saver", "aopen_thread", "open_thread", "task_entry", "tasks_of"]
+__all__ = ["Saver", "task_entry", "tasks_of"]
 
 
 class Saver:
@@ -39,7 +40,17 @@ class Saver:
         versions: key -> the checkpoint id holding its current value.
     """
 
-    __slots__ = ("checkpointer", "expected", "head_id", "kept", "thread_id", "versions")
+    __slots__ = (
+        "answers",
+        "checkpointer",
+        "expected",
+        "head_id",
+        "kept",
+        "onces",
+        "paused_at",
+        "thread_id",
+        "versions",
+    )
 
     def __init__(
         self,
@@ -55,6 +66,78 @@ class Saver:
         self.versions: dict[str, str] = dict(head.versions) if head is not None else {}
         # The writes kept for the first step after a resume (task id -> write).
         self.kept: dict[str, PendingWrite] = {}
+        self.answers: dict[str, Any] = {}  # interrupt id -> the answer given on resume
+        self.onces: dict[str, dict[str, Any]] = {}  # task id -> name -> ctx.once's result
+        self.paused_at: dict[str, PendingWrite] = {}  # interrupt id -> the pause kept
+
+    # --- interrupts ------------------------------------------------------------------------
+
+    def pauses_for(self, run: Run, task: Task) -> Pauses:
+        """What ``ctx.interrupt`` and ``ctx.once`` of this attempt of ``task`` work with."""
+        task_id = task.task_id(run.step)
+        head = self.head_id
+
+        def record(name: str, value: Any) -> None:
+            if head is not None:
+                write = PendingWrite(task_id, task.node.name, {"value": value}, f"once:{name}")
+                self.checkpointer.put_writes(self.thread_id, head, write)
+
+        return Pauses(task_id, self.answers, self.onces.setdefault(task_id, {}), record)
+
+    def paused(self, run: Run, task: Task, signal: PauseSignal) -> None:
+        """Keep a pause: resuming finds it, and a crash does not lose it."""
+        if self.head_id is None:
+            return
+        write = PendingWrite(
+            task.task_id(run.step),
+            task.node.name,
+            {"id": signal.interrupt_id, "payload": signal.payload},
+            f"interrupt:{signal.interrupt_id}",
+        )
+        self.checkpointer.put_writes(self.thread_id, self.head_id, write)
+
+    def take_answers(self, value: Any) -> list[PendingWrite]:
+        """Note the answer(s) given to ``resume``; return the writes that keep them.
+
+        One value answers the one pending interrupt; a dict keyed by interrupt ids
+        answers those. Raises ``CheckpointError`` naming the pending ids otherwise.
+        """
+        waiting = [key for key in self.paused_at if key not in self.answers]
+        if not waiting:
+            raise CheckpointError(
+                f"thread {self.thread_id!r} has no interrupt waiting for an answer; "
+                "resume(thread_id) without one goes on after a crash or a failure"
+            )
+        if isinstance(value, dict) and any(key in self.paused_at for key in value):
+            unknown = [key for key in value if key not in self.paused_at]
+            if unknown:
+                raise CheckpointError(
+                    f"thread {self.thread_id!r} has no interrupt {unknown[0]!r} waiting; the "
+                    f"waiting ones are {', '.join(map(repr, waiting))}"
+                )
+            given = dict(value)
+        elif len(waiting) == 1:
+            given = {waiting[0]: value}
+        else:
+            listed = ", ".join(map(repr, waiting)) or "none"
+            raise CheckpointError(
+                f"thread {self.thread_id!r} has {len(waiting)} interrupts waiting ({listed}); "
+                "answer them by id: resume(thread_id, {interrupt_id: answer, ...})"
+            )
+        self.answers.update(given)
+        return [
+            PendingWrite(key, self.paused_at[key].node, {"value": answer}, f"answer:{key}")
+            for key, answer in given.items()
+        ]
+
+    def interrupts(self, signals: Sequence[tuple[str, PauseSignal]], run: Run) -> tuple[Any, ...]:
+        """The ``Interrupt`` events of a paused superstep."""
+        from orkes.events import Interrupt
+
+        return tuple(
+            Interrupt(signal.interrupt_id, node, signal.payload, step=run.step, path=run.path)
+            for node, signal in signals
+        )
 
     # --- what a checkpoint holds -----------------------------------------------------------
 
@@ -198,122 +281,3 @@ def _routes_of(entries: Sequence[Any]) -> list[Any]:
         Send(entry["send"], entry.get("arg")) if isinstance(entry, Mapping) else entry
         for entry in entries
     ]
-
-
-def open_thread(
-    plan: GraphPlan,
-    checkpointer: Checkpointer,
-    thread_id: str,
-    state: Mapping[str, Any] | None,
-    max_steps: int,
-    checkpoint_id: str | None = None,
-) -> tuple[Run, Saver, tuple[Task, ...]]:
-    """A run of ``thread_id``, its saver, and its first tasks.
-
-    From new input (merged into the stored state; the run starts from START), or, with
-    ``state=None``, resumed where the thread stands — or, given ``checkpoint_id``, where
-    it stood then: a fork, whose checkpoints follow that one.
-    """
-    head = checkpointer.get(thread_id)
-    start = head if checkpoint_id is None else checkpointer.get(thread_id, checkpoint_id)
-    _check_found(thread_id, checkpoint_id, start)
-    if state is None:
-        kept = checkpointer.get_writes(thread_id, start.checkpoint_id) if start else ()
-        return _resumed(plan, checkpointer, thread_id, start, head, kept, max_steps)
-    run, saver, tasks = _with_input(plan, checkpointer, thread_id, start, head, state, max_steps)
-    saver.started(run, tasks, "input")
-    return run, saver, tasks
-
-
-async def aopen_thread(
-    plan: GraphPlan,
-    checkpointer: Checkpointer,
-    thread_id: str,
-    state: Mapping[str, Any] | None,
-    max_steps: int,
-    checkpoint_id: str | None = None,
-) -> tuple[Run, Saver, tuple[Task, ...]]:
-    """:func:`open_thread` for async code."""
-    head = await checkpointer.aget(thread_id)
-    start = head if checkpoint_id is None else await checkpointer.aget(thread_id, checkpoint_id)
-    _check_found(thread_id, checkpoint_id, start)
-    if state is None:
-        kept = await checkpointer.aget_writes(thread_id, start.checkpoint_id) if start else ()
-        return _resumed(plan, checkpointer, thread_id, start, head, kept, max_steps)
-    run, saver, tasks = _with_input(plan, checkpointer, thread_id, start, head, state, max_steps)
-    await saver.astarted(run, tasks, "input")
-    return run, saver, tasks
-
-
-def _check_found(thread_id: str, checkpoint_id: str | None, start: Checkpoint | None) -> None:
-    if checkpoint_id is not None and start is None:
-        raise CheckpointError(
-            f"thread {thread_id!r} has no checkpoint {checkpoint_id!r}; runner.history("
-            f"{thread_id!r}) lists the ones it has"
-        )
-
-
-def _resumed(
-    plan: GraphPlan,
-    checkpointer: Checkpointer,
-    thread_id: str,
-    start: Checkpoint | None,
-    head: Checkpoint | None,
-    kept: Sequence[PendingWrite],
-    max_steps: int,
-) -> tuple[Run, Saver, tuple[Task, ...]]:
-    from orkes.graph.plan import Run
-
-    if start is None or head is None:
-        raise CheckpointError(
-            f"thread {thread_id!r} has no checkpoint, so there is nothing to resume; start it "
-            "with run(state, thread_id=...)"
-        )
-    _check_keys(plan, start)
-    run = Run(plan, start.state, max_steps)
-    run.thread_id = thread_id
-    run.restore(start.memory)
-    run.listen()
-    tasks = tasks_of(run, start.next_tasks, thread_id)
-    if not tasks:
-        raise CheckpointError(
-            f"thread {thread_id!r} has nothing pending: its run reached END at step "
-            f"{start.step} (checkpoint {start.checkpoint_id}); give it new input to run it again"
-        )
-    saver = Saver(checkpointer, thread_id, start, head.checkpoint_id)
-    saver.kept = {write.task_id: write for write in kept if write.kind == "writes"}
-    return run, saver, tuple(tasks)
-
-
-def _with_input(
-    plan: GraphPlan,
-    checkpointer: Checkpointer,
-    thread_id: str,
-    start: Checkpoint | None,
-    head: Checkpoint | None,
-    state: Mapping[str, Any],
-    max_steps: int,
-) -> tuple[Run, Saver, tuple[Task, ...]]:
-    from orkes.graph.plan import Run
-
-    run = Run(plan, state, max_steps)  # checks the input's keys
-    if start is not None:  # the input merges into the stored state through the reducers
-        _check_keys(plan, start)
-        given = dict(run.state)
-        run.state = dict(start.state)
-        run.state.update(reduced(run, [(plan.start.task, given)]))
-    run.thread_id = thread_id
-    run.listen()
-    saver = Saver(checkpointer, thread_id, start, head.checkpoint_id if head else None)
-    return run, saver, run.start()
-
-
-def _check_keys(plan: GraphPlan, head: Checkpoint) -> None:
-    unknown = [key for key in head.schema_keys if key not in plan.schema.key_set]
-    if unknown:
-        raise CheckpointError(
-            f"thread {head.thread_id!r} was written by a graph whose state has the keys "
-            f"{', '.join(map(repr, unknown))}, which this graph's state "
-            f"{plan.schema.schema.__name__} lacks; run it with the graph that wrote it, or "
-            "add those keys to the state"
-        )

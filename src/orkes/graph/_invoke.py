@@ -21,7 +21,7 @@ from orkes.errors import CheckpointError, NodeError, NodeTimeout
 from orkes.events import TaskEnd, TaskScope, TaskStart, current_scope
 from orkes.graph._tasks import STATE, Task
 from orkes.graph._writes import writes_of
-from orkes.graph.context import RunContext
+from orkes.graph.context import PauseSignal, RunContext
 from orkes.graph.routing import ParentCommand
 
 if TYPE_CHECKING:
@@ -51,6 +51,8 @@ def invoke(run: Run, task: Task, listener: Listener | None) -> Outcome:
                 returned = _call_with_timeout(task, args, node.timeout)
         except ParentCommand as signal:  # a subgraph routes in this graph
             returned = signal.command
+        except PauseSignal as signal:  # ctx.interrupt: the run pauses after this step
+            return _paused(run, task, view, signal, listener)
         except Exception as exc:
             delay = _failed(run, task, attempt, exc, started, listener)
             if delay is None:
@@ -95,6 +97,8 @@ async def ainvoke(run: Run, task: Task, listener: Listener | None) -> Outcome:
                     raise _timeout(task, node.timeout) from None
         except ParentCommand as signal:
             returned = signal.command
+        except PauseSignal as signal:  # ctx.interrupt: the run pauses after this step
+            return _paused(run, task, view, signal, listener)
         except Exception as exc:
             delay = _failed(run, task, attempt, exc, started, listener)
             if delay is None:
@@ -112,6 +116,14 @@ async def ainvoke(run: Run, task: Task, listener: Listener | None) -> Outcome:
             except CheckpointError as exc:
                 return task, view, None, exc, False
         return _succeeded(run, task, view, returned, attempt, started, listener, cache_key)
+
+
+def _paused(
+    run: Run, task: Task, view: Any, signal: PauseSignal, listener: Listener | None
+) -> Outcome:
+    if listener is not None and listener.saver is not None:
+        listener.saver.paused(run, task, signal)
+    return task, view, None, signal, False
 
 
 def node_error(run: Run, task: Task, exc: Exception, attempts: int = 1) -> NodeError:
@@ -158,6 +170,7 @@ def _args(
         run.thread_id,
         scope,
         (run.max_steps, run.max_concurrency),
+        listener.saver.pauses_for(run, task) if listener and listener.saver else None,
     )
     return view, context
 

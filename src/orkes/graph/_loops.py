@@ -19,6 +19,7 @@ from orkes.graph._invoke import invoke, node_error
 from orkes.graph._listen import UpdateDraft
 from orkes.graph._parallel import ThreadStep, run_in_threads
 from orkes.graph._tasks import STATE
+from orkes.graph.context import StepPaused
 from orkes.graph.routing import ParentCommand
 
 if TYPE_CHECKING:
@@ -101,7 +102,14 @@ def drive(
                     outcomes = run_in_threads(run, to_run, listener, limit)
                 if buffer:
                     yield from listener.drain()
-                tasks = run.finish_step(in_task_order(tasks, kept, outcomes))
+                try:
+                    tasks = run.finish_step(in_task_order(tasks, kept, outcomes))
+                except StepPaused as paused:
+                    if saver is None:
+                        raise
+                    run.paused = saver.interrupts(paused.signals, run)
+                    yield from run.paused  # every stream sees them, whatever its modes
+                    break
             if saver is not None:
                 saver.stepped(run, tasks)
             if buffer is None:  # a nested run: the step's events go to the parent's listener
@@ -126,7 +134,7 @@ def drive(
                 yield Values(dict(run.state), step=run.step, path=path)
     finally:
         current_scope.reset(scope_token)
-    if not run.stopping:
+    if not run.stopping and not run.paused:
         run.finish()
 
 
@@ -187,13 +195,21 @@ async def adrive(
                     yield event
         for event in listener.drain():
             yield event
-        tasks = run.finish_step(in_task_order(tasks, kept, outcomes))
+        try:
+            tasks = run.finish_step(in_task_order(tasks, kept, outcomes))
+        except StepPaused as paused:
+            if saver is None:
+                raise
+            run.paused = saver.interrupts(paused.signals, run)
+            for event in run.paused:
+                yield event
+            break
         if saver is not None:
             await saver.astepped(run, tasks)
         listener.stepped(run)
         for event in listener.drain():
             yield event
-    if not run.stopping:
+    if not run.stopping and not run.paused:
         run.finish()
 
 

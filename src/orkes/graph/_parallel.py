@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING
 from orkes._threads import LazyPool
 from orkes.graph._invoke import invoke
 from orkes.graph._tasks import Task
+from orkes.graph.context import PauseSignal
 
 if TYPE_CHECKING:
     from concurrent.futures import ThreadPoolExecutor
@@ -110,7 +111,7 @@ class ThreadStep:
             with self.lock:
                 self.running -= 1
                 self.remaining -= 1
-                if outcome[3] is not None or self.run.stopping:  # start nothing more
+                if stops(outcome) or self.run.stopping:  # start nothing more
                     self.remaining -= len(self.queue)
                     self.queue.clear()
                 if not self.remaining:
@@ -148,3 +149,9 @@ def _attempt(run: Run, task: Task, listener: Listener | None) -> Outcome:
 def shared_pool() -> ThreadPoolExecutor:
     """The process-wide pool for parallel sync nodes, made on first use."""
     return _POOL.get()
+
+
+def stops(outcome: Outcome) -> bool:
+    """Whether a finished task stops its superstep: it failed (a pause lets the rest run)."""
+    error = outcome[3]
+    return error is not None and not isinstance(error, PauseSignal)

@@ -13,7 +13,7 @@ from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING, Any, Generic, Literal, TypeVar, Union, overload
 
 if TYPE_CHECKING:
-    from orkes.events import Event, StreamMode, Token, Update
+    from orkes.events import Event, Interrupt, StreamMode, Token, Update
     from orkes.graph.runner import GraphRunner
     from orkes.graph.stream import AsyncRunStream, RunStream
 
@@ -89,7 +89,7 @@ class RunMethods(Generic[StateT]):
         self,
         state: Mapping[str, Any] | None,
         *,
-        thread_id: str | None = ...,
+        thread_id: None = ...,
         modes: UpdatesOnly = ...,
         max_steps: int | None = ...,
         max_concurrency: int | None = ...,
@@ -99,11 +99,31 @@ class RunMethods(Generic[StateT]):
         self,
         state: Mapping[str, Any] | None,
         *,
-        thread_id: str | None = ...,
+        thread_id: None = ...,
         modes: MessagesOnly,
         max_steps: int | None = ...,
         max_concurrency: int | None = ...,
     ) -> RunStream[StateT, Token]: ...
+    @overload
+    def stream(
+        self,
+        state: Mapping[str, Any] | None,
+        *,
+        thread_id: str,
+        modes: UpdatesOnly = ...,
+        max_steps: int | None = ...,
+        max_concurrency: int | None = ...,
+    ) -> RunStream[StateT, Update | Interrupt]: ...
+    @overload
+    def stream(
+        self,
+        state: Mapping[str, Any] | None,
+        *,
+        thread_id: str,
+        modes: MessagesOnly,
+        max_steps: int | None = ...,
+        max_concurrency: int | None = ...,
+    ) -> RunStream[StateT, Token | Interrupt]: ...
     @overload
     def stream(
         self,
@@ -131,7 +151,8 @@ class RunMethods(Generic[StateT]):
             modes: any of ``"updates"``, ``"values"``, ``"custom"``, ``"messages"``,
                 ``"tasks"`` (see :mod:`orkes.events`); their events interleave in the
                 order they happened. ``"updates"`` alone yields ``Update`` events and
-                ``"messages"`` alone ``Token`` events, for the type checker too.
+                ``"messages"`` alone ``Token`` events, for the type checker too (with a
+                ``thread_id``, also the ``Interrupt`` a paused run ends with).
             max_steps: as for :meth:`run`.
             max_concurrency: as for :meth:`run`.
 
@@ -145,7 +166,7 @@ class RunMethods(Generic[StateT]):
         self,
         state: Mapping[str, Any] | None,
         *,
-        thread_id: str | None = ...,
+        thread_id: None = ...,
         modes: UpdatesOnly = ...,
         max_steps: int | None = ...,
         max_concurrency: int | None = ...,
@@ -155,11 +176,31 @@ class RunMethods(Generic[StateT]):
         self,
         state: Mapping[str, Any] | None,
         *,
-        thread_id: str | None = ...,
+        thread_id: None = ...,
         modes: MessagesOnly,
         max_steps: int | None = ...,
         max_concurrency: int | None = ...,
     ) -> AsyncRunStream[StateT, Token]: ...
+    @overload
+    def astream(
+        self,
+        state: Mapping[str, Any] | None,
+        *,
+        thread_id: str,
+        modes: UpdatesOnly = ...,
+        max_steps: int | None = ...,
+        max_concurrency: int | None = ...,
+    ) -> AsyncRunStream[StateT, Update | Interrupt]: ...
+    @overload
+    def astream(
+        self,
+        state: Mapping[str, Any] | None,
+        *,
+        thread_id: str,
+        modes: MessagesOnly,
+        max_steps: int | None = ...,
+        max_concurrency: int | None = ...,
+    ) -> AsyncRunStream[StateT, Token | Interrupt]: ...
     @overload
     def astream(
         self,

@@ -12,12 +12,67 @@ by ``compile()``), never per call.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar, cast
 
+from orkes.errors import GraphDefinitionError
 from orkes.events import Custom, TaskScope
 
-__all__ = ["RunContext"]
+T = TypeVar("T")
+
+__all__ = ["PauseSignal", "Pauses", "RunContext", "StepPaused"]
+
+
+class PauseSignal(BaseException):
+    """Unwinds a node at ``ctx.interrupt``.
+
+    Not an ``Exception``: a node's own ``except Exception:`` cannot swallow it.
+    """
+
+    def __init__(self, interrupt_id: str, payload: Any) -> None:
+        super().__init__(interrupt_id)
+        self.interrupt_id = interrupt_id
+        self.payload = payload
+
+
+class StepPaused(BaseException):
+    """A superstep ended with tasks paused (the others' writes are kept)."""
+
+    def __init__(self, signals: list[tuple[str, PauseSignal]]) -> None:
+        super().__init__([signal.interrupt_id for _, signal in signals])
+        self.signals = signals  # (node, signal), in task order
+
+
+class Pauses:
+    """A durable task's interrupts and ``once`` results: what was answered, what recorded.
+
+    Made per attempt; ``ask`` numbers the task's interrupts in the order it calls them,
+    so each has a stable id (``"<task id>:<n>"``).
+    """
+
+    __slots__ = ("answers", "count", "onces", "record", "task_id")
+
+    def __init__(
+        self,
+        task_id: str,
+        answers: dict[str, Any],
+        onces: dict[str, Any],
+        record: Callable[[str, Any], None],
+    ) -> None:
+        self.task_id = task_id
+        self.answers = answers
+        self.onces = onces
+        self.record = record
+        self.count = 0
+
+    def ask(self, payload: Any) -> Any:
+        """The answer to this task's next interrupt, or the signal that pauses the run."""
+        interrupt_id = f"{self.task_id}:{self.count}"
+        self.count += 1
+        if interrupt_id in self.answers:
+            return self.answers[interrupt_id]
+        raise PauseSignal(interrupt_id, payload)
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,6 +98,46 @@ class RunContext:
     _scope: TaskScope | None = field(default=None, repr=False, compare=False)
     # The run's max_steps and max_concurrency: a subgraph node runs under the same.
     _limits: tuple[int, int | None] = field(default=(1000, None), repr=False, compare=False)
+    _pauses: Pauses | None = field(default=None, repr=False, compare=False)
+
+    def interrupt(self, payload: Any = None) -> Any:
+        """Pause the run here until a person answers; return the answer.
+
+        The run stops after this superstep (the other tasks' writes are kept), streams
+        yield an ``Interrupt`` event, ``invoke`` returns ``done=False`` and ``run``
+        raises ``RunInterrupted``. ``runner.resume(thread_id, answer)`` runs this node
+        again from its start, and this call then returns ``answer``: put what must not
+        happen twice behind :meth:`once`. Needs a durable run (a checkpointer and a
+        ``thread_id``).
+
+        Example:
+            ``approved = ctx.interrupt({"question": "Send the payment?"})``
+        """
+        if self._pauses is None:
+            raise GraphDefinitionError(
+                f"node {self.node!r} called ctx.interrupt(), which pauses a run until it is "
+                "resumed: that needs a thread to keep it in, GraphRunner(compiled, "
+                "checkpointer=SqliteCheckpointer('runs.db')) and run(state, thread_id=...)"
+            )
+        return self._pauses.ask(payload)
+
+    def once(self, name: str, fn: Callable[..., T], *args: Any) -> T:
+        """``fn(*args)`` the first time; its recorded result on every re-run of this task.
+
+        A paused node runs again from its start when the run resumes; what it did before
+        its ``interrupt`` — a payment, an e-mail — must not happen twice. The result is
+        kept with the thread (so it must be storable), under ``name`` (unique within the
+        node). Without a durable run, it simply calls ``fn``.
+        """
+        pauses = self._pauses
+        if pauses is None:
+            return fn(*args)
+        if name in pauses.onces:
+            return cast(T, pauses.onces[name])
+        value = fn(*args)
+        pauses.record(name, value)
+        pauses.onces[name] = value
+        return value
 
     def emit(self, payload: Any) -> None:
         """Send ``payload`` to whoever streams this run with mode ``"custom"``.

@@ -13,9 +13,9 @@ the loop's rules; a driver in ``_loops.py`` only executes the tasks it is given:
     run.finish()
     return run.state
 
-``finish_step`` takes every task's outcome, a result or a failure: when one failed, the
-state is left as it was before the step, the finished tasks' writes are kept in
-``pending_writes``, and the failure is raised.
+``finish_step`` takes every task's outcome, a result or a failure: when one failed (or
+paused), the state stays as before the step, the finished tasks' writes are kept in
+``pending_writes``, and the failure (or ``StepPaused``) is raised.
 """
 
 from __future__ import annotations
@@ -28,6 +28,7 @@ from orkes.graph._definition import Branch, Edge, Join
 from orkes.graph._sentinels import END, normalize_target
 from orkes.graph._tasks import STATE, GraphPlan, NodePlan, Task, sorted_tasks
 from orkes.graph._writes import Routes, check_conflicts, close, reduced, writes_of
+from orkes.graph.context import PauseSignal, StepPaused
 from orkes.graph.routing import Send
 
 if TYPE_CHECKING:
@@ -36,8 +37,7 @@ if TYPE_CHECKING:
 __all__ = ["GraphPlan", "Outcome", "Run"]
 
 Outcome = tuple[Task, Any, object, BaseException | None, bool]
-"""A task's outcome: the task, its input, what it returned, its failure, and whether the
-update came from the node's cache."""
+"""A task's outcome: task, input, what it returned, its failure, whether from the cache."""
 
 
 class Run:
@@ -64,6 +64,7 @@ class Run:
         "max_steps",
         "passes",
         "path",
+        "paused",
         "pending_writes",
         "plan",
         "reducers",
@@ -118,6 +119,7 @@ class Run:
         self.thread_id: str | None = None
         self.stopping = False  # a stream was closed: start no more tasks
         self.gate_scope: TaskScope | None = None  # where a gate's ctx.emit goes, if anywhere
+        self.paused: tuple[Any, ...] = ()  # a durable run paused: its Interrupt events
 
     @property
     def run_id(self) -> str:
@@ -193,7 +195,12 @@ class Run:
         failures = [outcome[3] for outcome in outcomes if outcome[3] is not None]
         if failures:
             self._keep_pending(outcomes)
-            raise next((e for e in failures if not isinstance(e, Exception)), failures[0])
+            errors = [e for e in failures if not isinstance(e, PauseSignal)]
+            if errors:  # a failure outweighs a pause; KeyboardInterrupt and kin first
+                raise next((e for e in errors if not isinstance(e, Exception)), errors[0])
+            raise StepPaused(
+                [(o[0].node.name, o[3]) for o in outcomes if isinstance(o[3], PauseSignal)]
+            )
         all_writes: list[tuple[Task, Mapping[str, Any]]] = []
         routed: list[tuple[Task, Routes]] = []
         cached: list[bool] = []
@@ -220,7 +227,7 @@ class Run:
         return self.after([task for task, _ in all_writes], routed)
 
     def _keep_pending(self, outcomes: Sequence[Outcome]) -> None:
-        """A step failed: keep what its finished tasks wrote, merge nothing."""
+        """A step failed: keep what its finished tasks wrote."""
         self.pending_writes = []
         for task, view, returned, error, _ in outcomes:
             if error is None:

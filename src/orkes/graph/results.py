@@ -23,7 +23,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
-__all__ = ["RunResult", "Snapshot"]
+__all__ = ["RunResult", "Snapshot", "final_state"]
 
 StateT = TypeVar("StateT", bound=Mapping[str, Any])
 
@@ -73,3 +73,22 @@ class Snapshot(Generic[StateT]):
     next: tuple[str, ...]
     interrupts: tuple[Any, ...]
     created_at: float
+
+
+def final_state(result: RunResult[StateT]) -> StateT:
+    """``run``'s answer: the final state, which a paused run does not have.
+
+    Raises:
+        RunInterrupted: the run paused for an answer (``result`` rides along).
+    """
+    if result.done:
+        return result.state
+    from orkes.errors import RunInterrupted
+
+    asked = ", ".join(f"{pause.id!r} (node {pause.node!r})" for pause in result.interrupts)
+    raise RunInterrupted(
+        f"the run of thread {result.thread_id!r} paused for an answer at {asked}: "
+        f"go on with runner.resume({result.thread_id!r}, answer); runner.invoke(...) "
+        "returns such a pause as a RunResult instead of raising",
+        result=result,
+    )

@@ -14,14 +14,14 @@ from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 from orkes.errors import GraphDefinitionError
-from orkes.graph._durable import aopen_thread, open_thread
 from orkes.graph._history import ThreadMethods
 from orkes.graph._listen import Listener, checked_modes
 from orkes.graph._loops import drive
+from orkes.graph._open_thread import aopen_thread, open_thread, thread_of
 from orkes.graph._runs import RunMethods
 from orkes.graph.compiled import CompiledGraph
 from orkes.graph.plan import Run
-from orkes.graph.results import RunResult
+from orkes.graph.results import RunResult, final_state
 from orkes.graph.stream import AsyncRunStream, RunStream
 from orkes.persistence.base import Checkpointer
 
@@ -33,6 +33,9 @@ if TYPE_CHECKING:
 __all__ = ["GraphRunner"]
 
 StateT = TypeVar("StateT", bound=Mapping[str, Any])
+
+NO_ANSWER: Any = object()
+"""``resume``'s default: no answer given (after a crash or a failure)."""
 
 
 class GraphRunner(RunMethods[StateT], ThreadMethods[StateT]):
@@ -142,13 +145,27 @@ class GraphRunner(RunMethods[StateT], ThreadMethods[StateT]):
             return RunResult(final, True)
         return await self._adurable(state, thread_id, max_steps, max_concurrency, checkpoint_id)
 
-    def resume(self, thread_id: str, *, max_steps: int | None = None) -> RunResult[StateT]:
-        """Go on with a thread where it stands: ``invoke(None, thread_id=thread_id)``."""
-        return self.invoke(None, thread_id=thread_id, max_steps=max_steps)
+    def resume(
+        self, thread_id: str, answer: object = NO_ANSWER, *, max_steps: int | None = None
+    ) -> RunResult[StateT]:
+        """Go on with a thread where it stands; give ``answer`` to a paused node.
 
-    async def aresume(self, thread_id: str, *, max_steps: int | None = None) -> RunResult[StateT]:
+        After a crash or a failure, ``resume(thread_id)`` runs what did not finish.
+        After ``ctx.interrupt``, ``resume(thread_id, answer)`` runs the paused node again
+        and its ``ctx.interrupt`` returns ``answer``; with several interrupts waiting,
+        answer them by id: ``resume(thread_id, {interrupt_id: answer, ...})``.
+
+        Raises:
+            CheckpointError: nothing to resume, an answer for no waiting interrupt, or
+                one value for several.
+        """
+        return self._durable(None, thread_id, max_steps, None, None, answer)
+
+    async def aresume(
+        self, thread_id: str, answer: object = NO_ANSWER, *, max_steps: int | None = None
+    ) -> RunResult[StateT]:
         """:meth:`resume` on the event loop."""
-        return await self.ainvoke(None, thread_id=thread_id, max_steps=max_steps)
+        return await self._adurable(None, thread_id, max_steps, None, None, answer)
 
     def _start_run(
         self,
@@ -159,7 +176,7 @@ class GraphRunner(RunMethods[StateT], ThreadMethods[StateT]):
     ) -> StateT:
         """:meth:`run`'s work (``run`` checks nothing more: see its docs)."""
         if self._thread(thread_id) is not None:
-            return self._durable(state, thread_id, max_steps, max_concurrency).state
+            return final_state(self._durable(state, thread_id, max_steps, max_concurrency))
         run = self._new_run(state, max_steps, max_concurrency)
         limit = run.max_concurrency
         if run.plan.has_async:
@@ -181,7 +198,7 @@ class GraphRunner(RunMethods[StateT], ThreadMethods[StateT]):
 
         if self._thread(thread_id) is not None:
             result = await self._adurable(state, thread_id, max_steps, max_concurrency)
-            return result.state
+            return final_state(result)
 
         run = self._new_run(state, max_steps, max_concurrency)
         # A task of its own (so a copy of the caller's context, as for run); cancelling
@@ -241,6 +258,7 @@ class GraphRunner(RunMethods[StateT], ThreadMethods[StateT]):
         max_concurrency: int | None,
         listener: Listener,
         checkpoint_id: str | None = None,
+        answer: object = NO_ANSWER,
     ) -> tuple[Run, tuple[Task, ...] | None]:
         """A run to stream: a thread's (opened now, its saver on ``listener``), or a plain one."""
         thread = self._thread(thread_id)
@@ -251,9 +269,13 @@ class GraphRunner(RunMethods[StateT], ThreadMethods[StateT]):
             run.listen()
             return run, None
         checkpointer, name = thread
-        run, listener.saver, first = open_thread(
+        run, saver, first = open_thread(
             self.compiled.plan, checkpointer, name, state, self._steps(max_steps), checkpoint_id
         )
+        if answer is not NO_ANSWER and saver.head_id is not None:
+            for write in saver.take_answers(answer):  # kept first: a crash does not lose them
+                checkpointer.put_writes(name, saver.head_id, write)
+        listener.saver = saver
         run.max_concurrency = self._concurrency(max_concurrency)
         return run, first
 
@@ -264,10 +286,11 @@ class GraphRunner(RunMethods[StateT], ThreadMethods[StateT]):
         max_steps: int | None,
         max_concurrency: int | None,
         checkpoint_id: str | None = None,
+        answer: object = NO_ANSWER,
     ) -> RunResult[StateT]:
         listener = Listener(frozenset())
         run, first = self._opened(
-            state, thread_id, max_steps, max_concurrency, listener, checkpoint_id
+            state, thread_id, max_steps, max_concurrency, listener, checkpoint_id, answer
         )
         if run.plan.has_async:
             from orkes.graph._anywhere import run_to_end
@@ -284,6 +307,7 @@ class GraphRunner(RunMethods[StateT], ThreadMethods[StateT]):
         max_steps: int | None,
         max_concurrency: int | None,
         checkpoint_id: str | None = None,
+        answer: object = NO_ANSWER,
     ) -> RunResult[StateT]:
         import asyncio
 
@@ -291,9 +315,13 @@ class GraphRunner(RunMethods[StateT], ThreadMethods[StateT]):
         assert thread is not None
         checkpointer, name = thread
         listener = Listener(frozenset())
-        run, listener.saver, first = await aopen_thread(
+        run, saver, first = await aopen_thread(
             self.compiled.plan, checkpointer, name, state, self._steps(max_steps), checkpoint_id
         )
+        if answer is not NO_ANSWER and saver.head_id is not None:
+            for write in saver.take_answers(answer):
+                await checkpointer.aput_writes(name, saver.head_id, write)
+        listener.saver = saver
         run.max_concurrency = self._concurrency(max_concurrency)
         await asyncio.ensure_future(_adrained(run, listener, first))
         return self._result(run, listener)
@@ -302,26 +330,15 @@ class GraphRunner(RunMethods[StateT], ThreadMethods[StateT]):
         saver = listener.saver
         assert saver is not None
         return RunResult(
-            cast(StateT, run.state), True, saver.thread_id, saver.head_id, interrupts=()
+            cast(StateT, run.state),
+            not run.paused,
+            saver.thread_id,
+            saver.head_id,
+            interrupts=run.paused,
         )
 
     def _thread(self, thread_id: str | None) -> tuple[Checkpointer, str] | None:
-        """The checkpointer and the thread of a durable run; ``None`` for a plain run."""
-        if thread_id is None:
-            if self.checkpointer is not None:
-                raise GraphDefinitionError(
-                    "this runner keeps threads (it has a checkpointer): give each run a "
-                    "thread_id=, e.g. run(state, thread_id='user-42')"
-                )
-            return None
-        if self.checkpointer is None:
-            raise GraphDefinitionError(
-                f"thread_id={thread_id!r} needs a checkpointer to keep the thread in: "
-                "GraphRunner(compiled, checkpointer=SqliteCheckpointer('runs.db'))"
-            )
-        if not isinstance(thread_id, str) or not thread_id:
-            raise GraphDefinitionError(f"thread_id must be a non-empty str, got {thread_id!r}")
-        return self.checkpointer, thread_id
+        return thread_of(self.checkpointer, thread_id)
 
     def _steps(self, max_steps: int | None) -> int:
         return self.max_steps if max_steps is None else _checked_positive("max_steps", max_steps)

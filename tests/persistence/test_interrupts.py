@@ -1,0 +1,216 @@
+"""Human in the loop: ``ctx.interrupt`` pauses a durable run, ``resume`` answers it.
+
+Modelled on how LangGraph's own tests exercise ``interrupt`` / ``Command(resume=...)``:
+a single pause, parallel pauses answered together or by id, two pauses in one node,
+side effects guarded by ``ctx.once``, and the signal surviving ``except Exception``.
+Sync and async drivers run every case, on every back-end.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import operator
+from typing import Annotated, Any, Protocol, TypedDict
+
+import pytest
+
+from orkes import END, START, GraphRunner, OrkesGraph, RunContext
+from orkes.errors import CheckpointError, NodeError, RunInterrupted
+from orkes.events import Interrupt, Update
+from orkes.graph.results import RunResult
+from orkes.persistence.base import Checkpointer
+
+
+class Order(TypedDict, total=False):
+    """An order: what was decided, and a log of what happened."""
+
+    amount: int
+    decisions: Annotated[list[str], operator.add]
+
+
+class Drive(Protocol):
+    """Starts (``state``) or resumes (``answer``) a thread, sync or async."""
+
+    def __call__(
+        self, runner: GraphRunner[Any], thread: str, state: Any = None, answer: Any = ...
+    ) -> RunResult[Any]: ...
+
+
+def drive_sync(
+    runner: GraphRunner[Any], thread: str, state: Any = None, answer: Any = ...
+) -> RunResult[Any]:
+    if state is not None:
+        return runner.invoke(state, thread_id=thread)
+    return runner.resume(thread) if answer is ... else runner.resume(thread, answer)
+
+
+def drive_async(
+    runner: GraphRunner[Any], thread: str, state: Any = None, answer: Any = ...
+) -> RunResult[Any]:
+    if state is not None:
+        return asyncio.run(runner.ainvoke(state, thread_id=thread))
+    if answer is ...:
+        return asyncio.run(runner.aresume(thread))
+    return asyncio.run(runner.aresume(thread, answer))
+
+
+@pytest.fixture(params=["sync", "async"])
+def drive(request: pytest.FixtureRequest) -> Drive:
+    """Each case runs once through ``invoke``/``resume``, once through their a-twins."""
+    chosen: Drive = drive_sync if request.param == "sync" else drive_async
+    return chosen
+
+
+def approval_graph(charges: list[int]) -> OrkesGraph[Order]:
+    """charge -> (a person approves) -> ship."""
+
+    def charge(amount: int) -> str:
+        charges.append(amount)
+        return f"receipt-{len(charges)}"
+
+    def review(state: Order, ctx: RunContext) -> Order:
+        receipt = ctx.once("charge", charge, state["amount"])
+        try:
+            answer = ctx.interrupt({"question": "ship it?", "receipt": receipt})
+        except Exception:  # a node's own handler must not swallow the pause
+            return {"decisions": ["swallowed"]}
+        return {"decisions": [f"{receipt}: {answer}"]}
+
+    graph = OrkesGraph(Order).add_node(review)
+    graph.add_node("ship", lambda s: {"decisions": ["shipped"]})
+    return graph.add_edge(START, "review").add_edge("review", "ship").add_edge("ship", END)
+
+
+def test_a_pause_is_a_result_and_resume_answers_it(
+    drive: Drive, checkpointer: Checkpointer
+) -> None:
+    charges: list[int] = []
+    runner = GraphRunner(approval_graph(charges).compile(), checkpointer=checkpointer)
+    paused = drive(runner, "o1", {"amount": 30, "decisions": []})
+    assert not paused.done
+    assert paused.state == {"amount": 30, "decisions": []}
+    assert paused.interrupts == (
+        Interrupt("1:review:0", "review", {"question": "ship it?", "receipt": "receipt-1"}, step=1),
+    )
+    assert runner.get_state("o1").next == ("review",)
+    done = drive(runner, "o1", answer="yes")
+    assert done.done
+    assert done.interrupts == ()
+    assert done.state["decisions"] == ["receipt-1: yes", "shipped"]
+    assert charges == [30]  # ctx.once: charged once, though review ran twice
+
+
+def test_run_raises_run_interrupted_carrying_the_result(checkpointer: Checkpointer) -> None:
+    runner = GraphRunner(approval_graph([]).compile(), checkpointer=checkpointer)
+    with pytest.raises(RunInterrupted) as caught:
+        runner.run({"amount": 5, "decisions": []}, thread_id="o2")
+    result = caught.value.result
+    assert isinstance(result, RunResult)
+    assert not result.done
+    assert str(caught.value).startswith(
+        "the run of thread 'o2' paused for an answer at '1:review:0' (node 'review'): go on "
+        "with runner.resume('o2', answer)"
+    )
+    assert runner.resume("o2", "ok").done
+
+
+def test_a_stream_yields_the_interrupt_and_ends(checkpointer: Checkpointer) -> None:
+    runner = GraphRunner(approval_graph([]).compile(), checkpointer=checkpointer)
+    with runner.stream({"amount": 1, "decisions": []}, thread_id="s", modes="updates") as stream:
+        events = list(stream)
+    assert [type(event) for event in events] == [Interrupt]
+    assert stream.result == {"amount": 1, "decisions": []}
+    with runner.stream(None, thread_id="s") as stream:  # no answer: it asks again
+        assert [type(event) for event in stream] == [Interrupt]
+    assert runner.resume("s", "fine").state["decisions"][-1] == "shipped"
+
+
+def two_reviewers() -> OrkesGraph[Order]:
+    """Two parallel nodes that each ask; a third that finishes without asking."""
+
+    def asks(name: str) -> Any:
+        def node(state: Order, ctx: RunContext) -> Order:
+            return {"decisions": [f"{name}: {ctx.interrupt(name + '?')}"]}
+
+        return node
+
+    graph = OrkesGraph(Order).add_node("legal", asks("legal")).add_node("money", asks("money"))
+    graph.add_node("quick", lambda s: {"decisions": ["quick"]})
+    for name in ("legal", "money", "quick"):
+        graph.add_edge(START, name).add_edge(name, END)
+    return graph
+
+
+def test_parallel_pauses_are_answered_by_id_together_or_one_by_one(
+    drive: Drive, checkpointer: Checkpointer
+) -> None:
+    runner = GraphRunner(two_reviewers().compile(), checkpointer=checkpointer)
+    paused = drive(runner, "p", {"decisions": []})
+    ids = [pause.id for pause in paused.interrupts]
+    assert ids == ["1:legal:0", "1:money:0"]
+    with pytest.raises(
+        CheckpointError, match="has 2 interrupts waiting \\('1:legal:0', '1:money:0'\\)"
+    ):
+        drive(runner, "p", answer="one value for two")
+    one = drive(runner, "p", answer={"1:legal:0": "ok"})
+    assert [pause.id for pause in one.interrupts] == ["1:money:0"]
+    done = drive(runner, "p", answer="fine")
+    assert done.done
+    assert done.state["decisions"] == ["legal: ok", "money: fine", "quick"]
+
+
+def test_two_pauses_in_one_node_get_their_answers_in_order(
+    drive: Drive, checkpointer: Checkpointer
+) -> None:
+    def form(state: Order, ctx: RunContext) -> Order:
+        name = ctx.interrupt("name?")
+        city = ctx.interrupt("city?")
+        return {"decisions": [f"{name} from {city}"]}
+
+    graph = OrkesGraph(Order).add_node(form).add_edge(START, "form").add_edge("form", END)
+    runner = GraphRunner(graph.compile(), checkpointer=checkpointer)
+    first = drive(runner, "f", {"decisions": []})
+    assert [(p.id, p.payload) for p in first.interrupts] == [("1:form:0", "name?")]
+    second = drive(runner, "f", answer="Ada")
+    assert [(p.id, p.payload) for p in second.interrupts] == [("1:form:1", "city?")]
+    done = drive(runner, "f", answer="London")
+    assert done.state["decisions"] == ["Ada from London"]
+
+
+def test_answering_what_waits_for_nothing_is_refused(
+    drive: Drive, checkpointer: Checkpointer
+) -> None:
+    runner = GraphRunner(approval_graph([]).compile(), checkpointer=checkpointer)
+    drive(runner, "n", {"amount": 1, "decisions": []})
+    with pytest.raises(CheckpointError, match="has no interrupt '9:nobody:0' waiting"):
+        drive(runner, "n", answer={"9:nobody:0": 1, "1:review:0": 2})
+    drive(runner, "n", answer="yes")
+    with pytest.raises(CheckpointError, match="has nothing pending"):
+        drive(runner, "n", answer="again")
+
+
+def test_interrupt_needs_a_durable_run() -> None:
+    def asks(state: Order, ctx: RunContext) -> Order:
+        ctx.interrupt("?")
+        return {}
+
+    graph = OrkesGraph(Order).add_node(asks).add_edge(START, "asks").add_edge("asks", END)
+    with pytest.raises(NodeError, match="that needs a thread to keep it in"):
+        graph.compile().run({})
+
+
+def test_once_without_a_thread_just_calls(checkpointer: Checkpointer) -> None:
+    calls: list[int] = []
+
+    def count() -> int:
+        calls.append(1)
+        return len(calls)
+
+    def node(state: Order, ctx: RunContext) -> Order:
+        return {"amount": ctx.once("n", count)}
+
+    graph = OrkesGraph(Order).add_node(node).add_edge(START, "node").add_edge("node", END)
+    assert graph.compile().run({}) == {"amount": 1}
+    runner = GraphRunner(graph.compile(), checkpointer=checkpointer)
+    assert runner.run({}, thread_id="o")["amount"] == 2
+    assert list(runner.stream({}, thread_id="o")) == [Update("node", {"amount": 3}, step=1)]
