@@ -10,12 +10,19 @@ from __future__ import annotations
 
 import asyncio
 import operator
+from collections.abc import Callable
 from typing import Annotated, Any, Protocol, TypedDict
 
 import pytest
 
 from orkes import END, START, GraphRunner, OrkesGraph, RunContext
-from orkes.errors import CheckpointError, NodeError, RunInterrupted
+from orkes.errors import (
+    CheckpointError,
+    GraphDefinitionError,
+    GraphValidationError,
+    NodeError,
+    RunInterrupted,
+)
 from orkes.events import Interrupt, Update
 from orkes.graph.results import RunResult
 from orkes.persistence.base import Checkpointer
@@ -214,3 +221,41 @@ def test_once_without_a_thread_just_calls(checkpointer: Checkpointer) -> None:
     runner = GraphRunner(graph.compile(), checkpointer=checkpointer)
     assert runner.run({}, thread_id="o")["amount"] == 2
     assert list(runner.stream({}, thread_id="o")) == [Update("node", {"amount": 3}, step=1)]
+
+
+def test_static_breakpoints_pause_before_and_after_nodes(
+    drive: Drive, checkpointer: Checkpointer
+) -> None:
+    graph = OrkesGraph(Order)
+    for name in ("plan", "act", "report"):
+        graph.add_node(name, _says(name))
+    graph.add_edge(START, "plan").add_edge("plan", "act").add_edge("act", "report")
+    graph.add_edge("report", END)
+    app = graph.compile(interrupt_before=["act"], interrupt_after=["act"])
+    runner = GraphRunner(app, checkpointer=checkpointer)
+    first = drive(runner, "b", {"decisions": []})
+    assert [(p.id, p.node) for p in first.interrupts] == [("2:act:before", "act")]
+    assert first.state["decisions"] == ["plan"]
+    second = drive(runner, "b")  # no answer needed: go on past the breakpoint
+    assert [(p.id, p.node) for p in second.interrupts] == [("2:act:after", "act")]
+    assert second.state["decisions"] == ["plan", "act"]
+    assert runner.get_state("b").next == ("report",)
+    done = drive(runner, "b")
+    assert done.done
+    assert done.state["decisions"] == ["plan", "act", "report"]
+    assert graph.compile() is not app  # breakpoints make a compiled graph of their own
+    with pytest.raises(GraphDefinitionError, match="compiled with interrupt_before="):
+        app.run({})
+
+
+def test_a_breakpoint_on_an_unknown_node_is_a_validation_problem() -> None:
+    graph = OrkesGraph(Order).add_node("plan", _says("plan"))
+    graph.add_edge(START, "plan").add_edge("plan", END)
+    with pytest.raises(
+        GraphValidationError, match=r"compile\(interrupt_before=...\) names unknown node 'pla'"
+    ):
+        graph.compile(interrupt_before=["pla"])
+
+
+def _says(name: str) -> Callable[[Order], Order]:
+    return lambda state: {"decisions": [name]}

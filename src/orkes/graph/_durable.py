@@ -130,6 +130,43 @@ class Saver:
             for key, answer in given.items()
         ]
 
+    def before(self, run: Run, tasks: Sequence[Task]) -> tuple[Any, ...]:
+        """The breakpoints (``interrupt_before``) these tasks hit, kept; ``()`` if none.
+
+        A breakpoint the thread paused at already (a resume) lets the run through.
+        """
+        return self._breakpoints(run, tasks, "before", self.head_id)
+
+    def after(self, run: Run) -> tuple[Any, ...]:
+        """The breakpoints (``interrupt_after``) the finished step hit, kept at the new head."""
+        done = [task for task, _, _ in run.report or ()]
+        return self._breakpoints(run, done, "after", self.head_id)
+
+    def _breakpoints(
+        self, run: Run, tasks: Sequence[Task], when: str, head: str | None
+    ) -> tuple[Any, ...]:
+        from orkes.events import Interrupt
+
+        names = run.plan.interrupt_before if when == "before" else run.plan.interrupt_after
+        hits: list[Any] = []
+        for task in tasks:
+            if task.node.name not in names or head is None:
+                continue
+            step = run.step
+            interrupt_id = f"{task.task_id(step)}:{when}"
+            if interrupt_id in self.paused_at:
+                continue
+            write = PendingWrite(
+                task.task_id(step),
+                task.node.name,
+                {"id": interrupt_id, "payload": None},
+                f"interrupt:{interrupt_id}",
+            )
+            self.checkpointer.put_writes(self.thread_id, head, write)
+            self.paused_at[interrupt_id] = write
+            hits.append(Interrupt(interrupt_id, task.node.name, None, step=step, path=run.path))
+        return tuple(hits)
+
     def interrupts(self, signals: Sequence[tuple[str, PauseSignal]], run: Run) -> tuple[Any, ...]:
         """The ``Interrupt`` events of a paused superstep."""
         from orkes.events import Interrupt

@@ -90,6 +90,11 @@ def drive(
                     raise node_error(run, task, exc) from exc
                 tasks = run.finish_one(task, view, returned)
             else:
+                if saver is not None and run.plan.interrupt_before:
+                    run.paused = saver.before(run, tasks)
+                    if run.paused:
+                        yield from run.paused
+                        break
                 outcomes: list[Outcome]
                 to_run, kept = (tasks, []) if saver is None else saver.split(run, tasks)
                 if not to_run:
@@ -112,6 +117,11 @@ def drive(
                     break
             if saver is not None:
                 saver.stepped(run, tasks)
+                if run.plan.interrupt_after and tasks:
+                    run.paused = saver.after(run)
+                    if run.paused:
+                        yield from run.paused
+                        break
             if buffer is None:  # a nested run: the step's events go to the parent's listener
                 listener.stepped(run)
                 continue
@@ -185,6 +195,12 @@ async def adrive(
     saver = listener.saver
     while tasks and not run.stopping:
         run.begin_step(tasks)
+        if saver is not None and run.plan.interrupt_before:
+            run.paused = saver.before(run, tasks)
+            if run.paused:
+                for event in run.paused:
+                    yield event
+                break
         outcomes: list[Outcome] = []
         to_run, kept = (tasks, []) if saver is None else saver.split(run, tasks)
         if to_run:
@@ -206,6 +222,12 @@ async def adrive(
             break
         if saver is not None:
             await saver.astepped(run, tasks)
+            if run.plan.interrupt_after and tasks:
+                run.paused = saver.after(run)
+                if run.paused:
+                    for event in run.paused:
+                        yield event
+                    break
         listener.stepped(run)
         for event in listener.drain():
             yield event

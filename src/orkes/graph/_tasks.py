@@ -144,7 +144,15 @@ class GraphPlan:
     ``"gate:0"``) by which a run keys its pass counts and joins' memory.
     """
 
-    __slots__ = ("has_async", "has_defer", "nodes", "schema", "start")
+    __slots__ = (
+        "has_async",
+        "has_defer",
+        "interrupt_after",
+        "interrupt_before",
+        "nodes",
+        "schema",
+        "start",
+    )
 
     def __init__(self, graph: GraphSpec, caches: Mapping[str, Any] | None = None) -> None:
         caches = caches or {}
@@ -153,6 +161,8 @@ class GraphPlan:
         self.start = NodePlan(NodeSpec("START", _start))
         self.has_async = tuple(name for name, node in self.nodes.items() if node.is_async)
         self.has_defer = any(node.defer for node in self.nodes.values())
+        self.interrupt_before = frozenset(graph.interrupt_before)
+        self.interrupt_after = frozenset(graph.interrupt_after)
         by_name: dict[str, NodePlan] = {**self.nodes, "__start__": self.start}
         successors: dict[str, list[NodePlan]] = {name: [] for name in by_name}
         limited: dict[str, list[tuple[str, Edge, NodePlan | None]]] = {n: [] for n in by_name}

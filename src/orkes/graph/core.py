@@ -17,7 +17,6 @@ Example:
 from __future__ import annotations
 
 from collections.abc import Callable, Hashable, Iterable, Mapping, Sequence
-from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, Generic, TypeVar, overload
 
 from typing_extensions import Self
@@ -330,30 +329,32 @@ class OrkesGraph(Generic[StateT]):
         self.branches.append(Branch(source, gate, normalized, default, max_passes))
         return self
 
-    def compile(self) -> CompiledGraph[StateT]:
+    def compile(
+        self, *, interrupt_before: Iterable[str] = (), interrupt_after: Iterable[str] = ()
+    ) -> CompiledGraph[StateT]:
         """Check the whole graph and return its immutable, runnable plan.
+
+        Args:
+            interrupt_before: nodes before which a durable run pauses (a breakpoint:
+                ``runner.resume(thread_id)`` goes on).
+            interrupt_after: nodes after which it pauses.
 
         Raises:
             GraphValidationError: listing every problem found, each naming its culprit.
         """
-        if self._compiled is None:
-            from orkes.graph.compiled import CompiledGraph
-            from orkes.graph.spec import GraphSpec
-            from orkes.graph.validate import validate
+        from orkes.graph.compiled import CompiledGraph
+        from orkes.graph.spec import GraphSpec
+        from orkes.graph.validate import validate
 
-            spec = GraphSpec(  # frozen: later changes to this builder cannot reach it
-                self.name,
-                self.description,
-                self.state_schema,
-                self.schema,
-                MappingProxyType(dict(self.node_specs)),
-                tuple(self.edges),
-                tuple(self.joins),
-                tuple(self.branches),
-            )
-            validate(spec)
-            self._compiled = CompiledGraph(spec)
-        return self._compiled
+        breaks = (tuple(interrupt_before), tuple(interrupt_after))
+        if self._compiled is not None and self._compiled.spec.breakpoints == breaks:
+            return self._compiled
+        spec = GraphSpec.of(self, *breaks)  # frozen: later builder changes cannot reach it
+        validate(spec)
+        compiled: CompiledGraph[StateT] = CompiledGraph(spec)
+        if self._compiled is None:
+            self._compiled = compiled
+        return compiled
 
     def _check_open(self) -> None:
         if self._compiled is not None:

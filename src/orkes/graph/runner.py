@@ -351,7 +351,14 @@ class GraphRunner(RunMethods[StateT], ThreadMethods[StateT]):
     def _new_run(
         self, state: Mapping[str, Any], max_steps: int | None, max_concurrency: int | None
     ) -> Run:
-        run = Run(self.compiled.plan, state, self._steps(max_steps))
+        plan = self.compiled.plan
+        if plan.interrupt_before or plan.interrupt_after:
+            raise GraphDefinitionError(
+                "this graph was compiled with interrupt_before= / interrupt_after=, which "
+                "pause a run until it is resumed: run it with a thread, "
+                "GraphRunner(compiled, checkpointer=...) and run(state, thread_id=...)"
+            )
+        run = Run(plan, state, self._steps(max_steps))
         run.max_concurrency = self._concurrency(max_concurrency)
         return run
 

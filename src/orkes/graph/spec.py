@@ -20,6 +20,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from types import MappingProxyType
 from typing import Any
 
 from orkes.graph._definition import Branch, Edge, Join, NodeSpec
@@ -41,6 +42,8 @@ class GraphSpec:
         edges: the plain edges (``add_edge(a, b)``), in the order added.
         joins: the joins (``add_edge([a, b], c)``), in the order added.
         branches: the conditional edges, in the order added.
+        interrupt_before: nodes before which a durable run pauses.
+        interrupt_after: nodes after which a durable run pauses.
     """
 
     name: str | None
@@ -51,6 +54,34 @@ class GraphSpec:
     edges: tuple[Edge, ...]
     joins: tuple[Join, ...]
     branches: tuple[Branch, ...]
+    interrupt_before: tuple[str, ...] = ()
+    interrupt_after: tuple[str, ...] = ()
+
+    @classmethod
+    def of(
+        cls,
+        graph: Any,
+        interrupt_before: tuple[str, ...] = (),
+        interrupt_after: tuple[str, ...] = (),
+    ) -> GraphSpec:
+        """Freeze what the builder ``graph`` holds now (an ``OrkesGraph``)."""
+        return cls(
+            graph.name,
+            graph.description,
+            graph.state_schema,
+            graph.schema,
+            MappingProxyType(dict(graph.node_specs)),
+            tuple(graph.edges),
+            tuple(graph.joins),
+            tuple(graph.branches),
+            interrupt_before,
+            interrupt_after,
+        )
+
+    @property
+    def breakpoints(self) -> tuple[tuple[str, ...], tuple[str, ...]]:
+        """``(interrupt_before, interrupt_after)``."""
+        return self.interrupt_before, self.interrupt_after
 
     def __repr__(self) -> str:
         label = f" {self.name!r}" if self.name else ""

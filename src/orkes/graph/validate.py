@@ -185,6 +185,13 @@ def _edge_problems(graph: GraphSpec, literals: _GateLiterals) -> Iterator[str]:
         for destination in spec.destinations:
             if destination is not END and destination not in nodes:
                 yield f"node {name!r} declares destination {unknown(destination, END)}"
+    for where, names in (
+        ("interrupt_before", graph.interrupt_before),
+        ("interrupt_after", graph.interrupt_after),
+    ):
+        for name in names:
+            if name not in nodes:
+                yield f"compile({where}=...) names {unknown(name)}"
     for branch in graph.branches:
         where = branch.describe()
         if branch.source is not START and branch.source not in nodes:
