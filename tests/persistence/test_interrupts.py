@@ -259,3 +259,15 @@ def test_a_breakpoint_on_an_unknown_node_is_a_validation_problem() -> None:
 
 def _says(name: str) -> Callable[[Order], Order]:
     return lambda state: {"decisions": [name]}
+
+
+def test_a_corrected_state_goes_on_past_the_breakpoint(checkpointer: Checkpointer) -> None:
+    graph = OrkesGraph(Order).add_node("plan", lambda s: {"amount": 999})
+    graph.add_node("act", lambda s: {"decisions": [f"paid {s['amount']}"]})
+    graph.add_edge(START, "plan").add_edge("plan", "act").add_edge("act", END)
+    runner = GraphRunner(graph.compile(interrupt_before=["act"]), checkpointer=checkpointer)
+    assert not runner.invoke({"decisions": []}, thread_id="c").done
+    asyncio.run(runner.aupdate_state("c", {"amount": 99}))
+    done = runner.resume("c")
+    assert done.done
+    assert done.state == {"amount": 99, "decisions": ["paid 99"]}

@@ -6,7 +6,7 @@ runner's checkpointer, and ``update_state`` moves a thread on as if a node had w
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Generic, TypeVar, cast
 
 from orkes.errors import CheckpointError, GraphDefinitionError
@@ -19,7 +19,7 @@ if TYPE_CHECKING:
     from datetime import timedelta
 
     from orkes.graph.plan import GraphPlan
-    from orkes.persistence.base import Checkpoint, Checkpointer
+    from orkes.persistence.base import Checkpoint, Checkpointer, PendingWrite
 
 __all__ = ["ThreadMethods"]
 
@@ -82,6 +82,9 @@ class ThreadMethods(Generic[StateT]):
         head = _found(store.get(thread_id), thread_id)
         checkpoint, saver = self._updated(head, values, as_node)
         store.put(checkpoint, expected_head=saver.expected)
+        if as_node is None:  # the same tasks stay due: a breakpoint passed stays passed
+            for write in _passed(store.get_writes(head.thread_id, head.checkpoint_id)):
+                store.put_writes(head.thread_id, checkpoint.checkpoint_id, write)
         return checkpoint.checkpoint_id
 
     async def aupdate_state(
@@ -92,6 +95,10 @@ class ThreadMethods(Generic[StateT]):
         head = _found(await store.aget(thread_id), thread_id)
         checkpoint, saver = self._updated(head, values, as_node)
         await store.aput(checkpoint, expected_head=saver.expected)
+        if as_node is None:
+            kept = await store.aget_writes(head.thread_id, head.checkpoint_id)
+            for write in _passed(kept):
+                await store.aput_writes(head.thread_id, checkpoint.checkpoint_id, write)
         return checkpoint.checkpoint_id
 
     def delete_thread(self, thread_id: str) -> None:
@@ -142,6 +149,11 @@ class ThreadMethods(Generic[StateT]):
         following = run.finish_step([(node.task, None, Command(update=dict(values)), None, False)])
         written = [key for _, writes, _ in run.report or () for key in writes]
         return saver.checkpoint(run, following, "update", written), saver
+
+
+def _passed(kept: Sequence[PendingWrite]) -> list[PendingWrite]:
+    """The breakpoints (``interrupt_before``) a thread stands at: passed on resume."""
+    return [w for w in kept if w.kind.startswith("interrupt:") and w.kind.endswith(":before")]
 
 
 def _found(checkpoint: Checkpoint | None, thread_id: str) -> Checkpoint:
