@@ -7,14 +7,25 @@ what does not fit is a ``CheckpointError``, never another exception.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import Any
+import time
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING, Any
 
 from orkes.errors import CheckpointError
 from orkes.persistence.base import Checkpoint, PendingWrite
 from orkes.persistence.serde import dumps, loads
 
-__all__ = ["checkpoint_of", "meta_of", "value_texts", "write_of", "write_text"]
+if TYPE_CHECKING:
+    from datetime import timedelta
+
+__all__ = [
+    "checkpoint_of",
+    "doomed_positions",
+    "meta_of",
+    "value_texts",
+    "write_of",
+    "write_text",
+]
 
 
 def value_texts(checkpoint: Checkpoint) -> dict[str, str]:
@@ -111,6 +122,20 @@ def write_of(task_id: str, kind: str, node: str, text: str) -> PendingWrite:
         str(kind),
         tuple(_sequence(payload.get("routes", []), "routes")),
     )
+
+
+def doomed_positions(
+    created: Sequence[float], keep_last: int | None, older_than: timedelta | None
+) -> set[int]:
+    """Which of a thread's checkpoints (oldest first) ``prune`` deletes; never the newest."""
+    doomed: set[int] = set()
+    if keep_last is not None:
+        doomed.update(range(max(0, len(created) - max(keep_last, 1))))
+    if older_than is not None:
+        cutoff = time.time() - older_than.total_seconds()
+        doomed.update(number for number, at in enumerate(created) if at < cutoff)
+    doomed.discard(len(created) - 1)
+    return doomed
 
 
 def _mapping(value: Any, what: str) -> dict[str, Any]:

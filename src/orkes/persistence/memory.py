@@ -7,13 +7,19 @@ here too, and what is read back is a copy.
 from __future__ import annotations
 
 import threading
-import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from orkes.errors import CheckpointConflict
-from orkes.persistence._rows import checkpoint_of, meta_of, value_texts, write_of, write_text
+from orkes.persistence._rows import (
+    checkpoint_of,
+    doomed_positions,
+    meta_of,
+    value_texts,
+    write_of,
+    write_text,
+)
 from orkes.persistence.base import Checkpoint, PendingWrite
 
 if TYPE_CHECKING:
@@ -152,7 +158,9 @@ class MemoryCheckpointer:
                 thread = self._threads.get(name)
                 if thread is None or not thread.rows:
                     continue
-                doomed = _doomed([row.created_at for row in thread.rows], keep_last, older_than)
+                doomed = doomed_positions(
+                    [row.created_at for row in thread.rows], keep_last, older_than
+                )
                 kept = [row for number, row in enumerate(thread.rows) if number not in doomed]
                 gone = {row.checkpoint_id for row in thread.rows} - {r.checkpoint_id for r in kept}
                 thread.rows = kept
@@ -204,18 +212,3 @@ class MemoryCheckpointer:
             row.meta,
             thread.values,
         )
-
-
-def _doomed(
-    created: Sequence[float], keep_last: int | None, older_than: timedelta | None
-) -> set[int]:
-    """The positions (oldest first) of the checkpoints to delete; never the newest."""
-    last = len(created) - 1
-    doomed: set[int] = set()
-    if keep_last is not None:
-        doomed.update(range(max(0, len(created) - max(keep_last, 1))))
-    if older_than is not None:
-        cutoff = time.time() - older_than.total_seconds()
-        doomed.update(number for number, at in enumerate(created) if at < cutoff)
-    doomed.discard(last)
-    return doomed

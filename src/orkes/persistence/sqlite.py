@@ -12,13 +12,19 @@ from __future__ import annotations
 import os
 import sqlite3
 import threading
-import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
 from orkes.errors import CheckpointConflict, CheckpointError
-from orkes.persistence._rows import checkpoint_of, meta_of, value_texts, write_of, write_text
+from orkes.persistence._rows import (
+    checkpoint_of,
+    doomed_positions,
+    meta_of,
+    value_texts,
+    write_of,
+    write_text,
+)
 from orkes.persistence.base import Checkpoint, PendingWrite
 
 if TYPE_CHECKING:
@@ -152,7 +158,6 @@ class SqliteCheckpointer:
     ) -> int:
         """Delete old checkpoints, never a head (see ``Checkpointer.prune``)."""
         deleted = 0
-        cutoff = None if older_than is None else time.time() - older_than.total_seconds()
         with self._transaction() as db:
             threads = (
                 [thread_id]
@@ -169,16 +174,7 @@ class SqliteCheckpointer:
                 ).fetchall()
                 if not rows:
                     continue
-                last = len(rows) - 1
-                doomed = {
-                    number
-                    for number, (_, created, _) in enumerate(rows)
-                    if number != last
-                    and (
-                        (keep_last is not None and number < len(rows) - max(keep_last, 1))
-                        or (cutoff is not None and created < cutoff)
-                    )
-                }
+                doomed = doomed_positions([row[1] for row in rows], keep_last, older_than)
                 if not doomed:
                     continue
                 gone = [rows[number][0] for number in doomed]
