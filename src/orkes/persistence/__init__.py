@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from orkes.persistence.base import Checkpoint, Checkpointer, PendingWrite
     from orkes.persistence.memory import MemoryCheckpointer
+    from orkes.persistence.postgres import PostgresCheckpointer
     from orkes.persistence.serde import register
     from orkes.persistence.sqlite import SqliteCheckpointer
 
@@ -26,6 +27,7 @@ __all__ = [
     "Checkpointer",
     "MemoryCheckpointer",
     "PendingWrite",
+    "PostgresCheckpointer",
     "SqliteCheckpointer",
     "register",
 ]
@@ -36,6 +38,7 @@ _HOMES = {
     "PendingWrite": "base",
     "MemoryCheckpointer": "memory",
     "SqliteCheckpointer": "sqlite",
+    "PostgresCheckpointer": "postgres",
     "register": "serde",
 }
 

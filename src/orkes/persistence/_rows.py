@@ -23,6 +23,7 @@ __all__ = [
     "doomed_positions",
     "meta_of",
     "value_texts",
+    "versions_of",
     "write_of",
     "write_text",
 ]
@@ -122,6 +123,12 @@ def write_of(task_id: str, kind: str, node: str, text: str) -> PendingWrite:
         str(kind),
         tuple(_sequence(payload.get("routes", []), "routes")),
     )
+
+
+def versions_of(meta: str) -> dict[str, str]:
+    """The key -> version map of a checkpoint's stored ``meta``."""
+    versions = _mapping(loads(meta), "meta").get("versions")
+    return {str(key): str(version) for key, version in _mapping(versions, "versions").items()}
 
 
 def doomed_positions(

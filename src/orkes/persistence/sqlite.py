@@ -22,6 +22,7 @@ from orkes.persistence._rows import (
     doomed_positions,
     meta_of,
     value_texts,
+    versions_of,
     write_of,
     write_text,
 )
@@ -181,7 +182,7 @@ class SqliteCheckpointer:
                 kept = [row for number, row in enumerate(rows) if number not in doomed]
                 used = set()
                 for _, _, meta in kept:
-                    for key, version in _versions(meta).items():
+                    for key, version in versions_of(meta).items():
                         used.add((key, version))
                 db.executemany(
                     "DELETE FROM orkes_checkpoints WHERE thread_id = ? AND checkpoint_id = ?",
@@ -330,7 +331,7 @@ class SqliteCheckpointer:
         checkpoint_id, parent_id, step, source, created_at, meta = row
         if not isinstance(meta, str) or not isinstance(checkpoint_id, str):
             raise CheckpointError(f"a checkpoint row of thread {thread_id!r} is damaged")
-        versions = _versions(meta)
+        versions = versions_of(meta)
         wanted = sorted(set(versions.values()))
         values: dict[tuple[str, str], str] = {}
         for start in range(0, len(wanted), 500):  # SQLite limits a statement's parameters
@@ -374,16 +375,6 @@ class SqliteCheckpointer:
             db.execute("ROLLBACK")
             raise
         db.execute("COMMIT")
-
-
-def _versions(meta: str) -> dict[str, str]:
-    from orkes.persistence.serde import loads
-
-    found = loads(meta)
-    versions = found.get("versions") if isinstance(found, dict) else None
-    if not isinstance(versions, dict):
-        raise CheckpointError("a stored checkpoint has no versions: the store is damaged")
-    return {str(key): str(version) for key, version in versions.items()}
 
 
 def _texts(row: Any) -> tuple[str, str, str, str]:
