@@ -1,9 +1,9 @@
 """A checkpointed graph that test_crash.py kills at random moments, run as a script.
 
 ``python crash_graph.py DB LOG`` runs (or, if the thread exists, resumes) thread
-``"crash"`` on the SQLite file ``DB``. Each node appends ``start <node> <step>`` to
-``LOG`` (flushed to the file at once) before it works, so the test can tell which
-nodes ran in which attempt.
+``"crash"`` on the SQLite file ``DB`` (or the PostgreSQL database ``DB``, a DSN). Each
+node appends ``start <node> <step>`` to ``LOG`` (flushed to the file at once) before it
+works, so the test can tell which nodes ran in which attempt.
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ from typing import Annotated, TypedDict
 
 from orkes import END, START, GraphRunner, OrkesGraph, RunContext
 from orkes.graph.compiled import CompiledGraph
+from orkes.persistence.base import Checkpointer
 from orkes.persistence.sqlite import SqliteCheckpointer
 
 
@@ -51,9 +52,18 @@ def graph(log_path: str) -> CompiledGraph[Work]:
     return built.compile()
 
 
+def store(db: str) -> Checkpointer:
+    """The checkpointer for ``db``: a PostgreSQL DSN, or an SQLite file."""
+    if db.startswith("host="):
+        from orkes.persistence.postgres import PostgresCheckpointer
+
+        return PostgresCheckpointer(db, max_connections=2)
+    return SqliteCheckpointer(db)
+
+
 def main(db_path: str, log_path: str) -> None:
     """Run the thread to its end: from the start, or from where it stands."""
-    runner = GraphRunner(graph(log_path), checkpointer=SqliteCheckpointer(db_path))
+    runner = GraphRunner(graph(log_path), checkpointer=store(db_path))
     head = runner.checkpointer.get("crash") if runner.checkpointer else None
     if head is None:
         runner.run({"done": []}, thread_id="crash")

@@ -9,12 +9,16 @@ the one in flight), then resumes the thread in this process.
 from __future__ import annotations
 
 import importlib.util
+import os
 import random
 import signal
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
+
+import pytest
 
 from orkes import GraphRunner
 from orkes.persistence.sqlite import SqliteCheckpointer
@@ -30,9 +34,9 @@ _spec.loader.exec_module(crash_graph)
 graph = crash_graph.graph
 
 
-def stored_tasks(db: Path) -> set[tuple[str, int]]:
-    """The (node, step) pairs whose work the file keeps: done, never to run again."""
-    checkpointer = SqliteCheckpointer(db)
+def stored_tasks(db: str) -> set[tuple[str, int]]:
+    """The (node, step) pairs whose work the store keeps: done, never to run again."""
+    checkpointer = crash_graph.store(db)
     try:
         head = checkpointer.get("crash")
         if head is None:
@@ -61,15 +65,36 @@ def starts(log: Path) -> list[tuple[str, int]]:
     return found
 
 
-def test_a_killed_run_resumes_to_the_end_of_an_uninterrupted_one(tmp_path: Path) -> None:
+@pytest.fixture(params=["sqlite", "postgres"])
+def databases(request: pytest.FixtureRequest, tmp_path: Path) -> Callable[[int], str]:
+    """A fresh store per trial: an SQLite file, or a new PostgreSQL database."""
+    if request.param == "sqlite":
+        return lambda trial: str(tmp_path / f"run{trial}.db")
+    import psycopg
+
+    dsn: str = request.getfixturevalue("postgres_dsn")
+
+    def database(trial: int) -> str:
+        name = f"crash_{os.getpid()}_{trial}"
+        with psycopg.connect(dsn, autocommit=True) as admin:
+            admin.execute(f"DROP DATABASE IF EXISTS {name}")
+            admin.execute(f"CREATE DATABASE {name}")
+        return dsn.replace("dbname=postgres", f"dbname={name}")
+
+    return database
+
+
+def test_a_killed_run_resumes_to_the_end_of_an_uninterrupted_one(
+    tmp_path: Path, databases: Callable[[int], str]
+) -> None:
     clean_log = tmp_path / "clean.log"
     expected = graph(str(clean_log)).run({"done": []})
     rng = random.Random(20261128)
     killed_mid_run = 0
     for trial in range(20):
-        db, log = tmp_path / f"run{trial}.db", tmp_path / f"run{trial}.log"
+        db, log = databases(trial), tmp_path / f"run{trial}.log"
         process = subprocess.Popen(
-            [sys.executable, str(SCRIPT), str(db), str(log)],
+            [sys.executable, str(SCRIPT), db, str(log)],
             cwd=ROOT,
             stdout=subprocess.DEVNULL,
             stderr=subprocess.PIPE,
@@ -85,7 +110,7 @@ def test_a_killed_run_resumes_to_the_end_of_an_uninterrupted_one(tmp_path: Path)
         killed_mid_run += process.returncode != 0
         stored = stored_tasks(db)
         before = len(starts(log))
-        runner = GraphRunner(graph(str(log)), checkpointer=SqliteCheckpointer(db))
+        runner = GraphRunner(graph(str(log)), checkpointer=crash_graph.store(db))
         head = runner.checkpointer.get("crash") if runner.checkpointer else None
         if head is None:
             final = runner.run({"done": []}, thread_id="crash")
@@ -97,6 +122,8 @@ def test_a_killed_run_resumes_to_the_end_of_an_uninterrupted_one(tmp_path: Path)
         again = starts(log)[before:]
         rerun = [task for task in again if task in stored]
         assert not rerun, f"trial {trial}: stored work ran again: {rerun}"
+        if runner.checkpointer is not None:
+            runner.checkpointer.close()
     assert killed_mid_run >= 10  # most trials really were cut short
 
 

@@ -102,7 +102,7 @@ class Saver:
         One value answers the one pending interrupt; a dict keyed by interrupt ids
         answers those. Raises ``CheckpointError`` naming the pending ids otherwise.
         """
-        waiting = [key for key in self.paused_at if key not in self.answers]
+        waiting = sorted(key for key in self.paused_at if key not in self.answers)
         if not waiting:
             raise CheckpointError(
                 f"thread {self.thread_id!r} has no interrupt waiting for an answer; "
