@@ -10,7 +10,6 @@ from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Generic, TypeVar, cast
 
 from orkes.errors import CheckpointError, GraphDefinitionError
-from orkes.graph._durable import Saver, tasks_of
 from orkes.graph._writes import reduced
 from orkes.graph.results import Snapshot
 from orkes.graph.routing import Command
@@ -18,6 +17,7 @@ from orkes.graph.routing import Command
 if TYPE_CHECKING:
     from datetime import timedelta
 
+    from orkes.graph._durable import Saver
     from orkes.graph.plan import GraphPlan
     from orkes.persistence.base import Checkpoint, Checkpointer, PendingWrite
 
@@ -126,6 +126,7 @@ class ThreadMethods(Generic[StateT]):
     def _updated(
         self, head: Checkpoint, values: Mapping[str, Any], as_node: str | None
     ) -> tuple[Checkpoint, Saver]:
+        from orkes.graph._durable import Saver, tasks_of
         from orkes.graph.plan import Run
 
         plan = self._plan()

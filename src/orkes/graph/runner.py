@@ -17,28 +17,25 @@ from orkes.errors import GraphDefinitionError
 from orkes.graph._history import ThreadMethods
 from orkes.graph._listen import Listener, checked_modes
 from orkes.graph._loops import drive
-from orkes.graph._open_thread import aopen_thread, open_thread, thread_of
 from orkes.graph._runs import RunMethods
+from orkes.graph._thread_runs import NO_ANSWER, ThreadRunMethods
 from orkes.graph.compiled import CompiledGraph
 from orkes.graph.plan import Run
 from orkes.graph.results import RunResult, final_state
 from orkes.graph.stream import AsyncRunStream, RunStream
-from orkes.persistence.base import Checkpointer
 
 if TYPE_CHECKING:
     from orkes.events import StreamMode
     from orkes.graph._tasks import Task
     from orkes.graph.plan import GraphPlan
+    from orkes.persistence.base import Checkpointer
 
 __all__ = ["GraphRunner"]
 
 StateT = TypeVar("StateT", bound=Mapping[str, Any])
 
-NO_ANSWER: Any = object()
-"""``resume``'s default: no answer given (after a crash or a failure)."""
 
-
-class GraphRunner(RunMethods[StateT], ThreadMethods[StateT]):
+class GraphRunner(RunMethods[StateT], ThreadRunMethods[StateT], ThreadMethods[StateT]):
     """Runs a compiled graph; holds no per-run data, so one runner serves many threads.
 
     Args:
@@ -74,7 +71,7 @@ class GraphRunner(RunMethods[StateT], ThreadMethods[StateT]):
         self.compiled = compiled
         self.max_steps = _checked_positive("max_steps", max_steps)
         self.max_concurrency = _checked_concurrency(max_concurrency)
-        if checkpointer is not None and not isinstance(checkpointer, Checkpointer):
+        if checkpointer is not None and not _is_checkpointer(checkpointer):
             raise GraphDefinitionError(
                 f"checkpointer= takes a Checkpointer (MemoryCheckpointer(), "
                 f"SqliteCheckpointer(path), …), got {checkpointer!r}"
@@ -97,75 +94,6 @@ class GraphRunner(RunMethods[StateT], ThreadMethods[StateT]):
 
     def _plan(self) -> GraphPlan:
         return self.compiled.plan
-
-    def invoke(
-        self,
-        state: Mapping[str, Any] | None,
-        *,
-        thread_id: str | None = None,
-        checkpoint_id: str | None = None,
-        max_steps: int | None = None,
-        max_concurrency: int | None = None,
-    ) -> RunResult[StateT]:
-        """Run the graph like :meth:`run`, and say how it ended: a :class:`RunResult`.
-
-        With a thread (``GraphRunner(..., checkpointer=...)`` and ``thread_id=``), the
-        state is stored at every superstep boundary: ``state`` merges into the thread's
-        stored state through the reducers and the run starts from START; ``state=None``
-        resumes the thread where it stands (after a crash, or a node that failed: the
-        tasks that finished before are not run again). With ``checkpoint_id`` (one of
-        :meth:`history`'s), the run goes on from that older checkpoint instead: a fork,
-        a new branch of the thread; the later checkpoints stay readable.
-
-        Raises:
-            CheckpointError: ``state=None`` for a thread with nothing to resume, or a
-                thread written by a graph with other state keys.
-            CheckpointConflict: another worker advanced the thread meanwhile.
-        """
-        if self._thread(thread_id) is None:
-            if state is None:
-                raise GraphDefinitionError("invoke(None) resumes a thread: give thread_id=")
-            return RunResult(self._start_run(state, max_steps, max_concurrency, None), True)
-        return self._durable(state, thread_id, max_steps, max_concurrency, checkpoint_id)
-
-    async def ainvoke(
-        self,
-        state: Mapping[str, Any] | None,
-        *,
-        thread_id: str | None = None,
-        checkpoint_id: str | None = None,
-        max_steps: int | None = None,
-        max_concurrency: int | None = None,
-    ) -> RunResult[StateT]:
-        """:meth:`invoke` on the event loop."""
-        if self._thread(thread_id) is None:
-            if state is None:
-                raise GraphDefinitionError("ainvoke(None) resumes a thread: give thread_id=")
-            final = await self._start_arun(state, max_steps, max_concurrency, None)
-            return RunResult(final, True)
-        return await self._adurable(state, thread_id, max_steps, max_concurrency, checkpoint_id)
-
-    def resume(
-        self, thread_id: str, answer: object = NO_ANSWER, *, max_steps: int | None = None
-    ) -> RunResult[StateT]:
-        """Go on with a thread where it stands; give ``answer`` to a paused node.
-
-        After a crash or a failure, ``resume(thread_id)`` runs what did not finish.
-        After ``ctx.interrupt``, ``resume(thread_id, answer)`` runs the paused node again
-        and its ``ctx.interrupt`` returns ``answer``; with several interrupts waiting,
-        answer them by id: ``resume(thread_id, {interrupt_id: answer, ...})``.
-
-        Raises:
-            CheckpointError: nothing to resume, an answer for no waiting interrupt, or
-                one value for several.
-        """
-        return self._durable(None, thread_id, max_steps, None, None, answer)
-
-    async def aresume(
-        self, thread_id: str, answer: object = NO_ANSWER, *, max_steps: int | None = None
-    ) -> RunResult[StateT]:
-        """:meth:`resume` on the event loop."""
-        return await self._adurable(None, thread_id, max_steps, None, None, answer)
 
     def _start_run(
         self,
@@ -268,6 +196,8 @@ class GraphRunner(RunMethods[StateT], ThreadMethods[StateT]):
             run = self._new_run(state, max_steps, max_concurrency)
             run.listen()
             return run, None
+        from orkes.graph._open_thread import open_thread
+
         checkpointer, name = thread
         run, saver, first = open_thread(
             self.compiled.plan, checkpointer, name, state, self._steps(max_steps), checkpoint_id
@@ -313,6 +243,8 @@ class GraphRunner(RunMethods[StateT], ThreadMethods[StateT]):
 
         thread = self._thread(thread_id)
         assert thread is not None
+        from orkes.graph._open_thread import aopen_thread
+
         checkpointer, name = thread
         listener = Listener(frozenset())
         run, saver, first = await aopen_thread(
@@ -338,6 +270,10 @@ class GraphRunner(RunMethods[StateT], ThreadMethods[StateT]):
         )
 
     def _thread(self, thread_id: str | None) -> tuple[Checkpointer, str] | None:
+        if thread_id is None and self.checkpointer is None:
+            return None  # a plain run: nothing of persistence is loaded
+        from orkes.graph._open_thread import thread_of
+
         return thread_of(self.checkpointer, thread_id)
 
     def _steps(self, max_steps: int | None) -> int:
@@ -361,6 +297,12 @@ class GraphRunner(RunMethods[StateT], ThreadMethods[StateT]):
         run = Run(plan, state, self._steps(max_steps))
         run.max_concurrency = self._concurrency(max_concurrency)
         return run
+
+
+def _is_checkpointer(value: object) -> bool:
+    from orkes.persistence.base import Checkpointer
+
+    return isinstance(value, Checkpointer)
 
 
 def _drained(run: Run, listener: Listener, first: tuple[Task, ...] | None) -> None:
