@@ -12,6 +12,8 @@ Example:
     {'text': 'HI'}
 """
 
+from typing import TYPE_CHECKING, Any
+
 from orkes import errors, events
 from orkes.connectors.echo import EchoLlmConnector
 from orkes.graph._sentinels import END, START
@@ -20,11 +22,13 @@ from orkes.graph.context import RunContext
 from orkes.graph.core import OrkesGraph
 from orkes.graph.policies import CachePolicy, RetryPolicy
 from orkes.graph.reducers import add_messages
-from orkes.graph.results import RunResult, Snapshot
 from orkes.graph.routing import Command, Send
 from orkes.graph.runner import GraphRunner
 from orkes.graph.stream import AsyncRunStream, RunStream
 from orkes.shared.schema import LLMConnector, OrkesMessageSchema, ToolCall
+
+if TYPE_CHECKING:
+    from orkes.graph.results import RunResult, Snapshot
 
 __version__ = "0.2.0"
 
@@ -52,3 +56,12 @@ __all__ = [
     "errors",
     "events",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    # RunResult and Snapshot load with the first durable run, not with ``import orkes``.
+    if name in ("RunResult", "Snapshot"):
+        from orkes.graph import results
+
+        return getattr(results, name)
+    raise AttributeError(f"module 'orkes' has no attribute {name!r}")

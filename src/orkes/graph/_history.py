@@ -11,7 +11,6 @@ from typing import TYPE_CHECKING, Any, Generic, TypeVar, cast
 
 from orkes.errors import CheckpointError, GraphDefinitionError
 from orkes.graph._writes import reduced
-from orkes.graph.results import Snapshot
 from orkes.graph.routing import Command
 
 if TYPE_CHECKING:
@@ -19,6 +18,7 @@ if TYPE_CHECKING:
 
     from orkes.graph._durable import Saver
     from orkes.graph.plan import GraphPlan
+    from orkes.graph.results import Snapshot
     from orkes.persistence.base import Checkpoint, Checkpointer, PendingWrite
 
 __all__ = ["ThreadMethods"]
@@ -167,6 +167,8 @@ def _found(checkpoint: Checkpoint | None, thread_id: str) -> Checkpoint:
 
 
 def _snapshot(checkpoint: Checkpoint) -> Snapshot[Any]:
+    from orkes.graph.results import Snapshot
+
     return Snapshot(
         state=cast(Any, dict(checkpoint.state)),
         checkpoint_id=checkpoint.checkpoint_id,

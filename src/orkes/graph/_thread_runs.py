@@ -10,9 +10,9 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 from orkes.errors import GraphDefinitionError
-from orkes.graph.results import RunResult
 
 if TYPE_CHECKING:
+    from orkes.graph.results import RunResult
     from orkes.persistence.base import Checkpointer
 
 __all__ = ["NO_ANSWER", "ThreadRunMethods"]
@@ -98,6 +98,8 @@ class ThreadRunMethods(Generic[StateT]):
         if self._thread(thread_id) is None:
             if state is None:
                 raise GraphDefinitionError("invoke(None) resumes a thread: give thread_id=")
+            from orkes.graph.results import RunResult
+
             return RunResult(self._start_run(state, max_steps, max_concurrency, None), True)
         return self._durable(state, thread_id, max_steps, max_concurrency, checkpoint_id)
 
@@ -115,6 +117,8 @@ class ThreadRunMethods(Generic[StateT]):
             if state is None:
                 raise GraphDefinitionError("ainvoke(None) resumes a thread: give thread_id=")
             final = await self._start_arun(state, max_steps, max_concurrency, None)
+            from orkes.graph.results import RunResult
+
             return RunResult(final, True)
         return await self._adurable(state, thread_id, max_steps, max_concurrency, checkpoint_id)
 

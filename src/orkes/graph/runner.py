@@ -21,13 +21,13 @@ from orkes.graph._runs import RunMethods
 from orkes.graph._thread_runs import NO_ANSWER, ThreadRunMethods
 from orkes.graph.compiled import CompiledGraph
 from orkes.graph.plan import Run
-from orkes.graph.results import RunResult, final_state
 from orkes.graph.stream import AsyncRunStream, RunStream
 
 if TYPE_CHECKING:
     from orkes.events import StreamMode
     from orkes.graph._tasks import Task
     from orkes.graph.plan import GraphPlan
+    from orkes.graph.results import RunResult
     from orkes.persistence.base import Checkpointer
 
 __all__ = ["GraphRunner"]
@@ -104,7 +104,7 @@ class GraphRunner(RunMethods[StateT], ThreadRunMethods[StateT], ThreadMethods[St
     ) -> StateT:
         """:meth:`run`'s work (``run`` checks nothing more: see its docs)."""
         if self._thread(thread_id) is not None:
-            return final_state(self._durable(state, thread_id, max_steps, max_concurrency))
+            return _final_state(self._durable(state, thread_id, max_steps, max_concurrency))
         run = self._new_run(state, max_steps, max_concurrency)
         limit = run.max_concurrency
         if run.plan.has_async:
@@ -126,7 +126,7 @@ class GraphRunner(RunMethods[StateT], ThreadRunMethods[StateT], ThreadMethods[St
 
         if self._thread(thread_id) is not None:
             result = await self._adurable(state, thread_id, max_steps, max_concurrency)
-            return final_state(result)
+            return _final_state(result)
 
         run = self._new_run(state, max_steps, max_concurrency)
         # A task of its own (so a copy of the caller's context, as for run); cancelling
@@ -259,6 +259,8 @@ class GraphRunner(RunMethods[StateT], ThreadRunMethods[StateT], ThreadMethods[St
         return self._result(run, listener)
 
     def _result(self, run: Run, listener: Listener) -> RunResult[StateT]:
+        from orkes.graph.results import RunResult
+
         saver = listener.saver
         assert saver is not None
         return RunResult(
@@ -297,6 +299,12 @@ class GraphRunner(RunMethods[StateT], ThreadRunMethods[StateT], ThreadMethods[St
         run = Run(plan, state, self._steps(max_steps))
         run.max_concurrency = self._concurrency(max_concurrency)
         return run
+
+
+def _final_state(result: RunResult[StateT]) -> StateT:
+    from orkes.graph.results import final_state
+
+    return final_state(result)
 
 
 def _is_checkpointer(value: object) -> bool:
