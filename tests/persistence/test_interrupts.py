@@ -271,3 +271,31 @@ def test_a_corrected_state_goes_on_past_the_breakpoint(checkpointer: Checkpointe
     done = runner.resume("c")
     assert done.done
     assert done.state == {"amount": 99, "decisions": ["paid 99"]}
+
+
+def test_an_interrupt_inside_a_subgraph_carries_its_path_and_gets_its_answer(
+    drive: Drive, checkpointer: Checkpointer
+) -> None:
+    calls: list[str] = []
+
+    def hold() -> str:
+        calls.append("hold")
+        return "h1"
+
+    def ask(state: Order, ctx: RunContext) -> Order:
+        receipt = ctx.once("hold", hold)
+        return {"decisions": [f"{receipt}: {ctx.interrupt('inner?')}"]}
+
+    inner = OrkesGraph(Order).add_node("prepare", _says("prepare")).add_node(ask)
+    inner.add_edge(START, "prepare").add_edge("prepare", "ask").add_edge("ask", END)
+    outer = OrkesGraph(Order).add_node("sub", inner.compile()).add_node("after", _says("after"))
+    outer.add_edge(START, "sub").add_edge("sub", "after").add_edge("after", END)
+    runner = GraphRunner(outer.compile(), checkpointer=checkpointer)
+    paused = drive(runner, "nested", {"decisions": []})
+    assert [(p.id, p.node, p.payload, p.path) for p in paused.interrupts] == [
+        ("1:sub/2:ask:0", "ask", "inner?", ("sub",))
+    ]
+    done = drive(runner, "nested", answer="yes")
+    assert done.done
+    assert done.state["decisions"] == ["prepare", "h1: yes", "after"]
+    assert calls == ["hold"]

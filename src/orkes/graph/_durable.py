@@ -172,7 +172,13 @@ class Saver:
         from orkes.events import Interrupt
 
         return tuple(
-            Interrupt(signal.interrupt_id, node, signal.payload, step=run.step, path=run.path)
+            Interrupt(
+                signal.interrupt_id,
+                signal.node or node,
+                signal.payload,
+                step=run.step,
+                path=run.path if signal.path is None else signal.path,
+            )
             for node, signal in signals
         )
 

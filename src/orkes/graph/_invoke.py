@@ -21,7 +21,7 @@ from orkes.errors import CheckpointError, NodeError, NodeTimeout
 from orkes.events import TaskEnd, TaskScope, TaskStart, current_scope
 from orkes.graph._tasks import STATE, Task
 from orkes.graph._writes import writes_of
-from orkes.graph.context import PauseSignal, RunContext
+from orkes.graph.context import Pauses, PauseSignal, RunContext
 from orkes.graph.routing import ParentCommand
 
 if TYPE_CHECKING:
@@ -118,9 +118,21 @@ async def ainvoke(run: Run, task: Task, listener: Listener | None) -> Outcome:
         return _succeeded(run, task, view, returned, attempt, started, listener, cache_key)
 
 
+def _pauses(run: Run, task: Task, listener: Listener | None) -> Pauses | None:
+    """A durable task's pauses: its own, or, inside a subgraph, under its parent task's."""
+    if listener is None:
+        return None
+    if listener.saver is not None:
+        return listener.saver.pauses_for(run, task)
+    parent = listener.pauses
+    return parent.child(task.task_id(run.step)) if parent is not None else None
+
+
 def _paused(
     run: Run, task: Task, view: Any, signal: PauseSignal, listener: Listener | None
 ) -> Outcome:
+    if not signal.node:
+        signal.node, signal.path = task.node.name, run.path
     if listener is not None and listener.saver is not None:
         listener.saver.paused(run, task, signal)
     return task, view, None, signal, False
@@ -170,7 +182,7 @@ def _args(
         run.thread_id,
         scope,
         (run.max_steps, run.max_concurrency),
-        listener.saver.pauses_for(run, task) if listener and listener.saver else None,
+        _pauses(run, task, listener),
     )
     return view, context
 

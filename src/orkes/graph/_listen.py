@@ -18,6 +18,7 @@ from orkes.events import STREAM_MODES, Event, TaskScope, Update, Values, current
 
 if TYPE_CHECKING:
     from orkes.graph._durable import Saver
+    from orkes.graph.context import Pauses
     from orkes.graph.plan import Run
 
 __all__ = ["LIVE_MODES", "Listener", "UpdateDraft", "checked_modes", "new_update"]
@@ -50,7 +51,7 @@ class Listener:
         saver: a durable run's saver (checkpoints, and each task's writes), else ``None``.
     """
 
-    __slots__ = ("buffer", "emit", "live", "modes", "path", "saver", "tokens")
+    __slots__ = ("buffer", "emit", "live", "modes", "path", "pauses", "saver", "tokens")
 
     def __init__(
         self,
@@ -70,6 +71,7 @@ class Listener:
         self.live = not LIVE_MODES.isdisjoint(modes)
         self.path = path
         self.saver: Saver | None = None
+        self.pauses: Pauses | None = None  # in a durable run's subgraph: the parent task's
 
     @classmethod
     def of_parent(cls) -> Listener | None:

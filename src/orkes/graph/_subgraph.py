@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 from orkes.errors import GraphDefinitionError
 from orkes.graph._listen import Listener
 from orkes.graph._writes import MISSING
+from orkes.graph.context import StepPaused
 from orkes.graph.plan import Run
 
 if TYPE_CHECKING:
@@ -53,8 +54,11 @@ class SubgraphNode:
         from orkes.graph._loops import drive
 
         run, listener, given = self._new_run(state, ctx)
-        for _ in drive(run, listener, run.max_concurrency):
-            pass
+        try:
+            for _ in drive(run, listener, run.max_concurrency):
+                pass
+        except StepPaused as paused:  # a node inside asked: the parent's task pauses
+            raise paused.signals[0][1] from None
         return self._update(run, given)
 
     async def acall(self, state: Mapping[str, Any], ctx: RunContext) -> dict[str, Any]:
@@ -62,8 +66,11 @@ class SubgraphNode:
         from orkes.graph._loops import adrive
 
         run, listener, given = self._new_run(state, ctx)
-        async for _ in adrive(run, listener, run.max_concurrency):
-            pass
+        try:
+            async for _ in adrive(run, listener, run.max_concurrency):
+                pass
+        except StepPaused as paused:
+            raise paused.signals[0][1] from None
         return self._update(run, given)
 
     def _new_run(
@@ -78,6 +85,7 @@ class SubgraphNode:
         run.collect_folds()
         listener = Listener.of_parent()
         if listener is not None:
+            listener.pauses = ctx._pauses
             run.listen()
         return run, listener, given
 

@@ -34,6 +34,8 @@ class PauseSignal(BaseException):
         super().__init__(interrupt_id)
         self.interrupt_id = interrupt_id
         self.payload = payload
+        self.node = ""  # the asking node, and its subgraph path, once known
+        self.path: tuple[str, ...] | None = None
 
 
 class StepPaused(BaseException):
@@ -65,6 +67,18 @@ class Pauses:
         self.onces = onces
         self.record = record
         self.count = 0
+
+    def child(self, task_id: str) -> Pauses:
+        """The pauses of a task of a subgraph this task runs: ids under this task's."""
+        prefix = f"{self.task_id}/{task_id}"
+        mark = f"{prefix}/"
+        onces = {k[len(mark) :]: v for k, v in self.onces.items() if k.startswith(mark)}
+
+        def record(name: str, value: Any) -> None:
+            self.onces[f"{mark}{name}"] = value
+            self.record(f"{mark}{name}", value)
+
+        return Pauses(prefix, self.answers, onces, record)
 
     def ask(self, payload: Any) -> Any:
         """The answer to this task's next interrupt, or the signal that pauses the run."""
