@@ -310,3 +310,41 @@ def test_a_value_that_cannot_be_stored_fails_the_step_naming_key_and_node(
     head = checkpointer.get("bad")
     assert head is not None
     assert (head.source, head.next_tasks) == ("input", ({"node": "open", "index": -1},))
+
+
+def test_upgrade_carries_a_thread_from_an_older_graph(checkpointer: Checkpointer) -> None:
+    class Old(TypedDict, total=False):
+        messages: Annotated[list[str], operator.add]
+        mood: str
+
+    old = OrkesGraph(Old).add_node("feel", lambda s: {"mood": "fine"})
+    GraphRunner(
+        old.add_edge(START, "feel").add_edge("feel", END).compile(), checkpointer=checkpointer
+    ).run({"messages": ["hi"]}, thread_id="old")
+
+    def upgrade(stored: dict[str, Any]) -> dict[str, Any]:
+        return {"messages": [*stored["messages"], f"(mood was {stored.pop('mood')})"]}
+
+    runner = GraphRunner(echo_bot().compile(), checkpointer=checkpointer, upgrade=upgrade)
+    result = runner.run({"messages": ["again"]}, thread_id="old")
+    assert result["messages"] == ["hi", "(mood was fine)", "again", "echo: again"]
+    first_new = runner.history("old")[1]
+    assert first_new.source == "input"
+    stored = checkpointer.get("old", first_new.checkpoint_id)
+    assert stored is not None
+    assert stored.metadata == {"upgraded_from": ["messages", "mood"]}
+    assert "mood" not in stored.state
+
+    def broken(stored: dict[str, Any]) -> dict[str, Any]:
+        return {"mood": "kept"}
+
+    checkpointer.delete_thread("old")
+    GraphRunner(
+        old.compile(), checkpointer=checkpointer
+    ).run({"messages": []}, thread_id="old")  # fmt: skip
+    with pytest.raises(CheckpointError, match="upgrade= gave thread 'old' the key 'mood'"):
+        GraphRunner(echo_bot().compile(), checkpointer=checkpointer, upgrade=broken).run(
+            {"messages": ["x"]}, thread_id="old"
+        )
+    with pytest.raises(GraphDefinitionError, match="upgrade= takes a function"):
+        GraphRunner(echo_bot().compile(), upgrade="nope")  # type: ignore[arg-type]

@@ -46,6 +46,7 @@ class Saver:
         "expected",
         "head_id",
         "kept",
+        "note",
         "onces",
         "paused_at",
         "thread_id",
@@ -69,6 +70,7 @@ class Saver:
         self.answers: dict[str, Any] = {}  # interrupt id -> the answer given on resume
         self.onces: dict[str, dict[str, Any]] = {}  # task id -> name -> ctx.once's result
         self.paused_at: dict[str, PendingWrite] = {}  # interrupt id -> the pause kept
+        self.note: dict[str, Any] = {}  # metadata for the next checkpoint (an upgrade)
 
     # --- interrupts ------------------------------------------------------------------------
 
@@ -211,7 +213,12 @@ class Saver:
             memory=run.memory(),
             next_tasks=tuple(task_entry(task) for task in tasks),
             created_at=time.time(),
+            metadata=self._taken_note(),
         )
+
+    def _taken_note(self) -> dict[str, Any]:
+        note, self.note = self.note, {}
+        return note
 
     def pending(self, run: Run, task: Task, view: Any, returned: object) -> PendingWrite | None:
         """What a finished task wrote, to keep; ``None`` if its return is wrong.

@@ -6,7 +6,7 @@ thread kept: finished tasks' writes, pauses, answers, ``ctx.once`` results.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from orkes.errors import CheckpointError, GraphDefinitionError
@@ -18,7 +18,10 @@ if TYPE_CHECKING:
     from orkes.graph.plan import GraphPlan, Run
     from orkes.persistence.base import Checkpoint, Checkpointer, PendingWrite
 
-__all__ = ["aopen_thread", "open_thread", "thread_of"]
+__all__ = ["Upgrade", "aopen_thread", "open_thread", "thread_of"]
+
+Upgrade = Callable[[dict[str, Any]], Mapping[str, Any]]
+"""``GraphRunner(upgrade=...)``: the stored state of an older graph -> this graph's."""
 
 
 def thread_of(
@@ -49,6 +52,7 @@ def open_thread(
     state: Mapping[str, Any] | None,
     max_steps: int,
     checkpoint_id: str | None = None,
+    upgrade: Upgrade | None = None,
 ) -> tuple[Run, Saver, tuple[Task, ...]]:
     """A run of ``thread_id``, its saver, and its first tasks.
 
@@ -61,8 +65,10 @@ def open_thread(
     _check_found(thread_id, checkpoint_id, start)
     if state is None:
         kept = checkpointer.get_writes(thread_id, start.checkpoint_id) if start else ()
-        return _resumed(plan, checkpointer, thread_id, start, head, kept, max_steps)
-    run, saver, tasks = _with_input(plan, checkpointer, thread_id, start, head, state, max_steps)
+        return _resumed(plan, checkpointer, thread_id, start, head, kept, max_steps, upgrade)
+    run, saver, tasks = _with_input(
+        plan, checkpointer, thread_id, start, head, state, max_steps, upgrade
+    )
     saver.started(run, tasks, "input")
     return run, saver, tasks
 
@@ -74,6 +80,7 @@ async def aopen_thread(
     state: Mapping[str, Any] | None,
     max_steps: int,
     checkpoint_id: str | None = None,
+    upgrade: Upgrade | None = None,
 ) -> tuple[Run, Saver, tuple[Task, ...]]:
     """:func:`open_thread` for async code."""
     head = await checkpointer.aget(thread_id)
@@ -81,8 +88,10 @@ async def aopen_thread(
     _check_found(thread_id, checkpoint_id, start)
     if state is None:
         kept = await checkpointer.aget_writes(thread_id, start.checkpoint_id) if start else ()
-        return _resumed(plan, checkpointer, thread_id, start, head, kept, max_steps)
-    run, saver, tasks = _with_input(plan, checkpointer, thread_id, start, head, state, max_steps)
+        return _resumed(plan, checkpointer, thread_id, start, head, kept, max_steps, upgrade)
+    run, saver, tasks = _with_input(
+        plan, checkpointer, thread_id, start, head, state, max_steps, upgrade
+    )
     await saver.astarted(run, tasks, "input")
     return run, saver, tasks
 
@@ -103,6 +112,7 @@ def _resumed(
     head: Checkpoint | None,
     kept: Sequence[PendingWrite],
     max_steps: int,
+    upgrade: Upgrade | None,
 ) -> tuple[Run, Saver, tuple[Task, ...]]:
     from orkes.graph.plan import Run
 
@@ -111,8 +121,8 @@ def _resumed(
             f"thread {thread_id!r} has no checkpoint, so there is nothing to resume; start it "
             "with run(state, thread_id=...)"
         )
-    _check_keys(plan, start)
-    run = Run(plan, start.state, max_steps)
+    stored, upgraded = _stored_state(plan, start, upgrade)
+    run = Run(plan, stored, max_steps)
     run.thread_id = thread_id
     run.restore(start.memory)
     run.listen()
@@ -123,6 +133,8 @@ def _resumed(
             f"{start.step} (checkpoint {start.checkpoint_id}); give it new input to run it again"
         )
     saver = Saver(checkpointer, thread_id, start, head.checkpoint_id)
+    if upgraded:
+        _mark_upgraded(saver, start)
     for write in kept:
         kind, _, name = write.kind.partition(":")
         if kind == "writes":
@@ -144,27 +156,56 @@ def _with_input(
     head: Checkpoint | None,
     state: Mapping[str, Any],
     max_steps: int,
+    upgrade: Upgrade | None,
 ) -> tuple[Run, Saver, tuple[Task, ...]]:
     from orkes.graph.plan import Run
 
     run = Run(plan, state, max_steps)  # checks the input's keys
+    upgraded = False
     if start is not None:  # the input merges into the stored state through the reducers
-        _check_keys(plan, start)
+        stored, upgraded = _stored_state(plan, start, upgrade)
         given = dict(run.state)
-        run.state = dict(start.state)
+        run.state = stored
         run.state.update(reduced(run, [(plan.start.task, given)]))
     run.thread_id = thread_id
     run.listen()
     saver = Saver(checkpointer, thread_id, start, head.checkpoint_id if head else None)
+    if upgraded and start is not None:
+        _mark_upgraded(saver, start)
     return run, saver, run.start()
 
 
-def _check_keys(plan: GraphPlan, head: Checkpoint) -> None:
+def _stored_state(
+    plan: GraphPlan, head: Checkpoint, upgrade: Upgrade | None
+) -> tuple[dict[str, Any], bool]:
+    """The thread's state for this graph, and whether ``upgrade`` had to make it."""
     unknown = [key for key in head.schema_keys if key not in plan.schema.key_set]
-    if unknown:
+    if not unknown:
+        return dict(head.state), False
+    keys = ", ".join(map(repr, unknown))
+    if upgrade is None:
         raise CheckpointError(
             f"thread {head.thread_id!r} was written by a graph whose state has the keys "
-            f"{', '.join(map(repr, unknown))}, which this graph's state "
-            f"{plan.schema.schema.__name__} lacks; run it with the graph that wrote it, or "
-            "add those keys to the state"
+            f"{keys}, which this graph's state {plan.schema.schema.__name__} lacks; run it "
+            "with the graph that wrote it, add those keys to the state, or give the runner "
+            "upgrade= (a function from the stored state to this graph's)"
         )
+    try:
+        upgraded = dict(upgrade(dict(head.state)))
+    except Exception as exc:
+        raise CheckpointError(
+            f"upgrade= failed on thread {head.thread_id!r}: {type(exc).__name__}: {exc}"
+        ) from exc
+    stray = [key for key in upgraded if key not in plan.schema.key_set]
+    if stray:
+        raise CheckpointError(
+            f"upgrade= gave thread {head.thread_id!r} the key {stray[0]!r}, which this "
+            f"graph's state {plan.schema.schema.__name__} lacks (it still had {keys})"
+        )
+    return upgraded, True
+
+
+def _mark_upgraded(saver: Saver, start: Checkpoint) -> None:
+    """Every key is written anew by the next checkpoint, which records the upgrade."""
+    saver.versions = {}
+    saver.note = {"upgraded_from": list(start.schema_keys)}

@@ -10,7 +10,7 @@ need it.
 from __future__ import annotations
 
 import contextvars
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 from orkes.errors import GraphDefinitionError
@@ -42,6 +42,11 @@ class GraphRunner(RunMethods[StateT], ThreadRunMethods[StateT], ThreadMethods[St
         compiled: what ``OrkesGraph.compile()`` returned.
         max_steps: how many supersteps one run may take (leaving START is not one).
         max_concurrency: how many tasks of one superstep may run at once (``None``: all).
+        checkpointer: where threads are kept (``SqliteCheckpointer("runs.db")``, …): runs
+            given a ``thread_id`` are durable.
+        upgrade: for a thread written by an earlier version of the graph (its state had
+            keys this one lacks): a function from the stored state to this graph's, applied
+            on load and recorded in the next checkpoint.
 
     Example:
         >>> from typing import TypedDict
@@ -54,7 +59,7 @@ class GraphRunner(RunMethods[StateT], ThreadRunMethods[StateT], ThreadMethods[St
         {'n': 2}
     """
 
-    __slots__ = ("checkpointer", "compiled", "max_concurrency", "max_steps")
+    __slots__ = ("checkpointer", "compiled", "max_concurrency", "max_steps", "upgrade")
 
     def __init__(
         self,
@@ -63,6 +68,7 @@ class GraphRunner(RunMethods[StateT], ThreadRunMethods[StateT], ThreadMethods[St
         max_steps: int = 1000,
         max_concurrency: int | None = None,
         checkpointer: Checkpointer | None = None,
+        upgrade: Callable[[dict[str, Any]], Mapping[str, Any]] | None = None,
     ) -> None:
         if not isinstance(compiled, CompiledGraph):
             raise GraphDefinitionError(
@@ -77,6 +83,9 @@ class GraphRunner(RunMethods[StateT], ThreadRunMethods[StateT], ThreadMethods[St
                 f"SqliteCheckpointer(path), …), got {checkpointer!r}"
             )
         self.checkpointer = checkpointer
+        if upgrade is not None and not callable(upgrade):
+            raise GraphDefinitionError(f"upgrade= takes a function of the state, got {upgrade!r}")
+        self.upgrade = upgrade
 
     def __repr__(self) -> str:
         return f"GraphRunner({self.compiled!r}, max_steps={self.max_steps})"
@@ -200,8 +209,9 @@ class GraphRunner(RunMethods[StateT], ThreadRunMethods[StateT], ThreadMethods[St
 
         checkpointer, name = thread
         run, saver, first = open_thread(
-            self.compiled.plan, checkpointer, name, state, self._steps(max_steps), checkpoint_id
-        )
+            self.compiled.plan, checkpointer, name, state, self._steps(max_steps), checkpoint_id,
+            self.upgrade,
+        )  # fmt: skip
         if answer is not NO_ANSWER and saver.head_id is not None:
             for write in saver.take_answers(answer):  # kept first: a crash does not lose them
                 checkpointer.put_writes(name, saver.head_id, write)
@@ -248,8 +258,9 @@ class GraphRunner(RunMethods[StateT], ThreadRunMethods[StateT], ThreadMethods[St
         checkpointer, name = thread
         listener = Listener(frozenset())
         run, saver, first = await aopen_thread(
-            self.compiled.plan, checkpointer, name, state, self._steps(max_steps), checkpoint_id
-        )
+            self.compiled.plan, checkpointer, name, state, self._steps(max_steps), checkpoint_id,
+            self.upgrade,
+        )  # fmt: skip
         if answer is not NO_ANSWER and saver.head_id is not None:
             for write in saver.take_answers(answer):
                 await checkpointer.aput_writes(name, saver.head_id, write)
