@@ -209,3 +209,48 @@ def test_put_and_get_are_fast_enough_to_measure(checkpointer: Checkpointer) -> N
     started = time.perf_counter()
     chain(checkpointer, "speed", 20)
     assert time.perf_counter() - started < 30  # a sanity bound; figures are in bench/
+
+
+RACER = """
+import sys, time
+from pathlib import Path
+from orkes.errors import CheckpointConflict
+from orkes.persistence import SqliteCheckpointer
+from orkes.persistence.base import Checkpoint, new_checkpoint_id
+db, expected, go = sys.argv[1], sys.argv[2], Path(sys.argv[3])
+store = SqliteCheckpointer(db)
+head = store.get("race")
+new_id = new_checkpoint_id()
+mine = Checkpoint("race", new_id, expected, 1, "loop", ("racer",), {"n": 1}, {"n": new_id}, ("n",))
+while not go.exists():
+    time.sleep(0.001)
+try:
+    store.put(mine, expected_head=expected)
+    print("won")
+except CheckpointConflict:
+    print("conflict")
+"""
+
+
+def test_processes_racing_on_one_sqlite_file_one_wins(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    db = tmp_path / "race.db"
+    store = SqliteCheckpointer(db)
+    first = chain(store, "race", 1)[0]
+    go = tmp_path / "go"
+    racers = [
+        subprocess.Popen(
+            [sys.executable, "-c", RACER, str(db), first.checkpoint_id, str(go)],
+            stdout=subprocess.PIPE,
+            text=True,
+        )
+        for _ in range(4)
+    ]
+    time.sleep(1.0)  # let them all reach the starting line
+    go.touch()
+    outcomes = sorted(racer.communicate(timeout=60)[0].strip() for racer in racers)
+    assert outcomes == ["conflict", "conflict", "conflict", "won"]
+    assert len(store.list("race")) == 2
+    store.close()
