@@ -299,3 +299,18 @@ def test_an_interrupt_inside_a_subgraph_carries_its_path_and_gets_its_answer(
     assert done.done
     assert done.state["decisions"] == ["prepare", "h1: yes", "after"]
     assert calls == ["hold"]
+
+
+def test_a_stream_shows_the_step_before_an_after_breakpoint(checkpointer: Checkpointer) -> None:
+    graph = OrkesGraph(Order).add_node("plan", _says("plan")).add_node("act", _says("act"))
+    graph.add_edge(START, "plan").add_edge("plan", "act").add_edge("act", END)
+    runner = GraphRunner(graph.compile(interrupt_after=["plan"]), checkpointer=checkpointer)
+    with runner.stream({"decisions": []}, thread_id="st", modes=("updates",)) as stream:
+        kinds = [(event.kind, event.node) for event in stream]
+    assert kinds == [("update", "plan"), ("interrupt", "plan")]
+
+    async def consume() -> list[tuple[str, str]]:
+        async with runner.astream({"decisions": []}, thread_id="st2") as events:
+            return [(event.kind, event.node) async for event in events]
+
+    assert asyncio.run(consume()) == [("update", "plan"), ("interrupt", "plan")]

@@ -117,11 +117,6 @@ def drive(
                     break
             if saver is not None:
                 saver.stepped(run, tasks)
-                if run.plan.interrupt_after and tasks:
-                    run.paused = saver.after(run)
-                    if run.paused:
-                        yield from run.paused
-                        break
             if buffer is None:  # a nested run: the step's events go to the parent's listener
                 listener.stepped(run)
                 continue
@@ -142,6 +137,11 @@ def drive(
                     yield event
             if values:
                 yield Values(dict(run.state), step=run.step, path=path)
+            if saver is not None and run.plan.interrupt_after and tasks:
+                run.paused = saver.after(run)  # after the step's own events
+                if run.paused:
+                    yield from run.paused
+                    break
     finally:
         current_scope.reset(scope_token)
     if not run.stopping and not run.paused:
@@ -222,15 +222,15 @@ async def adrive(
             break
         if saver is not None:
             await saver.astepped(run, tasks)
-            if run.plan.interrupt_after and tasks:
-                run.paused = saver.after(run)
-                if run.paused:
-                    for event in run.paused:
-                        yield event
-                    break
         listener.stepped(run)
         for event in listener.drain():
             yield event
+        if saver is not None and run.plan.interrupt_after and tasks:
+            run.paused = saver.after(run)  # after the step's own events
+            if run.paused:
+                for event in run.paused:
+                    yield event
+                break
     if not run.stopping and not run.paused:
         run.finish()
 
