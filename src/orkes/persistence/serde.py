@@ -94,7 +94,7 @@ def dumps(value: object, *, where: str = "the value") -> str:
             the message starts with ``where`` and names the type and its place.
     """
     try:
-        tree = _encode(value, where, "", 0)
+        tree = _encode(value, where, None, 0)
     except RecursionError:  # a value that holds itself, or deeper than the stack allows
         raise SerializationError(f"{where} nests too deep (or holds itself)") from None
     return json.dumps(tree, separators=(",", ":"), allow_nan=False)
@@ -121,29 +121,31 @@ def loads(text: str | bytes) -> Any:
         raise CheckpointError(f"stored data has a wrong shape: {_short(exc)}") from None
 
 
-def _encode(given: object, where: str, path: str, depth: int) -> Any:
+def _encode(given: object, where: str, path: Any, depth: int) -> Any:
     value: Any = given
     if depth > MAX_DEPTH:
-        raise SerializationError(f"{where} nests deeper than {MAX_DEPTH} levels at {path or '.'}")
+        raise SerializationError(
+            f"{where} nests deeper than {MAX_DEPTH} levels at {_render(path) or '.'}"
+        )
     kind = type(value)
     if kind is str or kind is int or kind is bool or value is None:
         return value
     if kind is float:
         return value if math.isfinite(value) else {TAG: "float", "v": repr(value)}
     if kind is list:
-        return [_encode(item, where, f"{path}[{i}]", depth + 1) for i, item in enumerate(value)]
+        return [_encode(item, where, (path, "[", i), depth + 1) for i, item in enumerate(value)]
     if kind is dict:
         items: dict[Any, Any] = value
         if all(type(key) is str for key in items) and TAG not in items:
             return {
-                key: _encode(item, where, f"{path}[{key!r}]", depth + 1)
+                key: _encode(item, where, (path, "k", key), depth + 1)
                 for key, item in items.items()
             }
         return {
             TAG: "dict",
             "v": [
-                [_encode(key, where, f"{path}<key>", depth + 1),
-                 _encode(item, where, f"{path}[{key!r}]", depth + 1)]
+                [_encode(key, where, (path, "<", None), depth + 1),
+                 _encode(item, where, (path, "k", key), depth + 1)]
                 for key, item in items.items()
             ],
         }  # fmt: skip
@@ -156,23 +158,24 @@ def _encode(given: object, where: str, path: str, depth: int) -> Any:
     if kind in (tuple, set, frozenset):
         items_list: list[Any] = list(value)
         encoded = [
-            _encode(item, where, f"{path}[{i}]", depth + 1) for i, item in enumerate(items_list)
+            _encode(item, where, (path, "[", i), depth + 1) for i, item in enumerate(items_list)
         ]
         return {TAG: kind.__name__, "v": encoded}
+    place = _render(path) or "its top"
     raise SerializationError(
-        f"{where} holds a {kind.__module__}.{kind.__qualname__} at {path or 'its top'}, which "
+        f"{where} holds a {kind.__module__}.{kind.__qualname__} at {place}, which "
         "checkpoints cannot store: store plain data (str, numbers, lists, dicts, …), or "
         f"register the type with orkes.persistence.register({kind.__qualname__})"
     )
 
 
-def _encode_registered(value: Any, name: str, where: str, path: str, depth: int) -> Any:
+def _encode_registered(value: Any, name: str, where: str, path: Any, depth: int) -> Any:
     if isinstance(value, enum.Enum):
         return {TAG: "enum", "type": name, "v": _encode(value.value, where, path, depth + 1)}
     if dataclasses.is_dataclass(value):
         fields = {
             field.name: _encode(
-                getattr(value, field.name), where, f"{path}.{field.name}", depth + 1
+                getattr(value, field.name), where, (path, ".", field.name), depth + 1
             )
             for field in dataclasses.fields(value)
             if field.init
@@ -180,6 +183,15 @@ def _encode_registered(value: Any, name: str, where: str, path: str, depth: int)
         return {TAG: "dataclass", "type": name, "v": fields}
     dumped = value.model_dump()
     return {TAG: "model", "type": name, "v": _encode(dumped, where, path, depth + 1)}
+
+
+def _render(path: Any) -> str:
+    """A value's place, for messages: ``['docs'][2].owner`` (kept as links while encoding)."""
+    parts: list[str] = []
+    while path is not None:
+        path, kind, part = path
+        parts.append({"[": f"[{part}]", "k": f"[{part!r}]", "<": "<key>", ".": f".{part}"}[kind])
+    return "".join(reversed(parts))
 
 
 _SIMPLE: dict[type, tuple[str, Callable[[Any], Any]]] = {
