@@ -58,8 +58,9 @@ class RetryPolicy:
         max_delay: no wait is longer than this.
         jitter: wait a random 50 to 100% of the computed delay, so many runs don't retry in step.
         retry_on: exception classes worth retrying, or a function of the exception that
-            says whether it is; by default :func:`default_retry_on`. When a subgraph node
-            fails, the exception its inner node raised is what is judged.
+            says whether it is; by default
+            :func:`~orkes.graph.policies.default_retry_on`. When a subgraph node fails,
+            the exception its inner node raised is what is judged.
 
     A ``RateLimited`` error's ``retry_after`` (the service's own hint) is waited for
     when it is longer than the computed delay (``max_delay`` still caps it).

@@ -65,7 +65,7 @@ class Checkpoint:
 
     Attributes:
         thread_id: the thread it belongs to.
-        checkpoint_id: its id (see :func:`new_checkpoint_id`).
+        checkpoint_id: its id (see :func:`~orkes.persistence.base.new_checkpoint_id`).
         parent_id: the checkpoint it follows (``None`` for a thread's first).
         step: the supersteps run so far (0 before the first).
         source: why it was written: ``"input"`` (a run's input merged), ``"loop"`` (a
