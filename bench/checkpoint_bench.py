@@ -1,7 +1,7 @@
 """What checkpointing costs: per superstep on the 100-node chain, and bytes for a big value.
 
-Usage: ``python bench/checkpoint_bench.py [--rounds N] [--quick]`` (from the repository
-root, with orkes installed; LangGraph's SqliteSaver is measured too where
+Usage: ``python bench/checkpoint_bench.py [--rounds N] [--quick] [--postgres DSN]``
+(from the repository root, with orkes installed; LangGraph's SqliteSaver is measured too where
 ``langgraph-checkpoint-sqlite`` is importable).
 
 For each store, a round runs the 100-node chain once in a fresh thread and takes the
@@ -93,6 +93,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--rounds", type=int, default=15)
     parser.add_argument("--quick", action="store_true", help="one round of everything")
+    parser.add_argument(
+        "--postgres", metavar="DSN", help="also a PostgresCheckpointer on this database"
+    )
     args = parser.parse_args()
     rounds = 1 if args.quick else args.rounds
     app = chain()
@@ -108,6 +111,10 @@ def main() -> None:
         ("SqliteCheckpointer (file)", SqliteCheckpointer(folder / "bench.db")),
         ("SqliteCheckpointer (:memory:)", SqliteCheckpointer(":memory:")),
     ]
+    if args.postgres:
+        from orkes.persistence import PostgresCheckpointer
+
+        stores.append(("PostgresCheckpointer", PostgresCheckpointer(args.postgres)))
     for name, store in stores:
         runner = GraphRunner(app, checkpointer=store)
 
