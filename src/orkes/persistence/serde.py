@@ -3,13 +3,15 @@
 Plain JSON values are stored as themselves, so a stored state stays readable. Other
 values are tagged: ``{"__orkes__": "tuple", "v": [...]}``. The tags cover bytes,
 datetime / date / time / timedelta, UUID, Decimal, tuple, set, frozenset, non-finite
-floats, dicts whose keys are not all strings, and the dataclasses, Enum classes and
+floats, ints too long for plain JSON, dicts whose keys are not all strings (and dicts
+that use the key ``"__orkes__"`` themselves), and the dataclasses, Enum classes and
 model classes (anything with ``model_dump`` / ``model_validate``, as pydantic's) that
 you :func:`register`. Loading looks a type's name up in that registry only: it never
 imports a module, never calls a constructor the data names, never unpickles.
 
 A value of any other type is refused when it is written, naming where it is, so it is
-never silently turned into a string.
+never silently turned into a string. Stored data that is not what :func:`dumps` makes
+gives ``CheckpointError``, whatever it holds.
 
 Example:
     >>> from datetime import date
@@ -22,29 +24,53 @@ Example:
 
 from __future__ import annotations
 
-import base64
 import dataclasses
-import datetime as dt
 import decimal
 import enum
 import json
 import math
-import uuid
 from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import Any, Protocol, TypeVar, cast
+
+from typing_extensions import is_typeddict
 
 from orkes.errors import CheckpointError, SerializationError
+from orkes.persistence._tags import PLAIN_INT_BITS, READERS, WRITERS, list_of
 
 __all__ = ["dumps", "loads", "register"]
 
 TAG = "__orkes__"
+"""The key that marks a tagged value; a user's dict holding it is stored tagged itself."""
+
 MAX_DEPTH = 200
-"""How deep values may nest (stored or loaded): deeper is refused, never a RecursionError."""
+"""How deep values may nest (stored or loaded): deeper is refused, never a RecursionError.
+
+A level costs at most three Python frames, or three levels of JSON: the deepest value
+needs about 600 of Python's default recursion limit of 1,000, and the caller may
+already be 350 frames deep: whatever :func:`dumps` writes, :func:`loads` reads. (Past
+the limit, either raises its own error, never ``RecursionError``.)
+"""
+
 
 T = TypeVar("T", bound=type)
 
+
+class _Model(Protocol):
+    """A pydantic-like model class (registering one is how it is known: never by name)."""
+
+    @classmethod
+    def model_validate(cls, data: Any) -> Any: ...
+
+    def model_dump(self) -> Any: ...
+
+
 _registry: dict[str, type] = {}
 _names: dict[type, str] = {}
+_COLLECTIONS: dict[str, type[tuple[Any, ...] | set[Any] | frozenset[Any]]] = {
+    "tuple": tuple,
+    "set": set,
+    "frozenset": frozenset,
+}
 
 
 def register(cls: T, *, name: str | None = None) -> T:
@@ -52,8 +78,14 @@ def register(cls: T, *, name: str | None = None) -> T:
 
     A model class is one with ``model_dump()`` and ``model_validate(data)`` (pydantic's).
     The stored name is ``module.qualname`` unless ``name`` is given; loading rebuilds an
-    instance only for a name registered in this process. A ``TypedDict`` needs no
-    registering: its values are dicts. Usable as a decorator.
+    instance only for a name registered in this process, by calling this class. Fields
+    and values inside must be storable too (plain data, or registered). A ``TypedDict``
+    is accepted but needs no registering: its values are plain dicts. Usable as a
+    decorator.
+
+    Raises:
+        SerializationError: ``cls`` is none of these, or another class is registered
+            under the same name.
 
     Example:
         >>> @register
@@ -64,15 +96,12 @@ def register(cls: T, *, name: str | None = None) -> T:
         >>> loads(dumps([Point(1, 2)]))
         [Point(x=1, y=2)]
     """
-    is_model = callable(getattr(cls, "model_dump", None)) and callable(
-        getattr(cls, "model_validate", None)
-    )
-    if not isinstance(cls, type) or not (
-        dataclasses.is_dataclass(cls) or issubclass(cls, enum.Enum) or is_model
-    ):
+    if _kind(cls) is None:
+        if isinstance(cls, type) and is_typeddict(cls):
+            return cls
         raise SerializationError(
-            f"register() takes a dataclass, an Enum class or a model class (with model_dump "
-            f"and model_validate), got {cls!r}"
+            "register() takes a dataclass, an Enum class, a TypedDict or a model class (with "
+            f"model_dump and model_validate), got {cls!r}"
         )
     key = name or f"{cls.__module__}.{cls.__qualname__}"
     known = _registry.get(key)
@@ -87,17 +116,26 @@ def register(cls: T, *, name: str | None = None) -> T:
 
 
 def dumps(value: object, *, where: str = "the value") -> str:
-    """``value`` as compact JSON text.
+    """``value`` as compact JSON text (plain JSON stays as it is).
 
     Raises:
-        SerializationError: ``value`` holds something of a type checkpoints cannot store;
-            the message starts with ``where`` and names the type and its place.
+        SerializationError: ``value`` holds something of a type checkpoints cannot store,
+            or nests deeper than ``MAX_DEPTH``; the message starts with ``where`` and
+            names the type and its place in ``value``.
+
+    Example:
+        >>> dumps({"seen": [(1, 2), {3: b"hi"}]})
+        '{"seen":[{"__orkes__":"tuple","v":[1,2]},{"__orkes__":"dict","v":[[3,{"__orkes__":...}]]}]}'
+        >>> dumps({"f": [object()]}, where="key 'f'")
+        Traceback (most recent call last):
+        ...
+        orkes.errors.SerializationError: key 'f' holds a builtins.object at ['f'][0], which ...
     """
     try:
-        tree = _encode(value, where, None, 0)
-    except RecursionError:  # a value that holds itself, or deeper than the stack allows
-        raise SerializationError(f"{where} nests too deep (or holds itself)") from None
-    return json.dumps(tree, separators=(",", ":"), allow_nan=False)
+        tree = value if _plain(value, 0) else _encode(value, where, None, 0)
+        return json.dumps(tree, separators=(",", ":"), allow_nan=False)
+    except RecursionError:  # a model_dump() that recursed, or a stack already near its end
+        raise SerializationError(f"{where} nests too deep to store here") from None
 
 
 def loads(text: str | bytes) -> Any:
@@ -105,7 +143,16 @@ def loads(text: str | bytes) -> Any:
 
     Raises:
         CheckpointError: ``text`` is not what :func:`dumps` makes (broken JSON, an unknown
-            tag or type name, a wrong shape, too deep, a number too long).
+            tag or type name, a wrong shape, too deep, a number too long, a registered
+            class that refused the stored fields); never another exception.
+
+    Example:
+        >>> loads('{"__orkes__":"tuple","v":[1,{"__orkes__":"float","v":"inf"}]}')
+        (1, inf)
+        >>> loads('{"__orkes__":"dataclass","type":"os.system","v":{"command":"ls"}}')
+        Traceback (most recent call last):
+        ...
+        orkes.errors.CheckpointError: stored data names the type 'os.system', which is not ...
     """
     try:
         tree = json.loads(text)
@@ -121,17 +168,46 @@ def loads(text: str | bytes) -> Any:
         raise CheckpointError(f"stored data has a wrong shape: {_short(exc)}") from None
 
 
+def _plain(value: Any, depth: int) -> bool:
+    """Whether ``value`` is JSON as it stands (most states are): then nothing is rebuilt."""
+    kind = type(value)
+    if kind is dict:
+        if depth >= MAX_DEPTH or TAG in value:
+            return False
+        for key, item in value.items():
+            if type(key) is not str:
+                return False
+            if type(item) is not str and item is not None and not _plain(item, depth + 1):
+                return False
+        return True
+    if kind is list:
+        if depth >= MAX_DEPTH:
+            return False
+        for item in value:
+            if type(item) is not str and item is not None and not _plain(item, depth + 1):
+                return False
+        return True
+    if kind is int:
+        return int.bit_length(value) <= PLAIN_INT_BITS
+    if kind is float:
+        return math.isfinite(value)
+    return kind is str or kind is bool or value is None
+
+
 def _encode(given: object, where: str, path: Any, depth: int) -> Any:
+    # ``path`` is a linked list of (parent, kind, part), rendered only for a message.
     value: Any = given
     if depth > MAX_DEPTH:
         raise SerializationError(
-            f"{where} nests deeper than {MAX_DEPTH} levels at {_render(path) or '.'}"
+            f"{where} nests deeper than {MAX_DEPTH} levels (or holds itself) at {_render(path)}"
         )
     kind = type(value)
-    if kind is str or kind is int or kind is bool or value is None:
+    if kind is str or kind is bool or value is None:
         return value
-    if kind is float:
-        return value if math.isfinite(value) else {TAG: "float", "v": repr(value)}
+    if (kind is int and value.bit_length() <= PLAIN_INT_BITS) or (
+        kind is float and math.isfinite(value)
+    ):
+        return value
     if kind is list:
         return [_encode(item, where, (path, "[", i), depth + 1) for i, item in enumerate(value)]
     if kind is dict:
@@ -152,18 +228,16 @@ def _encode(given: object, where: str, path: Any, depth: int) -> Any:
     name = _names.get(kind)
     if name is not None:
         return _encode_registered(value, name, where, path, depth)
-    simple = _SIMPLE.get(kind)
-    if simple is not None:
-        return {TAG: simple[0], "v": simple[1](value)}
+    writer = WRITERS.get(kind)
+    if writer is not None:
+        return {TAG: writer[0], "v": writer[1](value)}
     if kind in (tuple, set, frozenset):
-        items_list: list[Any] = list(value)
-        encoded = [
-            _encode(item, where, (path, "[", i), depth + 1) for i, item in enumerate(items_list)
-        ]
-        return {TAG: kind.__name__, "v": encoded}
-    place = _render(path) or "its top"
+        return {
+            TAG: kind.__name__,
+            "v": [_encode(item, where, (path, "[", i), depth + 1) for i, item in enumerate(value)],
+        }
     raise SerializationError(
-        f"{where} holds a {kind.__module__}.{kind.__qualname__} at {place}, which "
+        f"{where} holds a {kind.__module__}.{kind.__qualname__} at {_render(path)}, which "
         "checkpoints cannot store: store plain data (str, numbers, lists, dicts, …), or "
         f"register the type with orkes.persistence.register({kind.__qualname__})"
     )
@@ -186,143 +260,107 @@ def _encode_registered(value: Any, name: str, where: str, path: Any, depth: int)
 
 
 def _render(path: Any) -> str:
-    """A value's place, for messages: ``['docs'][2].owner`` (kept as links while encoding)."""
+    """A value's place, for messages: ``['docs'][2].owner``; a very long one cut short."""
     parts: list[str] = []
     while path is not None:
         path, kind, part = path
         parts.append({"[": f"[{part}]", "k": f"[{part!r}]", "<": "<key>", ".": f".{part}"}[kind])
-    return "".join(reversed(parts))
-
-
-_SIMPLE: dict[type, tuple[str, Callable[[Any], Any]]] = {
-    bytes: ("bytes", lambda v: base64.b64encode(v).decode("ascii")),
-    dt.datetime: ("datetime", lambda v: _datetime_parts(v)),
-    dt.date: ("date", lambda v: v.isoformat()),
-    dt.time: ("time", lambda v: v.isoformat()),
-    dt.timedelta: ("timedelta", lambda v: [v.days, v.seconds, v.microseconds]),
-    uuid.UUID: ("uuid", str),
-    decimal.Decimal: ("decimal", str),
-}
-
-_LOADERS: dict[str, Callable[[Any], Any]] = {
-    "bytes": lambda v: base64.b64decode(_text(v), validate=True),
-    "datetime": lambda v: _datetime_of(v),
-    "date": lambda v: dt.date.fromisoformat(_text(v)),
-    "time": lambda v: dt.time.fromisoformat(_text(v)),
-    "timedelta": lambda v: dt.timedelta(*[_int(part) for part in _list(v, 3)]),
-    "uuid": lambda v: uuid.UUID(_text(v)),
-    "decimal": lambda v: decimal.Decimal(_text(v)),
-    "float": lambda v: float(_choice(v, ("nan", "inf", "-inf"))),
-}
+    parts.reverse()
+    if len(parts) > 12:
+        parts[6:-4] = [f"…({len(parts) - 10} more)…"]
+    return "".join(parts) or "its top"
 
 
 def _decode(tree: Any, depth: int) -> Any:
+    """The value ``tree`` (fresh from ``json.loads``, so ours to change) was made from."""
     if depth > MAX_DEPTH:
         raise CheckpointError(f"stored data nests deeper than {MAX_DEPTH} levels")
-    kind = type(tree)
-    if kind is list:
-        return [_decode(item, depth + 1) for item in tree]
-    if kind is not dict:
+    if type(tree) is list:
+        for index, item in enumerate(tree):
+            if type(item) is list or type(item) is dict:
+                tree[index] = _decode(item, depth + 1)
+        return tree
+    if type(tree) is not dict:
         return tree  # str, int, float, bool, None: what JSON gives
-    tag = tree.get(TAG)
-    if tag is None:
-        return {key: _decode(item, depth + 1) for key, item in tree.items()}
-    value = tree.get("v")
-    if tag in ("tuple", "set", "frozenset", "dict"):
-        items = [_decode(item, depth + 1) for item in _list(value)]
-        if tag == "dict":
-            return dict(_pair(item) for item in items)
-        return {"tuple": tuple, "set": set, "frozenset": frozenset}[tag](items)
-    loader = _LOADERS.get(tag) if isinstance(tag, str) else None
-    if loader is not None:
-        return loader(value)
-    if tag in ("enum", "dataclass", "model"):
-        return _decode_registered(tag, tree.get("type"), value, depth)
-    raise CheckpointError(f"stored data has the unknown tag {str(tag)[:40]!r}")
+    if TAG in tree:
+        return _decode_tagged(tree, depth)
+    for key, item in tree.items():  # replacing values while iterating is allowed
+        if type(item) is list or type(item) is dict:
+            tree[key] = _decode(item, depth + 1)
+    return tree
 
 
-def _decode_registered(tag: str, name: object, value: Any, depth: int) -> Any:
-    cls = _registry.get(name) if isinstance(name, str) else None
+def _decode_tagged(tree: dict[str, Any], depth: int) -> Any:
+    # Values inside are decoded here, not in helpers: two frames a level, not three.
+    tag = tree[TAG]
+    stored = tree.get("v")
+    if type(tag) is not str:
+        raise CheckpointError(f"stored data has the tag {str(tag)[:40]!r}, which is not text")
+    collection = _COLLECTIONS.get(tag)
+    if collection is not None:
+        items = list_of(stored)
+        for index, item in enumerate(items):
+            items[index] = _decode(item, depth + 1)
+        return collection(items)
+    if tag == "dict":
+        result: dict[Any, Any] = {}
+        for pair in list_of(stored):
+            key, item = list_of(pair, 2)
+            result[_decode(key, depth + 1)] = _decode(item, depth + 1)
+        return result
+    reader = READERS.get(tag)
+    if reader is not None:
+        return reader(stored)
+    if tag not in ("enum", "dataclass", "model"):
+        raise CheckpointError(f"stored data has the unknown tag {tag[:40]!r}")
+    name, cls = _registered(tag, tree.get("type"))
+    if tag == "dataclass":
+        if type(stored) is not dict:
+            raise CheckpointError(f"stored data for {name!r} is not a mapping of fields")
+        for key, item in stored.items():
+            stored[key] = _decode(item, depth + 1)
+        return _rebuild(name, cls, **stored)
+    if tag == "enum":
+        return _rebuild(name, cls, _decode(stored, depth + 1))
+    return _rebuild(name, cast("type[_Model]", cls).model_validate, _decode(stored, depth + 1))
+
+
+def _registered(tag: str, name: object) -> tuple[str, type]:
+    """The class registered as ``name``, if it is stored as ``tag``; never another."""
+    cls = _registry.get(name) if type(name) is str else None
     if cls is None:
         raise CheckpointError(
             f"stored data names the type {str(name)[:80]!r}, which is not registered in this "
             "process: call orkes.persistence.register(TheClass) before loading"
         )
-    if tag == "enum" and issubclass(cls, enum.Enum):
-        return cls(_decode(value, depth + 1))
-    if tag == "dataclass" and dataclasses.is_dataclass(cls):
-        if not isinstance(value, dict):
-            raise CheckpointError(f"stored data for {name!r} is not a mapping of fields")
-        return cls(**{str(key): _decode(item, depth + 1) for key, item in value.items()})
-    if tag == "model" and hasattr(cls, "model_validate"):
-        return cls.model_validate(_decode(value, depth + 1))
-    raise CheckpointError(f"stored data calls {name!r} a {tag}, which it is not")
+    if _kind(cls) != tag:
+        raise CheckpointError(f"stored data calls {name!r} a {tag}, which it is not")
+    return str(name), cls
 
 
-def _datetime_parts(value: dt.datetime) -> Any:
-    """ISO text; with a named zone (``zoneinfo``), the zone's key and the fold as well."""
-    key = getattr(value.tzinfo, "key", None)
-    if isinstance(key, str) and type(value.tzinfo).__module__ == "zoneinfo":
-        naive = value.replace(tzinfo=None).isoformat()
-        return [naive, key, value.fold]
-    return value.isoformat()
-
-
-def _datetime_of(value: Any) -> dt.datetime:
-    if isinstance(value, str):
-        return dt.datetime.fromisoformat(value)
-    naive, key, fold = _list(value, 3)
-    import zoneinfo
-
+def _rebuild(name: object, build: Callable[..., Any], /, *args: Any, **fields: Any) -> Any:
+    """Call a registered class (never one the data names) on what was stored for it."""
     try:
-        zone = zoneinfo.ZoneInfo(_text(key))
-    except (zoneinfo.ZoneInfoNotFoundError, ValueError, OSError):
+        return build(*args, **fields)
+    except Exception as exc:  # the class refused the stored fields, as its own code decided
         raise CheckpointError(
-            f"stored data names the unknown time zone {str(key)[:40]!r}"
-        ) from None
-    moment = dt.datetime.fromisoformat(_text(naive)).replace(tzinfo=zone)
-    return moment.replace(fold=_choice_int(fold))
+            f"stored data for {name!r} could not be rebuilt: {_short(exc)}"
+        ) from exc
 
 
-def _choice_int(value: Any) -> int:
-    if value not in (0, 1) or type(value) is not int:
-        raise CheckpointError("stored data has a wrong fold for a time")
-    return int(value)
-
-
-def _text(value: Any) -> str:
-    if not isinstance(value, str):
-        raise CheckpointError(f"stored data has {type(value).__name__} where text belongs")
-    return value
-
-
-def _int(value: Any) -> int:
-    if type(value) is not int:
-        raise CheckpointError(f"stored data has {type(value).__name__} where an int belongs")
-    return value
-
-
-def _list(value: Any, length: int | None = None) -> list[Any]:
-    if not isinstance(value, list) or (length is not None and len(value) != length):
-        raise CheckpointError("stored data has a wrong shape where a list belongs")
-    return value
-
-
-def _pair(item: Any) -> tuple[Any, Any]:
-    if not isinstance(item, list) or len(item) != 2:
-        raise CheckpointError("stored data has a wrong shape where a key and value belong")
-    key, value = item
-    try:
-        hash(key)
-    except TypeError:
-        raise CheckpointError("stored data has an unhashable dict key") from None
-    return key, value
-
-
-def _choice(value: Any, allowed: tuple[str, ...]) -> str:
-    if value not in allowed:
-        raise CheckpointError(f"stored data has {str(value)[:20]!r} where one of {allowed} belongs")
-    return str(value)
+def _kind(cls: object) -> str | None:
+    """``"enum"``, ``"dataclass"`` or ``"model"``: how instances of ``cls`` are stored."""
+    if not isinstance(cls, type):
+        return None
+    if issubclass(cls, enum.Enum):
+        return "enum"
+    if dataclasses.is_dataclass(cls):
+        return "dataclass"
+    if callable(getattr(cls, "model_dump", None)) and callable(
+        getattr(cls, "model_validate", None)
+    ):
+        return "model"
+    return None
 
 
 def _short(exc: BaseException) -> str:
