@@ -11,7 +11,8 @@ from typing import TYPE_CHECKING, Annotated, Any, TypedDict
 import pytest
 
 from orkes import END, START, GraphRunner, OrkesGraph, Send
-from orkes.errors import RoutingError, StateError
+from orkes.errors import CheckpointError, RoutingError, StateError
+from orkes.graph._run_memory import memory_of, restore
 from orkes.graph.plan import Run
 
 if TYPE_CHECKING:
@@ -154,17 +155,11 @@ def test_run_memory_round_trips_through_restore() -> None:
     run.begin_step(tasks)
     tasks = run.finish_step([(t, run.state, {"log": [t.name]}, None, False) for t in tasks])
     assert [t.name for t in tasks] == ["summarize"]
-    memory = run.memory()
-    assert memory == {
-        "step": 2,
-        "passes": {},
-        "join_seen": {"join:0": ["web"]},
-        "joins_fired": [],
-        "deferred": [],
-    }
+    memory = memory_of(run)
+    assert memory == {"step": 2, "join_seen": {"join:0": ["web"]}}  # only what it holds
     again = Run(plan, run.state, 100)
-    again.restore(memory)
-    assert again.memory() == memory
+    restore(again, memory)
+    assert memory_of(again) == memory
     assert again.step == 2
 
 
@@ -177,11 +172,11 @@ def test_run_memory_keeps_deferred_nodes() -> None:
         tasks = run.finish_step([(t, run.state, None, None, False) for t in tasks])
     # After step 2 (papers, web): web's summarize waits while papers2 runs.
     assert [t.name for t in tasks] == ["papers2"]
-    memory = run.memory()
+    memory = memory_of(run)
     assert memory["deferred"] == [{"node": "summarize", "index": -1}]
     again = Run(plan, run.state, 100)
-    again.restore(memory)
-    assert again.memory() == memory
+    restore(again, memory)
+    assert memory_of(again) == memory
     again.begin_step(tasks)
     following = again.finish_step([(t, again.state, None, None, False) for t in tasks])
     assert [t.name for t in following] == ["summarize"]
@@ -220,14 +215,24 @@ def test_run_memory_keeps_deferred_sends_with_their_args() -> None:
     run.begin_step(tasks)
     tasks = run.finish_step([(t, run.state, None, None, False) for t in tasks])
     assert [t.name for t in tasks] == ["b"]  # the sends wait until b is done
-    memory = run.memory()
+    memory = memory_of(run)
     assert memory["deferred"] == [
         {"node": "sink", "index": 0, "arg": {"n": 1}},
         {"node": "sink", "index": 1, "arg": "two"},
     ]
     again = Run(plan, run.state, 100)
-    again.restore(memory)
-    assert again.memory() == memory
+    restore(again, memory)
+    assert memory_of(again) == memory
     again.begin_step(tasks)
     following = again.finish_step([(t, again.state, None, None, False) for t in tasks])
     assert [(t.name, t.arg) for t in following] == [("sink", {"n": 1}), ("sink", "two")]
+
+
+def test_run_memory_that_does_not_fit_the_graph_is_a_checkpoint_error() -> None:
+    plan = research_graph(defer=True, long_papers=True).compile().plan
+    run = Run(plan, {"sources": [], "log": []}, 100)
+    run.thread_id = "t1"
+    with pytest.raises(CheckpointError, match=r"thread 't1' holds run memory this graph can't"):
+        restore(run, {"passes": {}})  # no step
+    with pytest.raises(CheckpointError, match="KeyError: 'gone'"):
+        restore(run, {"step": 1, "deferred": [{"node": "gone", "index": -1}]})

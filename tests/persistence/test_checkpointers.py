@@ -8,7 +8,7 @@ import threading
 import time
 from datetime import timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import pytest
 
@@ -62,6 +62,47 @@ def test_put_get_and_list(checkpointer: Checkpointer) -> None:
     assert [c.step for c in checkpointer.list("t", limit=2)] == [3, 2]
     assert [c.step for c in checkpointer.list("t", before=made[2].checkpoint_id)] == [1, 0]
     assert checkpointer.list("nobody") == []
+
+
+def test_what_is_read_back_is_a_copy(checkpointer: Checkpointer) -> None:
+    """Changing a value after it was stored, or a checkpoint read back, changes no store."""
+    new_id = new_checkpoint_id()
+    messages = ["hi"]
+    checkpointer.put(
+        Checkpoint(
+            thread_id="t",
+            checkpoint_id=new_id,
+            parent_id=None,
+            step=1,
+            source="loop",
+            writers=("a",),
+            state={"messages": messages, "n": 1},
+            versions={"messages": new_id, "n": new_id},
+            schema_keys=("messages", "n"),
+            memory={"step": 1, "passes": {"a->b": 1}},
+            next_tasks=({"node": "b", "index": -1},),
+        ),
+        expected_head=None,
+    )
+    messages.append("changed after put")
+    first = checkpointer.get("t")
+    assert first is not None
+    first.state["messages"].append("changed after get")
+    first.memory["passes"]["a->b"] = 99
+    cast(dict[str, Any], first.next_tasks[0])["node"] = "x"
+    again = checkpointer.get("t")
+    assert again is not None
+    assert again.state == {"messages": ["hi"], "n": 1}
+    assert again.memory == {"step": 1, "passes": {"a->b": 1}}
+    assert again.next_tasks == ({"node": "b", "index": -1},)
+
+
+def test_checkpoint_ids_sort_by_time_and_never_repeat() -> None:
+    made = [new_checkpoint_id() for _ in range(10_000)]
+    assert made == sorted(made)
+    assert len(set(made)) == len(made)
+    assert all(len(made_id) == 32 and int(made_id, 16) >= 0 for made_id in made)
+    assert new_checkpoint_id(0).startswith("0" * 16)  # the time comes first
 
 
 def test_a_put_from_a_stale_head_is_a_conflict_and_writes_nothing(

@@ -11,7 +11,7 @@ import asyncio
 import operator
 import threading
 from collections.abc import Callable, Mapping
-from typing import Annotated, Any, Protocol, TypedDict
+from typing import Annotated, Any, Protocol, TypedDict, cast
 
 import pytest
 
@@ -19,7 +19,7 @@ from orkes import END, START, GraphRunner, OrkesGraph
 from orkes.errors import CheckpointError, GraphDefinitionError, NodeError, SerializationError
 from orkes.events import Update
 from orkes.graph.results import RunResult
-from orkes.persistence.base import Checkpointer
+from orkes.persistence.base import Checkpoint, Checkpointer, PendingWrite
 
 
 class Chat(TypedDict, total=False):
@@ -109,6 +109,51 @@ def test_every_superstep_is_a_checkpoint(invoke: Invoke, checkpointer: Checkpoin
     # Only what changed is a new version: 'messages' was last written at step 1.
     assert history[0].versions["messages"] == history[1].checkpoint_id
     assert history[0].versions["turns"] == history[0].checkpoint_id
+
+
+class Counting:
+    """A checkpointer that counts the writes a run makes, passing them on."""
+
+    def __init__(self, inner: Checkpointer) -> None:
+        self.inner = inner
+        self.puts = 0
+        self.kept: list[str] = []  # the nodes whose writes were kept mid-step
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.inner, name)
+
+    def put(self, checkpoint: Checkpoint, *, expected_head: str | None) -> None:
+        self.puts += 1
+        self.inner.put(checkpoint, expected_head=expected_head)
+
+    async def aput(self, checkpoint: Checkpoint, *, expected_head: str | None) -> None:
+        self.puts += 1
+        await self.inner.aput(checkpoint, expected_head=expected_head)
+
+    def put_writes(self, thread_id: str, checkpoint_id: str, write: PendingWrite) -> None:
+        self.kept.append(write.node)
+        self.inner.put_writes(thread_id, checkpoint_id, write)
+
+    async def aput_writes(self, thread_id: str, checkpoint_id: str, write: PendingWrite) -> None:
+        self.kept.append(write.node)
+        await self.inner.aput_writes(thread_id, checkpoint_id, write)
+
+
+def test_a_step_of_one_task_is_one_write_and_parallel_tasks_are_kept_each(
+    invoke: Invoke, checkpointer: Checkpointer
+) -> None:
+    graph = OrkesGraph(Chat).add_node("a", lambda s: {"messages": ["a"]})
+    graph.add_node("b", lambda s: {"messages": ["b"]}).add_node("c", lambda s: {"turns": 1})
+    graph.add_node("d", lambda s: {"turns": 2}).add_edge(START, "a")
+    graph.add_edge("a", "b").add_edge("a", "c").add_edge(["b", "c"], "d").add_edge("d", END)
+    counting = Counting(checkpointer)
+    runner = GraphRunner(graph.compile(), checkpointer=cast(Checkpointer, counting))
+    result = invoke(runner, {"messages": []}, "t")
+    assert result.state == {"messages": ["a", "b"], "turns": 2}
+    # The input, then steps a, (b, c), d: one checkpoint each. Only the parallel step
+    # keeps each task's writes as it finishes (its checkpoint waits for both).
+    assert counting.puts == 4
+    assert sorted(counting.kept) == ["b", "c"]
 
 
 def test_a_failed_run_resumes_without_running_finished_nodes_again(

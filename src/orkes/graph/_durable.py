@@ -10,11 +10,12 @@ head). The rules of what runs next stay the planner's; the storage, the checkpoi
 from __future__ import annotations
 
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from orkes.errors import CheckpointError
-from orkes.graph._tasks import STATE, Task
+from orkes.graph._run_memory import memory_of, task_entry
+from orkes.graph._tasks import Task
 from orkes.graph._writes import writes_of
 from orkes.graph.context import Pauses, PauseSignal
 from orkes.graph.routing import Command, Send
@@ -24,7 +25,7 @@ if TYPE_CHECKING:
     from orkes.graph.plan import Outcome, Run
     from orkes.persistence.base import Checkpointer
 
-__all__ = ["Saver", "task_entry", "tasks_of"]
+__all__ = ["Saver", "tasks_of"]
 
 
 class Saver:
@@ -49,6 +50,7 @@ class Saver:
         "note",
         "onces",
         "paused_at",
+        "solo",
         "thread_id",
         "versions",
     )
@@ -71,6 +73,8 @@ class Saver:
         self.onces: dict[str, dict[str, Any]] = {}  # task id -> name -> ctx.once's result
         self.paused_at: dict[str, PendingWrite] = {}  # interrupt id -> the pause kept
         self.note: dict[str, Any] = {}  # metadata for the next checkpoint (an upgrade)
+        # The step runs one task: its checkpoint, written as it ends, keeps its writes.
+        self.solo = False
 
     # --- interrupts ------------------------------------------------------------------------
 
@@ -187,33 +191,39 @@ class Saver:
     # --- what a checkpoint holds -----------------------------------------------------------
 
     def checkpoint(
-        self, run: Run, tasks: Sequence[Task], source: str, written: Sequence[str]
+        self, run: Run, tasks: Sequence[Task], source: str, written: Iterable[str]
     ) -> Checkpoint:
         """The checkpoint of ``run`` now, ``tasks`` due next; ``written``: keys written."""
-        new_id = new_checkpoint_id()
+        now = time.time_ns()
+        new_id = new_checkpoint_id(now)
+        versions = self.versions
         for key in written:
-            self.versions[key] = new_id
-        for key in run.state:
-            self.versions.setdefault(key, new_id)
-        writers = (
-            tuple(dict.fromkeys(task.node.name for task, _, _ in run.report or ()))
-            if source in ("loop", "update")
-            else ()
-        )
-        return Checkpoint(
-            thread_id=self.thread_id,
-            checkpoint_id=new_id,
-            parent_id=self.head_id,
-            step=run.step,
-            source=source,
-            writers=writers,
-            state=dict(run.state),
-            versions=dict(self.versions),
-            schema_keys=tuple(run.plan.schema.keys),
-            memory=run.memory(),
-            next_tasks=tuple(task_entry(task) for task in tasks),
-            created_at=time.time(),
-            metadata=self._taken_note(),
+            versions[key] = new_id
+        if len(versions) != len(run.state):  # keys never leave a state: only new ones lack one
+            for key in run.state:
+                versions.setdefault(key, new_id)
+        report = run.report or ()
+        if source not in ("loop", "update"):
+            writers: tuple[str, ...] = ()
+        elif len(report) == 1:
+            writers = (report[0][0].node.name,)
+        else:
+            writers = tuple(dict.fromkeys(task.node.name for task, _, _ in report))
+        return Checkpoint(  # positional, in field order: a durable run makes one per step
+            self.thread_id,
+            new_id,
+            self.head_id,
+            run.step,
+            source,
+            writers,
+            dict(run.state),
+            dict(versions),
+            run.plan.schema.keys,
+            memory_of(run),
+            tuple([task_entry(task) for task in tasks]),
+            (),
+            now / 1e9,
+            self._taken_note() if self.note else {},
         )
 
     def _taken_note(self) -> dict[str, Any]:
@@ -243,14 +253,23 @@ class Saver:
         self._put(self.checkpoint(run, tasks, source, list(run.state)))
 
     def task_done(self, run: Run, task: Task, view: Any, returned: object) -> None:
-        """Keep a finished task's writes now: a crash later does not run it again."""
+        """Keep a finished task's writes now: a crash later does not run it again.
+
+        A step of one task keeps them in the checkpoint that ends it, written at once:
+        one write per superstep, not two.
+        """
+        if self.solo:
+            return
         write = self.pending(run, task, view, returned)
         if write is not None and self.head_id is not None:
             self.checkpointer.put_writes(self.thread_id, self.head_id, write)
 
     def stepped(self, run: Run, tasks: Sequence[Task]) -> None:
         """A superstep completed: its checkpoint becomes the thread's head."""
-        written = [key for _, writes, _ in run.report or () for key in writes]
+        report = run.report or ()
+        written = (
+            report[0][1] if len(report) == 1 else [key for _, writes, _ in report for key in writes]
+        )
         self._put(self.checkpoint(run, tasks, "loop", written))
 
     def _put(self, checkpoint: Checkpoint) -> None:
@@ -265,6 +284,8 @@ class Saver:
 
     async def atask_done(self, run: Run, task: Task, view: Any, returned: object) -> None:
         """:meth:`task_done` for async code."""
+        if self.solo:
+            return
         write = self.pending(run, task, view, returned)
         if write is not None and self.head_id is not None:
             await self.checkpointer.aput_writes(self.thread_id, self.head_id, write)
@@ -285,6 +306,7 @@ class Saver:
 
         Only the first step after a resume has kept writes; every later step runs all.
         """
+        self.solo = len(tasks) == 1
         if not self.kept:
             return list(tasks), []
         to_run: list[Task] = []
@@ -298,13 +320,6 @@ class Saver:
                 done.append((task, None, returned, None, False))
         self.kept = {}
         return to_run, done
-
-
-def task_entry(task: Task) -> dict[str, Any]:
-    """A task due next, as plain data: its node, its index, and a ``Send``'s argument."""
-    if task.arg is STATE:
-        return {"node": task.node.name, "index": task.index}
-    return {"node": task.node.name, "index": task.index, "arg": task.arg}
 
 
 def tasks_of(run: Run, entries: Sequence[Mapping[str, Any]], thread_id: str) -> list[Task]:

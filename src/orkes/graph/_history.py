@@ -10,6 +10,7 @@ from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Generic, TypeVar, cast
 
 from orkes.errors import CheckpointError, GraphDefinitionError
+from orkes.graph._run_memory import restore
 from orkes.graph._writes import reduced
 from orkes.graph.routing import Command
 
@@ -133,7 +134,7 @@ class ThreadMethods(Generic[StateT]):
         Run(plan, values, 1)  # checks the keys of ``values``
         run = Run(plan, head.state, head.step + 1)
         run.thread_id = head.thread_id
-        run.restore(head.memory)
+        restore(run, head.memory)
         run.listen()
         saver = Saver(self._store(), head.thread_id, head)
         if as_node is None:

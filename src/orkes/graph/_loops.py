@@ -77,7 +77,12 @@ def drive(
             run.begin_step(tasks)
             task = tasks[0]
             node = task.node
-            if len(tasks) == 1 and node.plain and not live and saver is None:  # run()'s hot path
+            if (  # run()'s hot path, a durable run's too where no write is kept nor paused for
+                len(tasks) == 1
+                and node.plain
+                and not live
+                and (saver is None or not (saver.kept or run.plan.interrupt_before))
+            ):
                 scope.node = node.name  # the moving scope, pointed at this task
                 scope.step = run.step
                 scope.tokens = tokens and node.stream_tokens

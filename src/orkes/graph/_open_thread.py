@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 from orkes.errors import CheckpointError, GraphDefinitionError
 from orkes.graph._durable import Saver, tasks_of
+from orkes.graph._run_memory import restore
 from orkes.graph._writes import reduced
 
 if TYPE_CHECKING:
@@ -124,7 +125,7 @@ def _resumed(
     stored, upgraded = _stored_state(plan, start, upgrade)
     run = Run(plan, stored, max_steps)
     run.thread_id = thread_id
-    run.restore(start.memory)
+    restore(run, start.memory)
     run.listen()
     tasks = tasks_of(run, start.next_tasks, thread_id)
     if not tasks:

@@ -54,7 +54,6 @@ class Run:
     __slots__ = (
         "_run_id",
         "deferred",
-        "fast",
         "folds",
         "gate_scope",
         "join_seen",
@@ -66,6 +65,7 @@ class Run:
         "path",
         "paused",
         "pending_writes",
+        "plain_keys",
         "plan",
         "reducers",
         "report",
@@ -101,7 +101,8 @@ class Run:
             )
         self.plan = plan
         self.reducers = schema.reducers
-        self.fast = not self.reducers  # a dict update needs no reducer: merge it in place
+        # Keys an update may write straight into the state: those without a reducer.
+        self.plain_keys = self.key_set.difference(self.reducers) if self.reducers else self.key_set
         self.state: dict[str, Any] = dict(state)
         self.max_steps = max_steps
         self.max_concurrency: int | None = None  # tasks of one step at once; None: all
@@ -137,7 +138,7 @@ class Run:
     def collect_folds(self) -> None:
         """Remember what reducer keys gain (a subgraph returns only that to its parent)."""
         self.folds = {}
-        self.fast = False
+        self.plain_keys = frozenset()
 
     def start(self) -> tuple[Task, ...]:
         """The tasks of the first superstep: where START's edges lead."""
@@ -166,12 +167,9 @@ class Run:
             if self.report is not None:
                 self.report = [(task, {}, False)]
         elif (
-            type(returned) is dict
-            and self.fast
-            and returned is not view
-            and self.key_set.issuperset(returned)
+            type(returned) is dict and returned is not view and self.plain_keys.issuperset(returned)
         ):
-            self.state.update(returned)  # the hot path: what changed, no reducers
+            self.state.update(returned)  # the hot path: what changed, no reducer to call
             if self.report is not None:
                 self.report = [(task, returned, False)]
         else:
@@ -364,36 +362,6 @@ class Run:
                 value=tuple(missing),
                 known=join.sources,
             )
-
-    def memory(self) -> dict[str, Any]:
-        """What the run must remember between steps, as plain data (for checkpoints)."""
-        return {
-            "step": self.step,
-            "passes": dict(self.passes),
-            "join_seen": {key: sorted(seen) for key, seen in self.join_seen.items()},
-            "joins_fired": sorted(self.joins_fired),
-            "deferred": [_deferred_entry(self.deferred[key]) for key in sorted(self.deferred)],
-        }
-
-    def restore(self, memory: Mapping[str, Any]) -> None:
-        """Take back what :meth:`memory` gave (from another process, say)."""
-        self.step = int(memory["step"])
-        self.passes = dict(memory["passes"])
-        self.join_seen = {key: set(seen) for key, seen in memory["join_seen"].items()}
-        self.joins_fired = set(memory["joins_fired"])
-        self.deferred = {}
-        for entry in memory["deferred"]:
-            node = self.plan.nodes[entry["node"]]
-            index = int(entry["index"])
-            task = node.task if index < 0 else Task(node, entry["arg"], index)
-            self.deferred[f"{node.name}#{index}"] = task
-
-
-def _deferred_entry(task: Task) -> dict[str, Any]:
-    """A deferred task as plain data: its node, its index, and a ``Send``'s argument."""
-    if task.arg is STATE:
-        return {"node": task.node.name, "index": task.index}
-    return {"node": task.node.name, "index": task.index, "arg": task.arg}
 
 
 def _names(names: Sequence[str]) -> str:

@@ -8,7 +8,7 @@ what does not fit is a ``CheckpointError``, never another exception.
 from __future__ import annotations
 
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from orkes.errors import CheckpointError
@@ -21,7 +21,9 @@ if TYPE_CHECKING:
 __all__ = [
     "checkpoint_of",
     "doomed_positions",
+    "meta_dict",
     "meta_of",
+    "only_run_data",
     "value_texts",
     "versions_of",
     "write_of",
@@ -29,28 +31,53 @@ __all__ = [
 ]
 
 
-def value_texts(checkpoint: Checkpoint) -> dict[str, str]:
-    """The values ``checkpoint`` wrote, serialized (errors name the key and the nodes)."""
+def value_texts(checkpoint: Checkpoint, values: Mapping[str, Any] | None = None) -> dict[str, str]:
+    """The values ``checkpoint`` wrote (or ``values`` of them), serialized.
+
+    Errors name the key and the nodes that wrote it.
+    """
     writers = ", ".join(map(repr, checkpoint.writers)) or "the input"
     return {
         key: dumps(value, where=f"key {key!r} written by {writers}")
-        for key, value in checkpoint.written_here().items()
+        for key, value in (checkpoint.written_here() if values is None else values).items()
+    }
+
+
+def meta_dict(checkpoint: Checkpoint) -> dict[str, Any]:
+    """Everything of ``checkpoint`` but its fixed fields and its values, as one dict."""
+    return {
+        "writers": list(checkpoint.writers),
+        "versions": dict(checkpoint.versions),
+        "schema_keys": list(checkpoint.schema_keys),
+        "memory": dict(checkpoint.memory),
+        "next_tasks": [dict(task) for task in checkpoint.next_tasks],
+        "interrupts": [dict(pause) for pause in checkpoint.interrupts],
+        "metadata": dict(checkpoint.metadata),
     }
 
 
 def meta_of(checkpoint: Checkpoint) -> str:
-    """Everything of ``checkpoint`` but its fixed fields and its values, as one text."""
+    """:func:`meta_dict` as one text."""
     return dumps(
-        {
-            "writers": list(checkpoint.writers),
-            "versions": dict(checkpoint.versions),
-            "schema_keys": list(checkpoint.schema_keys),
-            "memory": dict(checkpoint.memory),
-            "next_tasks": [dict(task) for task in checkpoint.next_tasks],
-            "interrupts": [dict(pause) for pause in checkpoint.interrupts],
-            "metadata": dict(checkpoint.metadata),
-        },
+        meta_dict(checkpoint),
         where=f"checkpoint of thread {checkpoint.thread_id!r} (its tasks due, interrupts)",
+    )
+
+
+def only_run_data(checkpoint: Checkpoint) -> bool:
+    """Whether the meta of ``checkpoint`` holds nothing a user gave.
+
+    That is, no ``Send`` argument (among the tasks due or deferred), no interrupt
+    payload, no metadata: only names, ids and counts, which every store can keep.
+    """
+    if checkpoint.interrupts or checkpoint.metadata:
+        return False
+    for task in checkpoint.next_tasks:
+        if "arg" in task:
+            return False
+    deferred = checkpoint.memory.get("deferred")
+    return not deferred or all(
+        isinstance(entry, Mapping) and "arg" not in entry for entry in deferred
     )
 
 
@@ -61,21 +88,26 @@ def checkpoint_of(
     step: int,
     source: str,
     created_at: float,
-    meta_text: str,
-    values: Mapping[tuple[str, str], str],
+    meta_text: str | dict[str, Any],
+    values: Mapping[tuple[str, str], Any],
+    read: Callable[[Any], Any] = loads,
 ) -> Checkpoint:
-    """The checkpoint stored as these fields; ``values``: (key, version) -> text."""
-    meta = _mapping(loads(meta_text), "meta")
+    """The checkpoint stored as these fields.
+
+    ``meta_text``: :func:`meta_of`'s text (or a dict read already); ``values``: (key,
+    version) -> the stored value, which ``read`` takes back (a text, by default).
+    """
+    meta = _mapping(loads(meta_text) if isinstance(meta_text, str) else meta_text, "meta")
     versions = _mapping(meta.get("versions", {}), "versions")
     state: dict[str, Any] = {}
     for key, version in versions.items():
-        text = values.get((str(key), str(version)))
-        if text is None:
+        stored = values.get((str(key), str(version)))
+        if stored is None:
             raise CheckpointError(
                 f"checkpoint {checkpoint_id!r} of thread {thread_id!r} lacks the value of key "
                 f"{key!r} (version {version!r}): the store is damaged"
             )
-        state[str(key)] = loads(text)
+        state[str(key)] = read(stored)
     try:
         return Checkpoint(
             thread_id=thread_id,

@@ -18,6 +18,8 @@ Everything a checkpoint holds is plain data (``str``, numbers, lists, dicts, and
 
 from __future__ import annotations
 
+import itertools
+import os
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -29,11 +31,31 @@ if TYPE_CHECKING:
 __all__ = ["Checkpoint", "Checkpointer", "PendingWrite", "new_checkpoint_id"]
 
 
-def new_checkpoint_id() -> str:
-    """A new checkpoint id: 32 hex digits, time first, so ids made later sort later."""
-    import secrets  # loaded by durable runs only
+def new_checkpoint_id(now_ns: int | None = None) -> str:
+    """A new checkpoint id: 32 hex digits, time first, so ids made later sort later.
 
-    return f"{time.time_ns():016x}{secrets.token_hex(8)}"
+    The time in nanoseconds (``now_ns``, or now), then this process's random number,
+    then a count: unique across processes and threads, without asking the OS for
+    randomness each time.
+    """
+    if now_ns is None:
+        now_ns = time.time_ns()
+    return format(now_ns << 64 | (next(_count) & _LOW_64), "032x")
+
+
+_LOW_64 = (1 << 64) - 1
+
+
+def _new_count() -> None:
+    """Start this process's count at its own random number (high 32 of the low 64 bits)."""
+    global _count
+    _count = itertools.count(int.from_bytes(os.urandom(4), "big") << 32)
+
+
+_count = itertools.count()
+_new_count()
+if hasattr(os, "register_at_fork"):  # a forked child draws its own number
+    os.register_at_fork(after_in_child=_new_count)
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,9 +67,11 @@ class PendingWrite:
             ``Task.task_id``).
         node: the node that ran.
         writes: the keys it wrote (before reducers), or ``{}``.
-        kind: ``"writes"`` for a finished task; ``"once"`` for a result ``ctx.once``
-            recorded; ``"interrupt"`` for a pause the task asked for; ``"error"`` for a
-            task that failed (its ``writes`` hold ``{"error": <message>}``).
+        kind: ``"writes"`` for a finished task of a step of several (a step of one
+            task keeps its writes in its checkpoint); ``"once:<name>"`` for a result
+            ``ctx.once`` recorded (``{"value": ...}``); ``"interrupt:<id>"`` for a pause
+            (``{"id": ..., "payload": ...}``); ``"answer:<id>"`` for the answer
+            ``resume`` gave it (``{"value": ...}``).
         routes: where the task's ``Command`` or ``Send`` list led, besides its node's
             edges: node names, and ``{"send": node, "arg": arg}`` for each ``Send``.
     """
@@ -59,9 +83,12 @@ class PendingWrite:
     routes: tuple[Any, ...] = ()
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Checkpoint:
     """One superstep boundary of a thread: the state, and what the run must remember.
+
+    A record nobody changes once made (not ``frozen``, only because a frozen
+    dataclass takes three times as long to make, and a durable run makes one per step).
 
     Attributes:
         thread_id: the thread it belongs to.
@@ -75,7 +102,8 @@ class Checkpoint:
         versions: key -> the id of the checkpoint whose write holds the key's value
             (this checkpoint's own id for the keys written here).
         schema_keys: the keys of the state schema of the graph that wrote it.
-        memory: the run's memory (``Run.memory()``): pass counts, joins, deferred tasks.
+        memory: the run's memory: its step, pass counts, joins, deferred tasks (only the
+            parts that hold something).
         next_tasks: the tasks due in the next superstep, as ``{"node": name, "index":
             i}`` (and ``"arg"`` for a ``Send``'s task).
         interrupts: the pauses pending at this boundary, as plain dicts (``id``,

@@ -1,48 +1,52 @@
 """MemoryCheckpointer: threads kept in this process, for tests and notebooks.
 
 Values go through the same serializer as on disk, so what a file could not keep fails
-here too, and what is read back is a copy.
+here too, and what is read back is a copy. Two kinds of data skip the text, for speed:
+values that can't change (``str``, ``int``, ``float``, ``bool``, ``None``) are kept as
+they are, and so is a checkpoint's own bookkeeping when it holds nothing a user gave
+(ids, names, counts: see ``only_run_data``); a read hands out copies of it.
 """
 
 from __future__ import annotations
 
+import marshal
 import threading
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from orkes.errors import CheckpointConflict
 from orkes.persistence._rows import (
     checkpoint_of,
     doomed_positions,
     meta_of,
+    only_run_data,
     value_texts,
     write_of,
     write_text,
 )
 from orkes.persistence.base import Checkpoint, PendingWrite
+from orkes.persistence.serde import loads
 
 if TYPE_CHECKING:
     from datetime import timedelta
 
 __all__ = ["MemoryCheckpointer"]
 
+_UNCHANGING = frozenset({str, int, float, bool, type(None)})
+"""Exact types whose values are kept as they are: nobody can change them after."""
 
-@dataclass
-class _Row:
-    checkpoint_id: str
-    parent_id: str | None
-    step: int
-    source: str
-    created_at: float
-    meta: str
-    versions: dict[str, str]
+
+class _Row(NamedTuple):
+    checkpoint: Checkpoint  # as put (its state is read back from ``_Thread.values``)
+    meta: str | None  # meta_of's text where the checkpoint holds what a user gave
 
 
 @dataclass
 class _Thread:
     rows: list[_Row] = field(default_factory=list)  # oldest first
-    values: dict[tuple[str, str], str] = field(default_factory=dict)
+    # (key, version) -> (True, the value's text) or (False, the unchanging value itself)
+    values: dict[tuple[str, str], tuple[bool, Any]] = field(default_factory=dict)
     writes: dict[str, dict[tuple[str, str], tuple[str, str]]] = field(default_factory=dict)
 
 
@@ -65,30 +69,34 @@ class MemoryCheckpointer:
 
     def put(self, checkpoint: Checkpoint, *, expected_head: str | None) -> None:
         """Store ``checkpoint`` as its thread's head (see ``Checkpointer.put``)."""
-        texts = value_texts(checkpoint)
-        meta = meta_of(checkpoint)
+        own = checkpoint.checkpoint_id
+        state = checkpoint.state
+        values: list[tuple[tuple[str, str], tuple[bool, Any]]] = []
+        other: dict[str, Any] = {}
+        for key, version in checkpoint.versions.items():
+            if version == own:
+                value = state[key]
+                if type(value) in _UNCHANGING:
+                    values.append(((key, own), (False, value)))
+                else:
+                    other[key] = value
+        if other:
+            for key, text in value_texts(checkpoint, other).items():
+                values.append(((key, own), (True, text)))
+        row = _Row(checkpoint, None if only_run_data(checkpoint) else meta_of(checkpoint))
         with self._lock:
-            thread = self._threads.setdefault(checkpoint.thread_id, _Thread())
-            head = thread.rows[-1].checkpoint_id if thread.rows else None
+            thread = self._threads.get(checkpoint.thread_id) or self._new_thread(
+                checkpoint.thread_id
+            )
+            head = thread.rows[-1].checkpoint.checkpoint_id if thread.rows else None
             if head != expected_head:
                 raise CheckpointConflict(
                     f"thread {checkpoint.thread_id!r} moved on to checkpoint {head!r} while this "
                     f"run expected {expected_head!r}: another worker advanced it; nothing was "
                     "written (load the thread again to go on)"
                 )
-            for key, text in texts.items():
-                thread.values[(key, checkpoint.checkpoint_id)] = text
-            thread.rows.append(
-                _Row(
-                    checkpoint.checkpoint_id,
-                    checkpoint.parent_id,
-                    checkpoint.step,
-                    checkpoint.source,
-                    checkpoint.created_at,
-                    meta,
-                    dict(checkpoint.versions),
-                )
-            )
+            thread.values.update(values)
+            thread.rows.append(row)
 
     def get(self, thread_id: str, checkpoint_id: str | None = None) -> Checkpoint | None:
         """The checkpoint ``checkpoint_id`` of the thread, or its head; ``None`` if none."""
@@ -99,7 +107,7 @@ class MemoryCheckpointer:
             if checkpoint_id is None:
                 return self._load(thread_id, thread, thread.rows[-1])
             for row in thread.rows:
-                if row.checkpoint_id == checkpoint_id:
+                if row.checkpoint.checkpoint_id == checkpoint_id:
                     return self._load(thread_id, thread, row)
             return None
 
@@ -113,7 +121,7 @@ class MemoryCheckpointer:
                 return []
             rows = list(reversed(thread.rows))
             if before is not None:
-                ids = [row.checkpoint_id for row in rows]
+                ids = [row.checkpoint.checkpoint_id for row in rows]
                 rows = rows[ids.index(before) + 1 :] if before in ids else []
             if limit is not None:
                 rows = rows[:limit]
@@ -123,7 +131,7 @@ class MemoryCheckpointer:
         """Keep one task's writes for the superstep after ``checkpoint_id``."""
         text = write_text(write, thread_id)
         with self._lock:
-            thread = self._threads.setdefault(thread_id, _Thread())
+            thread = self._threads.get(thread_id) or self._new_thread(thread_id)
             kept = thread.writes.setdefault(checkpoint_id, {})
             kept.pop((write.task_id, write.kind), None)  # replaced: it goes last
             kept[(write.task_id, write.kind)] = (write.node, text)
@@ -159,12 +167,18 @@ class MemoryCheckpointer:
                 if thread is None or not thread.rows:
                     continue
                 doomed = doomed_positions(
-                    [row.created_at for row in thread.rows], keep_last, older_than
+                    [row.checkpoint.created_at for row in thread.rows], keep_last, older_than
                 )
                 kept = [row for number, row in enumerate(thread.rows) if number not in doomed]
-                gone = {row.checkpoint_id for row in thread.rows} - {r.checkpoint_id for r in kept}
+                gone = {row.checkpoint.checkpoint_id for row in thread.rows} - {
+                    row.checkpoint.checkpoint_id for row in kept
+                }
                 thread.rows = kept
-                used = {(key, version) for row in kept for key, version in row.versions.items()}
+                used = {
+                    (key, version)
+                    for row in kept
+                    for key, version in row.checkpoint.versions.items()
+                }
                 thread.values = {k: v for k, v in thread.values.items() if k in used}
                 for checkpoint_id in gone:
                     thread.writes.pop(checkpoint_id, None)
@@ -200,15 +214,36 @@ class MemoryCheckpointer:
         """:meth:`delete_thread` for async code."""
         self.delete_thread(thread_id)
 
+    def _new_thread(self, thread_id: str) -> _Thread:
+        thread = self._threads[thread_id] = _Thread()
+        return thread
+
     @staticmethod
     def _load(thread_id: str, thread: _Thread, row: _Row) -> Checkpoint:
+        stored = row.checkpoint
+        if row.meta is None:  # run data only: copied, so a reader can't change the stored
+            meta: str | dict[str, Any] = {
+                "versions": dict(stored.versions),
+                "writers": list(stored.writers),
+                "schema_keys": list(stored.schema_keys),
+                "memory": marshal.loads(marshal.dumps(dict(stored.memory))),
+                "next_tasks": [dict(task) for task in stored.next_tasks],
+            }
+        else:
+            meta = row.meta
         return checkpoint_of(
             thread_id,
-            row.checkpoint_id,
-            row.parent_id,
-            row.step,
-            row.source,
-            row.created_at,
-            row.meta,
+            stored.checkpoint_id,
+            stored.parent_id,
+            stored.step,
+            stored.source,
+            stored.created_at,
+            meta,
             thread.values,
+            _read,
         )
+
+
+def _read(stored: tuple[bool, Any]) -> Any:
+    is_text, value = stored
+    return loads(value) if is_text else value
