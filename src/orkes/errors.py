@@ -234,7 +234,29 @@ class CheckpointConflict(CheckpointError):
 
 
 class SerializationError(CheckpointError, TypeError):
-    """A value the checkpoint serializer can't store; the message names key, node and type."""
+    """A value the checkpoint serializer can't store; the message names key, node and type.
+
+    Attributes:
+        key: the state key holding the value, where it is a state value.
+        node: the node that wrote it (``None`` for a run's input, or several writers).
+        type_name: the refused type, ``"module.QualName"`` (``""`` if it nests too deep).
+        at: where in the value it sits, as Python would index it (``['docs'][2].owner``).
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        key: str | None = None,
+        node: str | None = None,
+        type_name: str = "",
+        at: str = "",
+    ) -> None:
+        super().__init__(message)
+        self.key = key
+        self.node = node
+        self.type_name = type_name
+        self.at = at
 
 
 class ConnectorError(OrkesError, RuntimeError):

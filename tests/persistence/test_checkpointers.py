@@ -43,7 +43,6 @@ def chain(
             schema_keys=("doc", "n"),
             memory={"step": step, "passes": {}},
             next_tasks=({"node": "x", "index": 2, "arg": ("a", 1)},),
-            interrupts=({"id": "i1", "payload": {"ask": "ok?"}},),
         )
         store.put(checkpoint, expected_head=head.checkpoint_id if head else None)
         made.append(checkpoint)
@@ -168,11 +167,14 @@ def test_an_unknown_type_is_refused_naming_key_and_node(checkpointer: Checkpoint
             "state": {"n": Opaque(), "doc": ""},
         }
     )
-    with pytest.raises(SerializationError, match="key 'n' written by 'node0' holds a"):
+    with pytest.raises(SerializationError, match="key 'n' written by 'node0' holds a") as caught:
         checkpointer.put(bad, expected_head=None)
+    assert (caught.value.key, caught.value.node, caught.value.at) == ("n", "node0", "its top")
+    assert caught.value.type_name.endswith(".Opaque")
     assert checkpointer.get("t") is None
-    with pytest.raises(SerializationError, match="key 'n' written by 'a' holds a"):
+    with pytest.raises(SerializationError, match="key 'n' written by 'a' holds a") as caught:
         checkpointer.put_writes("t", "c", PendingWrite("1:a", "a", {"n": Opaque()}))
+    assert (caught.value.key, caught.value.node) == ("n", "a")
 
 
 def test_delete_and_prune_never_lose_a_head(checkpointer: Checkpointer) -> None:

@@ -16,10 +16,17 @@ from typing import Annotated, Any, Protocol, TypedDict, cast
 import pytest
 
 from orkes import END, START, GraphRunner, OrkesGraph
-from orkes.errors import CheckpointError, GraphDefinitionError, NodeError, SerializationError
+from orkes.errors import (
+    CheckpointError,
+    GraphDefinitionError,
+    NodeError,
+    RunStopped,
+    SerializationError,
+)
 from orkes.events import Update
 from orkes.graph.results import RunResult
-from orkes.persistence.base import Checkpoint, Checkpointer, PendingWrite
+from orkes.persistence.base import Checkpointer
+from tests.persistence.spies import Spy
 
 
 class Chat(TypedDict, total=False):
@@ -111,34 +118,6 @@ def test_every_superstep_is_a_checkpoint(invoke: Invoke, checkpointer: Checkpoin
     assert history[0].versions["turns"] == history[0].checkpoint_id
 
 
-class Counting:
-    """A checkpointer that counts the writes a run makes, passing them on."""
-
-    def __init__(self, inner: Checkpointer) -> None:
-        self.inner = inner
-        self.puts = 0
-        self.kept: list[str] = []  # the nodes whose writes were kept mid-step
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self.inner, name)
-
-    def put(self, checkpoint: Checkpoint, *, expected_head: str | None) -> None:
-        self.puts += 1
-        self.inner.put(checkpoint, expected_head=expected_head)
-
-    async def aput(self, checkpoint: Checkpoint, *, expected_head: str | None) -> None:
-        self.puts += 1
-        await self.inner.aput(checkpoint, expected_head=expected_head)
-
-    def put_writes(self, thread_id: str, checkpoint_id: str, write: PendingWrite) -> None:
-        self.kept.append(write.node)
-        self.inner.put_writes(thread_id, checkpoint_id, write)
-
-    async def aput_writes(self, thread_id: str, checkpoint_id: str, write: PendingWrite) -> None:
-        self.kept.append(write.node)
-        await self.inner.aput_writes(thread_id, checkpoint_id, write)
-
-
 def test_a_step_of_one_task_is_one_write_and_parallel_tasks_are_kept_each(
     invoke: Invoke, checkpointer: Checkpointer
 ) -> None:
@@ -146,14 +125,15 @@ def test_a_step_of_one_task_is_one_write_and_parallel_tasks_are_kept_each(
     graph.add_node("b", lambda s: {"messages": ["b"]}).add_node("c", lambda s: {"turns": 1})
     graph.add_node("d", lambda s: {"turns": 2}).add_edge(START, "a")
     graph.add_edge("a", "b").add_edge("a", "c").add_edge(["b", "c"], "d").add_edge("d", END)
-    counting = Counting(checkpointer)
-    runner = GraphRunner(graph.compile(), checkpointer=cast(Checkpointer, counting))
+    spy = Spy(checkpointer)
+    runner = GraphRunner(graph.compile(), checkpointer=cast(Checkpointer, spy))
     result = invoke(runner, {"messages": []}, "t")
     assert result.state == {"messages": ["a", "b"], "turns": 2}
     # The input, then steps a, (b, c), d: one checkpoint each. Only the parallel step
     # keeps each task's writes as it finishes (its checkpoint waits for both).
-    assert counting.puts == 4
-    assert sorted(counting.kept) == ["b", "c"]
+    assert spy.count("put") + spy.count("aput") == 4
+    kept = [call.removeprefix("a") for call in spy.calls if "put_writes" in call]
+    assert kept == ["put_writes writes", "put_writes writes"]  # b's and c's
 
 
 def test_a_failed_run_resumes_without_running_finished_nodes_again(
@@ -229,6 +209,41 @@ def test_run_and_stream_keep_the_thread_too(checkpointer: Checkpointer) -> None:
     head = checkpointer.get("s")
     assert head is not None
     assert head.state["turns"] == 3
+
+
+def test_async_runs_on_a_thread_never_block_the_event_loop(checkpointer: Checkpointer) -> None:
+    spy = Spy(checkpointer)
+    runner = GraphRunner(echo_bot().compile(), checkpointer=cast(Checkpointer, spy))
+
+    async def conversation() -> list[Any]:
+        first = await runner.ainvoke({"messages": ["one"]}, thread_id="a")
+        async with runner.astream({"messages": ["two"]}, thread_id="a") as stream:
+            events = [event async for event in stream]
+        snapshots = await runner.ahistory("a")
+        return [first.state["turns"], events, stream.result["turns"], len(snapshots)]
+
+    turns, events, last, kept = asyncio.run(conversation())
+    assert (turns, last, kept) == (1, 2, 4)
+    assert events == [Update("reply", {"messages": ["echo: two"], "turns": 2}, step=1)]
+    assert spy.calls
+    assert spy.blocking() == []
+
+
+def test_an_async_stream_closed_before_its_thread_opened_has_no_result(
+    checkpointer: Checkpointer,
+) -> None:
+    runner = GraphRunner(echo_bot().compile(), checkpointer=checkpointer)
+
+    async def closed_at_once() -> None:
+        stream = runner.astream({"messages": ["x"]}, thread_id="c")
+        await stream.aclose()
+        with pytest.raises(RunStopped, match="before the run ended"):
+            _ = stream.result
+
+    asyncio.run(closed_at_once())
+    assert checkpointer.get("c") is None  # nothing was written
+    with pytest.raises(GraphDefinitionError, match="needs a checkpointer"):  # checked at once
+        GraphRunner(echo_bot().compile()).astream({"messages": ["x"]}, thread_id="c")
 
 
 def test_a_thread_from_a_graph_with_other_keys_is_refused(checkpointer: Checkpointer) -> None:
@@ -350,8 +365,10 @@ def test_a_value_that_cannot_be_stored_fails_the_step_naming_key_and_node(
     graph = OrkesGraph(Chat).add_node("open", lambda s: {"messages": [Handle()]})
     runner = GraphRunner(graph.add_edge(START, "open").add_edge("open", END).compile(),
                          checkpointer=checkpointer)  # fmt: skip
-    with pytest.raises(SerializationError, match="key 'messages' written by 'open' holds a"):
+    with pytest.raises(SerializationError, match="key 'messages' written by 'open' holds a") as e:
         invoke(runner, {"messages": []}, "bad")
+    assert (e.value.key, e.value.node, e.value.at) == ("messages", "open", "[0]")
+    assert e.value.type_name.endswith("Handle")
     head = checkpointer.get("bad")
     assert head is not None
     assert (head.source, head.next_tasks) == ("input", ({"node": "open", "index": -1},))

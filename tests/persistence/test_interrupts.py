@@ -11,21 +11,23 @@ from __future__ import annotations
 import asyncio
 import operator
 from collections.abc import Callable
-from typing import Annotated, Any, Protocol, TypedDict
+from typing import Annotated, Any, Protocol, TypedDict, cast
 
 import pytest
 
-from orkes import END, START, GraphRunner, OrkesGraph, RunContext
+from orkes import END, START, Command, GraphRunner, OrkesGraph, RunContext
 from orkes.errors import (
     CheckpointError,
     GraphDefinitionError,
     GraphValidationError,
     NodeError,
+    RoutingError,
     RunInterrupted,
 )
 from orkes.events import Interrupt, Update
 from orkes.graph.results import RunResult
 from orkes.persistence.base import Checkpointer
+from tests.persistence.spies import Spy
 
 
 class Order(TypedDict, total=False):
@@ -100,11 +102,84 @@ def test_a_pause_is_a_result_and_resume_answers_it(
         Interrupt("1:review:0", "review", {"question": "ship it?", "receipt": "receipt-1"}, step=1),
     )
     assert runner.get_state("o1").next == ("review",)
+    assert runner.get_state("o1").interrupts == paused.interrupts
     done = drive(runner, "o1", answer="yes")
     assert done.done
     assert done.interrupts == ()
     assert done.state["decisions"] == ["receipt-1: yes", "shipped"]
     assert charges == [30]  # ctx.once: charged once, though review ran twice
+
+
+def test_an_async_node_guards_its_side_effect_with_aonce(
+    drive: Drive, checkpointer: Checkpointer
+) -> None:
+    charges: list[int] = []
+
+    async def charge(amount: int) -> str:
+        await asyncio.sleep(0)
+        charges.append(amount)
+        return f"receipt-{len(charges)}"
+
+    async def review(state: Order, ctx: RunContext) -> Order:
+        receipt = await ctx.aonce("charge", charge, state["amount"])
+        answer = ctx.interrupt({"receipt": receipt})
+        return {"decisions": [f"{receipt}: {answer}"]}
+
+    graph = OrkesGraph(Order).add_node(review).add_edge(START, "review")
+    spy = Spy(checkpointer)
+    runner = GraphRunner(graph.add_edge("review", END).compile(), checkpointer=cast(Any, spy))
+    paused = drive(runner, "o9", {"amount": 12, "decisions": []})
+    assert paused.interrupts[0].payload == {"receipt": "receipt-1"}
+    done = drive(runner, "o9", answer="ok")
+    assert done.state["decisions"] == ["receipt-1: ok"]
+    assert charges == [12]  # awaited once, though review ran twice
+    # The once-result is written by the async write, never the blocking one.
+    assert spy.calls.count("aput_writes once:charge") == 1
+    assert "put_writes once:charge" not in spy.calls
+    # Without a thread, aonce simply awaits.
+
+    async def price(state: Order, ctx: RunContext) -> Order:
+        return {"amount": len(await ctx.aonce("charge", charge, 7))}
+
+    plain = OrkesGraph(Order).add_node(price).add_edge(START, "price").add_edge("price", END)
+    assert asyncio.run(plain.compile().arun({})) == {"amount": len("receipt-2")}
+    assert charges == [12, 7]
+
+
+def test_command_resume_as_input_answers_like_resume(checkpointer: Checkpointer) -> None:
+    """LangGraph users write ``invoke(Command(resume=...))``: the same as ``resume``."""
+    charges: list[int] = []
+    runner = GraphRunner(approval_graph(charges).compile(), checkpointer=checkpointer)
+    order = {"amount": 3, "decisions": []}
+    assert not runner.invoke(order, thread_id="c1").done
+    done = runner.invoke(Command(resume="yes"), thread_id="c1")
+    assert done.state["decisions"] == ["receipt-1: yes", "shipped"]
+    runner.invoke(order, thread_id="c2")
+    events = list(runner.stream(Command(resume="no"), thread_id="c2"))
+    assert [event.node for event in events if isinstance(event, Update)] == ["review", "ship"]
+    runner.invoke(order, thread_id="c3")
+    assert asyncio.run(runner.arun(Command(resume="ok"), thread_id="c3"))["decisions"][0] == (
+        "receipt-3: ok"
+    )
+
+    async def streamed() -> list[str]:
+        await runner.ainvoke(order, thread_id="c4")
+        return [e.node async for e in runner.astream(Command(resume="y"), thread_id="c4")]
+
+    assert asyncio.run(streamed()) == ["review", "ship"]
+    assert charges == [3, 3, 3, 3]  # one charge per thread, none on resume
+    with pytest.raises(GraphDefinitionError, match="a Command with resume= only"):
+        runner.invoke(Command(update={"amount": 1}, resume="x"), thread_id="c1")
+    with pytest.raises(GraphDefinitionError, match="answers a paused thread: give thread_id="):
+        approval_graph([]).compile().run(Command(resume="x"))
+
+
+def test_a_node_may_not_return_command_resume() -> None:
+    graph = OrkesGraph(Order).add_node("n", lambda s: Command(resume=1))
+    with pytest.raises(RoutingError, match=r"returned Command\(resume=\.\.\.\), which only"):
+        graph.add_edge(START, "n").add_edge("n", END).compile().run({})
+    assert repr(Command(resume=1)) == "Command(resume=1)"
+    assert Command(resume=1) != Command(resume=2)
 
 
 def test_run_raises_run_interrupted_carrying_the_result(checkpointer: Checkpointer) -> None:
@@ -236,16 +311,51 @@ def test_static_breakpoints_pause_before_and_after_nodes(
     first = drive(runner, "b", {"decisions": []})
     assert [(p.id, p.node) for p in first.interrupts] == [("2:act:before", "act")]
     assert first.state["decisions"] == ["plan"]
+    assert runner.get_state("b").interrupts == first.interrupts  # the snapshot says so too
     second = drive(runner, "b")  # no answer needed: go on past the breakpoint
     assert [(p.id, p.node) for p in second.interrupts] == [("2:act:after", "act")]
     assert second.state["decisions"] == ["plan", "act"]
     assert runner.get_state("b").next == ("report",)
+    assert runner.get_state("b").interrupts == second.interrupts
     done = drive(runner, "b")
     assert done.done
     assert done.state["decisions"] == ["plan", "act", "report"]
+    # Every pause was passed: none waits anywhere in the history.
+    assert [snapshot.interrupts for snapshot in runner.history("b")] == [()] * 4
     assert graph.compile() is not app  # breakpoints make a compiled graph of their own
     with pytest.raises(GraphDefinitionError, match="compiled with interrupt_before="):
         app.run({})
+
+
+def test_async_pauses_and_breakpoints_never_block_the_event_loop(
+    checkpointer: Checkpointer,
+) -> None:
+    async def act(state: Order, ctx: RunContext) -> Order:
+        return {"decisions": [f"act {ctx.interrupt('go?')}"]}
+
+    graph = OrkesGraph(Order).add_node("plan", _says("plan")).add_node(act)
+    graph.add_edge(START, "plan").add_edge("plan", "act").add_edge("act", END)
+    spy = Spy(checkpointer)
+    app = graph.compile(interrupt_before=["act"], interrupt_after=["plan"])
+    runner = GraphRunner(app, checkpointer=cast(Any, spy))
+
+    async def go() -> list[Any]:
+        ids = [(await runner.ainvoke({"decisions": []}, thread_id="nb")).interrupts[0].id]
+        ids.append((await runner.aresume("nb")).interrupts[0].id)
+        ids.append((await runner.aresume("nb")).interrupts[0].id)
+        ids.append((await runner.aget_state("nb")).interrupts[0].id)
+        done = await runner.ainvoke(Command(resume="yes"), thread_id="nb")
+        return [*ids, done.state["decisions"]]
+
+    assert asyncio.run(go()) == [
+        "1:plan:after",
+        "2:act:before",
+        "2:act:0",
+        "2:act:0",
+        ["plan", "act yes"],
+    ]
+    assert spy.calls
+    assert spy.blocking() == []
 
 
 def test_a_breakpoint_on_an_unknown_node_is_a_validation_problem() -> None:

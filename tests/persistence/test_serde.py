@@ -274,6 +274,8 @@ def test_an_unknown_type_is_refused_naming_where_the_type_and_the_path() -> None
         "lists, dicts, …), or register the type with orkes.persistence.register(Secret)"
     )
     assert isinstance(caught.value, TypeError)
+    assert caught.value.type_name == "tests.persistence.test_serde.Secret"
+    assert caught.value.at == "['docs'][2].owner"
 
 
 class Point(NamedTuple):

@@ -242,3 +242,31 @@ def test_context_gates_commands_sends_and_events_are_typed() -> None:
         ("work", {"done": ["b"]}),
     ]
     assert stream.result == {"topics": ["a", "b"], "done": ["a", "b"]}
+
+
+def test_durable_runs_are_typed() -> None:
+    from orkes import Command, RunContext, RunResult, RunStream, Snapshot
+    from orkes.events import Interrupt, Update
+    from orkes.persistence import MemoryCheckpointer
+
+    class Ticket(TypedDict):
+        title: str
+        answer: NotRequired[str]
+
+    def ask(state: Ticket, ctx: RunContext) -> dict[str, str]:
+        return {"answer": str(ctx.interrupt({"title": state["title"]}))}
+
+    graph = OrkesGraph(Ticket).add_node(ask).add_edge(START, "ask").add_edge("ask", END)
+    runner = GraphRunner(graph.compile(), checkpointer=MemoryCheckpointer())
+    paused = runner.invoke({"title": "t"}, thread_id="t1")
+    assert_type(paused, RunResult[Ticket])
+    assert_type(paused.interrupts, tuple[Interrupt, ...])
+    done = runner.invoke(Command(resume="yes"), thread_id="t1")
+    assert_type(done.state, Ticket)
+    assert done.state == {"title": "t", "answer": "yes"}
+    assert_type(runner.history("t1"), list[Snapshot[Ticket]])
+    assert_type(runner.get_state("t1"), Snapshot[Ticket])
+    with runner.stream({"title": "u"}, thread_id="t2") as stream:
+        assert_type(stream, RunStream[Ticket, Update | Interrupt])
+        assert [type(event).__name__ for event in stream] == ["Interrupt"]
+    assert_type(runner.resume("t2", "no"), RunResult[Ticket])

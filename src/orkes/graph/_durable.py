@@ -14,10 +14,10 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from orkes.errors import CheckpointError
+from orkes.graph._pausing import Pausing
 from orkes.graph._run_memory import memory_of, task_entry
 from orkes.graph._tasks import Task
 from orkes.graph._writes import writes_of
-from orkes.graph.context import Pauses, PauseSignal
 from orkes.graph.routing import Command, Send
 from orkes.persistence.base import Checkpoint, PendingWrite, new_checkpoint_id
 
@@ -28,7 +28,7 @@ if TYPE_CHECKING:
 __all__ = ["Saver", "tasks_of"]
 
 
-class Saver:
+class Saver(Pausing):
     """Writes one thread's checkpoints for one run.
 
     Attributes:
@@ -76,118 +76,6 @@ class Saver:
         # The step runs one task: its checkpoint, written as it ends, keeps its writes.
         self.solo = False
 
-    # --- interrupts ------------------------------------------------------------------------
-
-    def pauses_for(self, run: Run, task: Task) -> Pauses:
-        """What ``ctx.interrupt`` and ``ctx.once`` of this attempt of ``task`` work with."""
-        task_id = task.task_id(run.step)
-        head = self.head_id
-
-        def record(name: str, value: Any) -> None:
-            if head is not None:
-                write = PendingWrite(task_id, task.node.name, {"value": value}, f"once:{name}")
-                self.checkpointer.put_writes(self.thread_id, head, write)
-
-        return Pauses(task_id, self.answers, self.onces.setdefault(task_id, {}), record)
-
-    def paused(self, run: Run, task: Task, signal: PauseSignal) -> None:
-        """Keep a pause: resuming finds it, and a crash does not lose it."""
-        if self.head_id is None:
-            return
-        write = PendingWrite(
-            task.task_id(run.step),
-            task.node.name,
-            {"id": signal.interrupt_id, "payload": signal.payload},
-            f"interrupt:{signal.interrupt_id}",
-        )
-        self.checkpointer.put_writes(self.thread_id, self.head_id, write)
-
-    def take_answers(self, value: Any) -> list[PendingWrite]:
-        """Note the answer(s) given to ``resume``; return the writes that keep them.
-
-        One value answers the one pending interrupt; a dict keyed by interrupt ids
-        answers those. Raises ``CheckpointError`` naming the pending ids otherwise.
-        """
-        waiting = sorted(key for key in self.paused_at if key not in self.answers)
-        if not waiting:
-            raise CheckpointError(
-                f"thread {self.thread_id!r} has no interrupt waiting for an answer; "
-                "resume(thread_id) without one goes on after a crash or a failure"
-            )
-        if isinstance(value, dict) and any(key in self.paused_at for key in value):
-            unknown = [key for key in value if key not in self.paused_at]
-            if unknown:
-                raise CheckpointError(
-                    f"thread {self.thread_id!r} has no interrupt {unknown[0]!r} waiting; the "
-                    f"waiting ones are {', '.join(map(repr, waiting))}"
-                )
-            given = dict(value)
-        elif len(waiting) == 1:
-            given = {waiting[0]: value}
-        else:
-            listed = ", ".join(map(repr, waiting)) or "none"
-            raise CheckpointError(
-                f"thread {self.thread_id!r} has {len(waiting)} interrupts waiting ({listed}); "
-                "answer them by id: resume(thread_id, {interrupt_id: answer, ...})"
-            )
-        self.answers.update(given)
-        return [
-            PendingWrite(key, self.paused_at[key].node, {"value": answer}, f"answer:{key}")
-            for key, answer in given.items()
-        ]
-
-    def before(self, run: Run, tasks: Sequence[Task]) -> tuple[Any, ...]:
-        """The breakpoints (``interrupt_before``) these tasks hit, kept; ``()`` if none.
-
-        A breakpoint the thread paused at already (a resume) lets the run through.
-        """
-        return self._breakpoints(run, tasks, "before", self.head_id)
-
-    def after(self, run: Run) -> tuple[Any, ...]:
-        """The breakpoints (``interrupt_after``) the finished step hit, kept at the new head."""
-        done = [task for task, _, _ in run.report or ()]
-        return self._breakpoints(run, done, "after", self.head_id)
-
-    def _breakpoints(
-        self, run: Run, tasks: Sequence[Task], when: str, head: str | None
-    ) -> tuple[Any, ...]:
-        from orkes.events import Interrupt
-
-        names = run.plan.interrupt_before if when == "before" else run.plan.interrupt_after
-        hits: list[Any] = []
-        for task in tasks:
-            if task.node.name not in names or head is None:
-                continue
-            step = run.step
-            interrupt_id = f"{task.task_id(step)}:{when}"
-            if interrupt_id in self.paused_at:
-                continue
-            write = PendingWrite(
-                task.task_id(step),
-                task.node.name,
-                {"id": interrupt_id, "payload": None},
-                f"interrupt:{interrupt_id}",
-            )
-            self.checkpointer.put_writes(self.thread_id, head, write)
-            self.paused_at[interrupt_id] = write
-            hits.append(Interrupt(interrupt_id, task.node.name, None, step=step, path=run.path))
-        return tuple(hits)
-
-    def interrupts(self, signals: Sequence[tuple[str, PauseSignal]], run: Run) -> tuple[Any, ...]:
-        """The ``Interrupt`` events of a paused superstep."""
-        from orkes.events import Interrupt
-
-        return tuple(
-            Interrupt(
-                signal.interrupt_id,
-                signal.node or node,
-                signal.payload,
-                step=run.step,
-                path=run.path if signal.path is None else signal.path,
-            )
-            for node, signal in signals
-        )
-
     # --- what a checkpoint holds -----------------------------------------------------------
 
     def checkpoint(
@@ -221,7 +109,6 @@ class Saver:
             run.plan.schema.keys,
             memory_of(run),
             tuple([task_entry(task) for task in tasks]),
-            (),
             now / 1e9,
             self._taken_note() if self.note else {},
         )

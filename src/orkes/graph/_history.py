@@ -17,6 +17,7 @@ from orkes.graph.routing import Command
 if TYPE_CHECKING:
     from datetime import timedelta
 
+    from orkes.events import Interrupt
     from orkes.graph._durable import Saver
     from orkes.graph.plan import GraphPlan
     from orkes.graph.results import Snapshot
@@ -44,14 +45,17 @@ class ThreadMethods(Generic[StateT]):
         Raises:
             CheckpointError: the thread (or that checkpoint of it) does not exist.
         """
-        return _snapshot(_found(self._store().get(thread_id, checkpoint_id), thread_id))
+        store = self._store()
+        found = _found(store.get(thread_id, checkpoint_id), thread_id)
+        return _snapshot(found, store.get_writes(thread_id, found.checkpoint_id))
 
     async def aget_state(
         self, thread_id: str, checkpoint_id: str | None = None
     ) -> Snapshot[StateT]:
         """:meth:`get_state` for async code."""
-        found = await self._store().aget(thread_id, checkpoint_id)
-        return _snapshot(_found(found, thread_id))
+        store = self._store()
+        found = _found(await store.aget(thread_id, checkpoint_id), thread_id)
+        return _snapshot(found, await store.aget_writes(thread_id, found.checkpoint_id))
 
     def history(self, thread_id: str, *, limit: int | None = None) -> list[Snapshot[StateT]]:
         """The thread's checkpoints, newest first (at most ``limit``): time travel's map.
@@ -59,12 +63,19 @@ class ThreadMethods(Generic[StateT]):
         Give a snapshot's ``checkpoint_id`` to ``invoke(None, thread_id=...,
         checkpoint_id=...)`` to go on from there as a new branch.
         """
-        return [_snapshot(found) for found in self._store().list(thread_id, limit=limit)]
+        store = self._store()
+        return [
+            _snapshot(found, store.get_writes(thread_id, found.checkpoint_id))
+            for found in store.list(thread_id, limit=limit)
+        ]
 
     async def ahistory(self, thread_id: str, *, limit: int | None = None) -> list[Snapshot[StateT]]:
         """:meth:`history` for async code."""
-        found = await self._store().alist(thread_id, limit=limit)
-        return [_snapshot(checkpoint) for checkpoint in found]
+        store = self._store()
+        return [
+            _snapshot(found, await store.aget_writes(thread_id, found.checkpoint_id))
+            for found in await store.alist(thread_id, limit=limit)
+        ]
 
     def update_state(
         self, thread_id: str, values: Mapping[str, Any], *, as_node: str | None = None
@@ -167,7 +178,8 @@ def _found(checkpoint: Checkpoint | None, thread_id: str) -> Checkpoint:
     return checkpoint
 
 
-def _snapshot(checkpoint: Checkpoint) -> Snapshot[Any]:
+def _snapshot(checkpoint: Checkpoint, kept: Sequence[PendingWrite]) -> Snapshot[Any]:
+    """The snapshot of ``checkpoint``; ``kept``: the writes kept for the step after it."""
     from orkes.graph.results import Snapshot
 
     return Snapshot(
@@ -178,6 +190,30 @@ def _snapshot(checkpoint: Checkpoint) -> Snapshot[Any]:
         source=checkpoint.source,
         writers=tuple(checkpoint.writers),
         next=tuple(str(entry.get("node")) for entry in checkpoint.next_tasks),
-        interrupts=tuple(checkpoint.interrupts),
+        interrupts=_waiting(checkpoint, kept),
         created_at=checkpoint.created_at,
     )
+
+
+def _waiting(checkpoint: Checkpoint, kept: Sequence[PendingWrite]) -> tuple[Interrupt, ...]:
+    """The pauses kept for the step after ``checkpoint`` that no answer was given for."""
+    from orkes.events import Interrupt
+
+    answered = {w.kind.partition(":")[2] for w in kept if w.kind.startswith("answer:")}
+    waiting: list[Interrupt] = []
+    for write in kept:
+        kind, _, interrupt_id = write.kind.partition(":")
+        if kind != "interrupt" or interrupt_id in answered:
+            continue
+        pause = write.writes
+        step = pause.get("step")
+        waiting.append(
+            Interrupt(
+                interrupt_id,
+                str(pause.get("node") or write.node),
+                pause.get("payload"),
+                step=step if isinstance(step, int) else checkpoint.step + 1,
+                path=tuple(map(str, pause.get("path") or ())),
+            )
+        )
+    return tuple(waiting)

@@ -98,7 +98,10 @@ async def ainvoke(run: Run, task: Task, listener: Listener | None) -> Outcome:
         except ParentCommand as signal:
             returned = signal.command
         except PauseSignal as signal:  # ctx.interrupt: the run pauses after this step
-            return _paused(run, task, view, signal, listener)
+            _name_pause(run, task, signal)
+            if listener is not None and listener.saver is not None:
+                await listener.saver.apaused(run, task, signal)
+            return task, view, None, signal, False
         except Exception as exc:
             delay = _failed(run, task, attempt, exc, started, listener)
             if delay is None:
@@ -131,11 +134,16 @@ def _pauses(run: Run, task: Task, listener: Listener | None) -> Pauses | None:
 def _paused(
     run: Run, task: Task, view: Any, signal: PauseSignal, listener: Listener | None
 ) -> Outcome:
-    if not signal.node:
-        signal.node, signal.path = task.node.name, run.path
+    _name_pause(run, task, signal)
     if listener is not None and listener.saver is not None:
         listener.saver.paused(run, task, signal)
     return task, view, None, signal, False
+
+
+def _name_pause(run: Run, task: Task, signal: PauseSignal) -> None:
+    """The node that asked and its subgraph path, if no deeper run named them."""
+    if not signal.node:
+        signal.node, signal.path = task.node.name, run.path
 
 
 def node_error(run: Run, task: Task, exc: Exception, attempts: int = 1) -> NodeError:

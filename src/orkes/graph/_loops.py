@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import queue
-from collections.abc import AsyncGenerator, AsyncIterator, Generator, Iterator, Sequence
+from collections.abc import AsyncGenerator, Generator, Iterator, Sequence
 from types import MappingProxyType as _Proxy
 from typing import TYPE_CHECKING, Any
 
@@ -183,7 +183,7 @@ def _live_step(
 
 async def adrive(
     run: Run, listener: Listener | None, limit: int | None, first: Sequence[Task] | None = None
-) -> AsyncIterator[Event]:
+) -> AsyncGenerator[Event, None]:
     """Run the graph on the event loop; yield events as ``listener`` collects them."""
     from orkes.graph._aparallel import gather_tasks
 
@@ -201,7 +201,7 @@ async def adrive(
     while tasks and not run.stopping:
         run.begin_step(tasks)
         if saver is not None and run.plan.interrupt_before:
-            run.paused = saver.before(run, tasks)
+            run.paused = await saver.abefore(run, tasks)
             if run.paused:
                 for event in run.paused:
                     yield event
@@ -231,7 +231,7 @@ async def adrive(
         for event in listener.drain():
             yield event
         if saver is not None and run.plan.interrupt_after and tasks:
-            run.paused = saver.after(run)  # after the step's own events
+            run.paused = await saver.aafter(run)  # after the step's own events
             if run.paused:
                 for event in run.paused:
                     yield event

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any, Generic, Literal, TypeVar, Union, overloa
 
 if TYPE_CHECKING:
     from orkes.events import Event, Interrupt, StreamMode, Token, Update
+    from orkes.graph.routing import Command
     from orkes.graph.runner import GraphRunner
     from orkes.graph.stream import AsyncRunStream, RunStream
 
@@ -36,7 +37,7 @@ class RunMethods(Generic[StateT]):
 
     def run(
         self,
-        state: Mapping[str, Any],
+        state: Mapping[str, Any] | Command[Any],
         *,
         thread_id: str | None = None,
         max_steps: int | None = None,
@@ -69,7 +70,7 @@ class RunMethods(Generic[StateT]):
 
     async def arun(
         self,
-        state: Mapping[str, Any],
+        state: Mapping[str, Any] | Command[Any],
         *,
         thread_id: str | None = None,
         max_steps: int | None = None,
@@ -87,7 +88,7 @@ class RunMethods(Generic[StateT]):
     @overload
     def stream(
         self,
-        state: Mapping[str, Any] | None,
+        state: Mapping[str, Any] | Command[Any] | None,
         *,
         thread_id: None = ...,
         modes: UpdatesOnly = ...,
@@ -97,7 +98,7 @@ class RunMethods(Generic[StateT]):
     @overload
     def stream(
         self,
-        state: Mapping[str, Any] | None,
+        state: Mapping[str, Any] | Command[Any] | None,
         *,
         thread_id: None = ...,
         modes: MessagesOnly,
@@ -107,7 +108,7 @@ class RunMethods(Generic[StateT]):
     @overload
     def stream(
         self,
-        state: Mapping[str, Any] | None,
+        state: Mapping[str, Any] | Command[Any] | None,
         *,
         thread_id: str,
         modes: UpdatesOnly = ...,
@@ -117,7 +118,7 @@ class RunMethods(Generic[StateT]):
     @overload
     def stream(
         self,
-        state: Mapping[str, Any] | None,
+        state: Mapping[str, Any] | Command[Any] | None,
         *,
         thread_id: str,
         modes: MessagesOnly,
@@ -127,7 +128,7 @@ class RunMethods(Generic[StateT]):
     @overload
     def stream(
         self,
-        state: Mapping[str, Any] | None,
+        state: Mapping[str, Any] | Command[Any] | None,
         *,
         thread_id: str | None = ...,
         modes: AnyModes,
@@ -136,7 +137,7 @@ class RunMethods(Generic[StateT]):
     ) -> RunStream[StateT, Event]: ...
     def stream(
         self,
-        state: Mapping[str, Any] | None,
+        state: Mapping[str, Any] | Command[Any] | None,
         *,
         thread_id: str | None = None,
         modes: AnyModes = ("updates",),
@@ -164,7 +165,7 @@ class RunMethods(Generic[StateT]):
     @overload
     def astream(
         self,
-        state: Mapping[str, Any] | None,
+        state: Mapping[str, Any] | Command[Any] | None,
         *,
         thread_id: None = ...,
         modes: UpdatesOnly = ...,
@@ -174,7 +175,7 @@ class RunMethods(Generic[StateT]):
     @overload
     def astream(
         self,
-        state: Mapping[str, Any] | None,
+        state: Mapping[str, Any] | Command[Any] | None,
         *,
         thread_id: None = ...,
         modes: MessagesOnly,
@@ -184,7 +185,7 @@ class RunMethods(Generic[StateT]):
     @overload
     def astream(
         self,
-        state: Mapping[str, Any] | None,
+        state: Mapping[str, Any] | Command[Any] | None,
         *,
         thread_id: str,
         modes: UpdatesOnly = ...,
@@ -194,7 +195,7 @@ class RunMethods(Generic[StateT]):
     @overload
     def astream(
         self,
-        state: Mapping[str, Any] | None,
+        state: Mapping[str, Any] | Command[Any] | None,
         *,
         thread_id: str,
         modes: MessagesOnly,
@@ -204,7 +205,7 @@ class RunMethods(Generic[StateT]):
     @overload
     def astream(
         self,
-        state: Mapping[str, Any] | None,
+        state: Mapping[str, Any] | Command[Any] | None,
         *,
         thread_id: str | None = ...,
         modes: AnyModes,
@@ -213,7 +214,7 @@ class RunMethods(Generic[StateT]):
     ) -> AsyncRunStream[StateT, Event]: ...
     def astream(
         self,
-        state: Mapping[str, Any] | None,
+        state: Mapping[str, Any] | Command[Any] | None,
         *,
         thread_id: str | None = None,
         modes: AnyModes = ("updates",),

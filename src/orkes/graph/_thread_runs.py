@@ -13,9 +13,10 @@ from orkes.errors import GraphDefinitionError
 
 if TYPE_CHECKING:
     from orkes.graph.results import RunResult
+    from orkes.graph.routing import Command
     from orkes.persistence.base import Checkpointer
 
-__all__ = ["NO_ANSWER", "ThreadRunMethods"]
+__all__ = ["NO_ANSWER", "ThreadRunMethods", "resume_input"]
 
 StateT = TypeVar("StateT", bound=Mapping[str, Any])
 
@@ -33,7 +34,7 @@ class ThreadRunMethods(Generic[StateT]):
 
     def _start_run(
         self,
-        state: Mapping[str, Any],
+        state: Mapping[str, Any] | Command[Any],
         max_steps: int | None,
         max_concurrency: int | None,
         thread_id: str | None,
@@ -42,7 +43,7 @@ class ThreadRunMethods(Generic[StateT]):
 
     async def _start_arun(
         self,
-        state: Mapping[str, Any],
+        state: Mapping[str, Any] | Command[Any],
         max_steps: int | None,
         max_concurrency: int | None,
         thread_id: str | None,
@@ -51,7 +52,7 @@ class ThreadRunMethods(Generic[StateT]):
 
     def _durable(
         self,
-        state: Mapping[str, Any] | None,
+        state: Mapping[str, Any] | Command[Any] | None,
         thread_id: str | None,
         max_steps: int | None,
         max_concurrency: int | None,
@@ -62,7 +63,7 @@ class ThreadRunMethods(Generic[StateT]):
 
     async def _adurable(
         self,
-        state: Mapping[str, Any] | None,
+        state: Mapping[str, Any] | Command[Any] | None,
         thread_id: str | None,
         max_steps: int | None,
         max_concurrency: int | None,
@@ -73,7 +74,7 @@ class ThreadRunMethods(Generic[StateT]):
 
     def invoke(
         self,
-        state: Mapping[str, Any] | None,
+        state: Mapping[str, Any] | Command[Any] | None,
         *,
         thread_id: str | None = None,
         checkpoint_id: str | None = None,
@@ -105,7 +106,7 @@ class ThreadRunMethods(Generic[StateT]):
 
     async def ainvoke(
         self,
-        state: Mapping[str, Any] | None,
+        state: Mapping[str, Any] | Command[Any] | None,
         *,
         thread_id: str | None = None,
         checkpoint_id: str | None = None,
@@ -143,3 +144,24 @@ class ThreadRunMethods(Generic[StateT]):
     ) -> RunResult[StateT]:
         """:meth:`resume` on the event loop."""
         return await self._adurable(None, thread_id, max_steps, None, None, answer)
+
+
+def resume_input(
+    state: Mapping[str, Any] | Command[Any] | None, answer: object
+) -> tuple[Mapping[str, Any] | None, object]:
+    """A run's input and answer; ``Command(resume=value)`` is no input and ``value``.
+
+    Raises:
+        GraphDefinitionError: a ``Command`` input with more than ``resume=``.
+    """
+    from orkes.graph.routing import NO_RESUME, Command
+
+    if not isinstance(state, Command):
+        return state, answer
+    if state.resume is NO_RESUME or state.update is not None or state.goto != () or state.graph:
+        raise GraphDefinitionError(
+            f"a run's input may be a Command with resume= only, got {state!r}: to change the "
+            "state before going on, call update_state(thread_id, values) first; a node "
+            "returns Command(update=..., goto=...)"
+        )
+    return None, state.resume

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 from orkes.errors import ConflictingUpdateError, RoutingError, StateError
 from orkes.graph._tasks import STATE, Task
-from orkes.graph.routing import Command, ParentCommand, Send
+from orkes.graph.routing import NO_RESUME, Command, ParentCommand, Send
 from orkes.graph.state import Reducer
 
 if TYPE_CHECKING:
@@ -46,6 +46,14 @@ def writes_of(
     elif isinstance(returned, Mapping):
         writes = returned
     elif isinstance(returned, Command):
+        if returned.resume is not NO_RESUME:
+            raise RoutingError(
+                f"node {task.node.name!r} returned Command(resume=...), which only a run's "
+                "caller gives (runner.invoke(Command(resume=answer), thread_id=...)); a node "
+                "returns Command(update=..., goto=...)",
+                node=task.node.name,
+                value=returned,
+            )
         if returned.graph is not None:
             _to_parent(task, returned)
         writes = returned.update if returned.update is not None else _NO_WRITES

@@ -12,7 +12,7 @@ by ``compile()``), never per call.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any, TypeVar, cast
 
@@ -53,7 +53,7 @@ class Pauses:
     so each has a stable id (``"<task id>:<n>"``).
     """
 
-    __slots__ = ("answers", "count", "onces", "record", "task_id")
+    __slots__ = ("answers", "arecord", "count", "onces", "record", "task_id")
 
     def __init__(
         self,
@@ -61,11 +61,13 @@ class Pauses:
         answers: dict[str, Any],
         onces: dict[str, Any],
         record: Callable[[str, Any], None],
+        arecord: Callable[[str, Any], Awaitable[None]],
     ) -> None:
         self.task_id = task_id
         self.answers = answers
         self.onces = onces
-        self.record = record
+        self.record = record  # keeps a once-result with the thread
+        self.arecord = arecord  # the same, for async code
         self.count = 0
 
     def child(self, task_id: str) -> Pauses:
@@ -78,7 +80,11 @@ class Pauses:
             self.onces[f"{mark}{name}"] = value
             self.record(f"{mark}{name}", value)
 
-        return Pauses(prefix, self.answers, onces, record)
+        async def arecord(name: str, value: Any) -> None:
+            self.onces[f"{mark}{name}"] = value
+            await self.arecord(f"{mark}{name}", value)
+
+        return Pauses(prefix, self.answers, onces, record, arecord)
 
     def ask(self, payload: Any) -> Any:
         """The answer to this task's next interrupt, or the signal that pauses the run."""
@@ -150,6 +156,25 @@ class RunContext:
             return cast(T, pauses.onces[name])
         value = fn(*args)
         pauses.record(name, value)
+        pauses.onces[name] = value
+        return value
+
+    async def aonce(self, name: str, fn: Callable[..., Awaitable[T]], *args: Any) -> T:
+        """:meth:`once` for async nodes: ``await fn(*args)`` the first time, recorded.
+
+        The record is written without blocking the event loop (``once`` works in an
+        async node too, but writes with a blocking call).
+
+        Example:
+            ``receipt = await ctx.aonce("charge", payments.charge, order_id)``
+        """
+        pauses = self._pauses
+        if pauses is None:
+            return await fn(*args)
+        if name in pauses.onces:
+            return cast(T, pauses.onces[name])
+        value = await fn(*args)
+        await pauses.arecord(name, value)
         pauses.onces[name] = value
         return value
 

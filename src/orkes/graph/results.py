@@ -21,7 +21,10 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, Generic, TypeVar
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
+
+if TYPE_CHECKING:
+    from orkes.events import Interrupt
 
 __all__ = ["RunResult", "Snapshot", "final_state"]
 
@@ -44,7 +47,7 @@ class RunResult(Generic[StateT]):
     done: bool
     thread_id: str | None = None
     checkpoint_id: str | None = None
-    interrupts: tuple[Any, ...] = ()
+    interrupts: tuple[Interrupt, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,7 +74,7 @@ class Snapshot(Generic[StateT]):
     source: str
     writers: tuple[str, ...]
     next: tuple[str, ...]
-    interrupts: tuple[Any, ...]
+    interrupts: tuple[Interrupt, ...]
     created_at: float
 
 

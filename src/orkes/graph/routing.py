@@ -27,6 +27,9 @@ __all__ = ["Command", "ParentCommand", "Send"]
 
 NodeName = TypeVar("NodeName", bound=str, covariant=True)
 
+NO_RESUME: Any = object()
+"""``Command``'s ``resume`` when none was given."""
+
 
 @dataclass(frozen=True, slots=True)
 class Send:
@@ -53,12 +56,16 @@ class Command(Generic[NodeName]):
         graph: ``Command.PARENT`` to route in the graph that holds this subgraph
             instead: the subgraph ends, and its node in the parent acts as if it had
             returned this command.
+        resume: only as a run's input, never a node's return:
+            ``runner.invoke(Command(resume=answer), thread_id=...)`` is
+            ``runner.resume(thread_id, answer)`` (as LangGraph users write it; ``run``,
+            ``stream`` and their a-twins take it too).
     """
 
     PARENT: ClassVar[str] = "__parent__"
     """``graph=Command.PARENT``: route in the parent graph."""
 
-    __slots__ = ("goto", "graph", "update")
+    __slots__ = ("goto", "graph", "resume", "update")
 
     def __init__(
         self,
@@ -66,10 +73,12 @@ class Command(Generic[NodeName]):
         update: Mapping[str, Any] | None = None,
         goto: NodeName | Send | Sequence[NodeName | Send] = (),
         graph: str | None = None,
+        resume: Any = NO_RESUME,
     ) -> None:
         self.update = update
         self.goto = goto
         self.graph = graph
+        self.resume = resume
 
     def __repr__(self) -> str:
         parts = [f"update={self.update!r}"] if self.update is not None else []
@@ -77,12 +86,19 @@ class Command(Generic[NodeName]):
             parts.append(f"goto={self.goto!r}")
         if self.graph is not None:
             parts.append("graph=Command.PARENT" if self.graph == self.PARENT else repr(self.graph))
+        if self.resume is not NO_RESUME:
+            parts.append(f"resume={self.resume!r}")
         return f"Command({', '.join(parts)})"
 
     def __eq__(self, other: object) -> bool:
         if not isinstance(other, Command):
             return NotImplemented
-        return (self.update, self.goto, self.graph) == (other.update, other.goto, other.graph)
+        return (self.update, self.goto, self.graph, self.resume) == (
+            other.update,
+            other.goto,
+            other.graph,
+            other.resume,
+        )
 
     __hash__ = None  # type: ignore[assignment]  # mutable contents: unhashable like a dict
 

@@ -9,8 +9,9 @@ need it.
 
 from __future__ import annotations
 
+import contextlib
 import contextvars
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import AsyncIterator, Callable, Iterable, Mapping
 from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 from orkes.errors import GraphDefinitionError
@@ -18,9 +19,10 @@ from orkes.graph._history import ThreadMethods
 from orkes.graph._listen import Listener, checked_modes
 from orkes.graph._loops import drive
 from orkes.graph._runs import RunMethods
-from orkes.graph._thread_runs import NO_ANSWER, ThreadRunMethods
+from orkes.graph._thread_runs import NO_ANSWER, ThreadRunMethods, resume_input
 from orkes.graph.compiled import CompiledGraph
 from orkes.graph.plan import Run
+from orkes.graph.routing import Command
 from orkes.graph.stream import AsyncRunStream, RunStream
 
 if TYPE_CHECKING:
@@ -106,7 +108,7 @@ class GraphRunner(RunMethods[StateT], ThreadRunMethods[StateT], ThreadMethods[St
 
     def _start_run(
         self,
-        state: Mapping[str, Any],
+        state: Mapping[str, Any] | Command[Any],
         max_steps: int | None,
         max_concurrency: int | None,
         thread_id: str | None,
@@ -125,7 +127,7 @@ class GraphRunner(RunMethods[StateT], ThreadRunMethods[StateT], ThreadMethods[St
 
     async def _start_arun(
         self,
-        state: Mapping[str, Any],
+        state: Mapping[str, Any] | Command[Any],
         max_steps: int | None,
         max_concurrency: int | None,
         thread_id: str | None,
@@ -151,7 +153,7 @@ class GraphRunner(RunMethods[StateT], ThreadRunMethods[StateT], ThreadMethods[St
 
     def _start_stream(
         self,
-        state: Mapping[str, Any] | None,
+        state: Mapping[str, Any] | Command[Any] | None,
         modes: Iterable[StreamMode] | StreamMode,
         max_steps: int | None,
         max_concurrency: int | None,
@@ -174,22 +176,34 @@ class GraphRunner(RunMethods[StateT], ThreadRunMethods[StateT], ThreadMethods[St
 
     def _start_astream(
         self,
-        state: Mapping[str, Any] | None,
+        state: Mapping[str, Any] | Command[Any] | None,
         modes: Iterable[StreamMode] | StreamMode,
         max_steps: int | None,
         max_concurrency: int | None,
         thread_id: str | None,
     ) -> AsyncRunStream[StateT, Any]:
-        """:meth:`astream`'s work."""
+        """:meth:`astream`'s work: a thread is opened by the first ``__anext__``, async."""
         from orkes.graph._loops import adrive
 
         listener = Listener(checked_modes(modes))
-        run, first = self._opened(state, thread_id, max_steps, max_concurrency, listener)
-        return AsyncRunStream(adrive(run, listener, run.max_concurrency, first), run)
+        thread = self._thread(thread_id)
+        if thread is None:
+            run, first = self._opened(state, None, max_steps, max_concurrency, listener)
+            return AsyncRunStream(adrive(run, listener, run.max_concurrency, first), run)
+
+        async def events() -> AsyncIterator[Any]:
+            run, first = await self._aopened(state, thread, max_steps, max_concurrency, listener)
+            stream.started(run)
+            async with contextlib.aclosing(adrive(run, listener, run.max_concurrency, first)) as e:
+                async for event in e:
+                    yield event
+
+        stream: AsyncRunStream[StateT, Any] = AsyncRunStream(events(), None)
+        return stream
 
     def _opened(
         self,
-        state: Mapping[str, Any] | None,
+        state: Mapping[str, Any] | Command[Any] | None,
         thread_id: str | None,
         max_steps: int | None,
         max_concurrency: int | None,
@@ -198,6 +212,7 @@ class GraphRunner(RunMethods[StateT], ThreadRunMethods[StateT], ThreadMethods[St
         answer: object = NO_ANSWER,
     ) -> tuple[Run, tuple[Task, ...] | None]:
         """A run to stream: a thread's (opened now, its saver on ``listener``), or a plain one."""
+        state, answer = resume_input(state, answer)
         thread = self._thread(thread_id)
         if thread is None:
             if state is None:
@@ -212,16 +227,15 @@ class GraphRunner(RunMethods[StateT], ThreadRunMethods[StateT], ThreadMethods[St
             self.compiled.plan, checkpointer, name, state, self._steps(max_steps), checkpoint_id,
             self.upgrade,
         )  # fmt: skip
-        if answer is not NO_ANSWER and saver.head_id is not None:
-            for write in saver.take_answers(answer):  # kept first: a crash does not lose them
-                checkpointer.put_writes(name, saver.head_id, write)
+        for write in saver.resume_answers(state, answer):  # kept first: a crash loses none
+            checkpointer.put_writes(name, saver.head_id or "", write)
         listener.saver = saver
         run.max_concurrency = self._concurrency(max_concurrency)
         return run, first
 
     def _durable(
         self,
-        state: Mapping[str, Any] | None,
+        state: Mapping[str, Any] | Command[Any] | None,
         thread_id: str | None,
         max_steps: int | None,
         max_concurrency: int | None,
@@ -242,7 +256,7 @@ class GraphRunner(RunMethods[StateT], ThreadRunMethods[StateT], ThreadMethods[St
 
     async def _adurable(
         self,
-        state: Mapping[str, Any] | None,
+        state: Mapping[str, Any] | Command[Any] | None,
         thread_id: str | None,
         max_steps: int | None,
         max_concurrency: int | None,
@@ -253,21 +267,37 @@ class GraphRunner(RunMethods[StateT], ThreadRunMethods[StateT], ThreadMethods[St
 
         thread = self._thread(thread_id)
         assert thread is not None
+        listener = Listener(frozenset())
+        run, first = await self._aopened(
+            state, thread, max_steps, max_concurrency, listener, checkpoint_id, answer
+        )
+        await asyncio.ensure_future(_adrained(run, listener, first))
+        return self._result(run, listener)
+
+    async def _aopened(
+        self,
+        state: Mapping[str, Any] | Command[Any] | None,
+        thread: tuple[Checkpointer, str],
+        max_steps: int | None,
+        max_concurrency: int | None,
+        listener: Listener,
+        checkpoint_id: str | None = None,
+        answer: object = NO_ANSWER,
+    ) -> tuple[Run, tuple[Task, ...] | None]:
+        """:meth:`_opened` of a thread, for async code: no call blocks the event loop."""
         from orkes.graph._open_thread import aopen_thread
 
+        state, answer = resume_input(state, answer)
         checkpointer, name = thread
-        listener = Listener(frozenset())
         run, saver, first = await aopen_thread(
             self.compiled.plan, checkpointer, name, state, self._steps(max_steps), checkpoint_id,
             self.upgrade,
         )  # fmt: skip
-        if answer is not NO_ANSWER and saver.head_id is not None:
-            for write in saver.take_answers(answer):
-                await checkpointer.aput_writes(name, saver.head_id, write)
+        for write in saver.resume_answers(state, answer):  # kept first: a crash loses none
+            await checkpointer.aput_writes(name, saver.head_id or "", write)
         listener.saver = saver
         run.max_concurrency = self._concurrency(max_concurrency)
-        await asyncio.ensure_future(_adrained(run, listener, first))
-        return self._result(run, listener)
+        return run, first
 
     def _result(self, run: Run, listener: Listener) -> RunResult[StateT]:
         from orkes.graph.results import RunResult
@@ -298,9 +328,17 @@ class GraphRunner(RunMethods[StateT], ThreadRunMethods[StateT], ThreadMethods[St
         return _checked_concurrency(max_concurrency)
 
     def _new_run(
-        self, state: Mapping[str, Any], max_steps: int | None, max_concurrency: int | None
+        self,
+        state: Mapping[str, Any] | Command[Any],
+        max_steps: int | None,
+        max_concurrency: int | None,
     ) -> Run:
         plan = self.compiled.plan
+        if isinstance(state, Command):
+            raise GraphDefinitionError(
+                f"{state!r} answers a paused thread: give thread_id= (and a runner with a "
+                "checkpointer)"
+            )
         if plan.interrupt_before or plan.interrupt_after:
             raise GraphDefinitionError(
                 "this graph was compiled with interrupt_before= / interrupt_after=, which "

@@ -136,11 +136,15 @@ class AsyncRunStream(Generic[StateT, EventT]):
 
     __slots__ = ("_ended", "_error", "_events", "_run")
 
-    def __init__(self, events: AsyncIterator[EventT], run: Run) -> None:
+    def __init__(self, events: AsyncIterator[EventT], run: Run | None) -> None:
         self._events = events
-        self._run = run
+        self._run = run  # None until a thread's run is opened by the first event
         self._ended = False
         self._error: BaseException | None = None
+
+    def started(self, run: Run) -> None:
+        """The run has been opened (a thread's is opened asynchronously, by ``events``)."""
+        self._run = run
 
     def __await__(self) -> Generator[Any, None, AsyncRunStream[StateT, EventT]]:
         return self._itself().__await__()
@@ -179,7 +183,8 @@ class AsyncRunStream(Generic[StateT, EventT]):
         """Stop the run: no node starts after this; running nodes are cancelled or awaited."""
         if not self._ended:
             self._ended = True
-            self._run.stopping = True
+            if self._run is not None:
+                self._run.stopping = True
             aclose = getattr(self._events, "aclose", None)
             if aclose is not None:
                 await aclose()
@@ -201,12 +206,13 @@ class AsyncRunStream(Generic[StateT, EventT]):
         return cast(StateT, _final(self._run, self._error))
 
 
-def _final(run: Run, error: BaseException | None) -> Any:  # the caller's StateT
+def _final(run: Run | None, error: BaseException | None) -> Any:  # the caller's StateT
     if error is not None:
         raise error
-    if run.stopping:
+    if run is None or run.stopping:
         raise RunStopped(
-            f"the stream was closed after step {run.step}, before the run ended: there is no "
-            "final state (iterate to the end, or read .result before closing)"
+            f"the stream was closed after step {run.step if run else 0}, before the run "
+            "ended: there is no final state (iterate to the end, or read .result before "
+            "closing)"
         )
     return run.state

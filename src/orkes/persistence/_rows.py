@@ -11,7 +11,7 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
-from orkes.errors import CheckpointError
+from orkes.errors import CheckpointError, SerializationError
 from orkes.persistence.base import Checkpoint, PendingWrite
 from orkes.persistence.serde import dumps, loads
 
@@ -37,10 +37,20 @@ def value_texts(checkpoint: Checkpoint, values: Mapping[str, Any] | None = None)
     Errors name the key and the nodes that wrote it.
     """
     writers = ", ".join(map(repr, checkpoint.writers)) or "the input"
+    node = checkpoint.writers[0] if len(checkpoint.writers) == 1 else None
     return {
-        key: dumps(value, where=f"key {key!r} written by {writers}")
+        key: _text(value, f"key {key!r} written by {writers}", key, node)
         for key, value in (checkpoint.written_here() if values is None else values).items()
     }
+
+
+def _text(value: Any, where: str, key: str, node: str | None) -> str:
+    """``dumps(value)``; a refusal carries the key and the node (as ``.key``, ``.node``)."""
+    try:
+        return dumps(value, where=where)
+    except SerializationError as exc:
+        exc.key, exc.node = key, node
+        raise
 
 
 def meta_dict(checkpoint: Checkpoint) -> dict[str, Any]:
@@ -51,7 +61,6 @@ def meta_dict(checkpoint: Checkpoint) -> dict[str, Any]:
         "schema_keys": list(checkpoint.schema_keys),
         "memory": dict(checkpoint.memory),
         "next_tasks": [dict(task) for task in checkpoint.next_tasks],
-        "interrupts": [dict(pause) for pause in checkpoint.interrupts],
         "metadata": dict(checkpoint.metadata),
     }
 
@@ -60,17 +69,17 @@ def meta_of(checkpoint: Checkpoint) -> str:
     """:func:`meta_dict` as one text."""
     return dumps(
         meta_dict(checkpoint),
-        where=f"checkpoint of thread {checkpoint.thread_id!r} (its tasks due, interrupts)",
+        where=f"checkpoint of thread {checkpoint.thread_id!r} (its tasks due)",
     )
 
 
 def only_run_data(checkpoint: Checkpoint) -> bool:
     """Whether the meta of ``checkpoint`` holds nothing a user gave.
 
-    That is, no ``Send`` argument (among the tasks due or deferred), no interrupt
-    payload, no metadata: only names, ids and counts, which every store can keep.
+    That is, no ``Send`` argument (among the tasks due or deferred), no metadata: only
+    names, ids and counts, which every store can keep.
     """
-    if checkpoint.interrupts or checkpoint.metadata:
+    if checkpoint.metadata:
         return False
     for task in checkpoint.next_tasks:
         if "arg" in task:
@@ -124,10 +133,6 @@ def checkpoint_of(
                 _mapping(task, "next_tasks")
                 for task in _sequence(meta.get("next_tasks", []), "next_tasks")
             ),
-            interrupts=tuple(
-                _mapping(pause, "interrupts")
-                for pause in _sequence(meta.get("interrupts", []), "interrupts")
-            ),
             created_at=float(created_at),
             metadata=_mapping(meta.get("metadata", {}), "metadata"),
         )
@@ -138,7 +143,7 @@ def checkpoint_of(
 def write_text(write: PendingWrite, thread_id: str) -> str:
     """A pending write's writes and routes, as one text (errors name the key and node)."""
     for key, value in write.writes.items():  # refused values are named by key and node
-        dumps(value, where=f"key {key!r} written by {write.node!r}")
+        _text(value, f"key {key!r} written by {write.node!r}", key, write.node)
     return dumps(
         {"writes": dict(write.writes), "routes": list(write.routes)},
         where=f"the routes of node {write.node!r} in thread {thread_id!r}",

@@ -106,8 +106,6 @@ class Checkpoint:
             parts that hold something).
         next_tasks: the tasks due in the next superstep, as ``{"node": name, "index":
             i}`` (and ``"arg"`` for a ``Send``'s task).
-        interrupts: the pauses pending at this boundary, as plain dicts (``id``,
-            ``node``, ``path``, ``payload``).
         created_at: seconds since the epoch.
         metadata: anything else worth keeping (``{"upgraded_from": [...]}``, …).
     """
@@ -123,7 +121,6 @@ class Checkpoint:
     schema_keys: tuple[str, ...]
     memory: Mapping[str, Any] = field(default_factory=dict)
     next_tasks: tuple[Mapping[str, Any], ...] = ()
-    interrupts: tuple[Mapping[str, Any], ...] = ()
     created_at: float = field(default_factory=time.time)
     metadata: Mapping[str, Any] = field(default_factory=dict)
 

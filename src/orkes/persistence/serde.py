@@ -199,7 +199,8 @@ def _encode(given: object, where: str, path: Any, depth: int) -> Any:
     value: Any = given
     if depth > MAX_DEPTH:
         raise SerializationError(
-            f"{where} nests deeper than {MAX_DEPTH} levels (or holds itself) at {_render(path)}"
+            f"{where} nests deeper than {MAX_DEPTH} levels (or holds itself) at {_render(path)}",
+            at=_render(path),
         )
     kind = type(value)
     if kind is str or kind is bool or value is None:
@@ -239,7 +240,9 @@ def _encode(given: object, where: str, path: Any, depth: int) -> Any:
     raise SerializationError(
         f"{where} holds a {kind.__module__}.{kind.__qualname__} at {_render(path)}, which "
         "checkpoints cannot store: store plain data (str, numbers, lists, dicts, …), or "
-        f"register the type with orkes.persistence.register({kind.__qualname__})"
+        f"register the type with orkes.persistence.register({kind.__qualname__})",
+        type_name=f"{kind.__module__}.{kind.__qualname__}",
+        at=_render(path),
     )
 
 
