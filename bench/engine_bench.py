@@ -537,6 +537,7 @@ def measure(scenario: Scenario, rounds: int, langgraph_rounds: int) -> dict[str,
 
 
 def report(scenario: Scenario, timings: dict[str, list[float]]) -> None:
+    timings = {name: values for name, values in timings.items() if values}  # 0 rounds: left out
     best = {name: min(values) for name, values in timings.items()}
     median = {name: statistics.median(values) for name, values in timings.items()}
     plural = "branches" if scenario.unit == "branch" else f"{scenario.unit}s"

@@ -17,6 +17,7 @@ import pytest
 
 from orkes import END, START, GraphRunner, OrkesGraph
 from orkes.errors import (
+    CheckpointConflict,
     CheckpointError,
     GraphDefinitionError,
     NodeError,
@@ -134,6 +135,47 @@ def test_a_step_of_one_task_is_one_write_and_parallel_tasks_are_kept_each(
     assert spy.count("put") + spy.count("aput") == 4
     kept = [call.removeprefix("a") for call in spy.calls if "put_writes" in call]
     assert kept == ["put_writes writes", "put_writes writes"]  # b's and c's
+
+
+def test_two_workers_resuming_one_thread_one_proceeds_the_other_conflicts(
+    checkpointer: Checkpointer,
+) -> None:
+    """Optimistic concurrency on the checkpoint a run started from: no step runs twice
+    into the thread's line, and the loser is told, having written no checkpoint."""
+    both_inside = threading.Barrier(2, timeout=10)
+
+    def slow(state: Chat) -> Chat:
+        both_inside.wait()  # both workers are in this node at once
+        return {"messages": ["worked"]}
+
+    graph = OrkesGraph(Chat).add_node("first", lambda s: {"turns": 1}).add_node(slow)
+    graph.add_edge(START, "first").add_edge("first", "slow").add_edge("slow", END)
+    runner = GraphRunner(graph.compile(interrupt_before=["slow"]), checkpointer=checkpointer)
+    runner.invoke({"messages": []}, thread_id="shared")  # paused before 'slow'
+    outcomes: list[object] = []
+
+    def worker() -> None:
+        try:
+            outcomes.append(runner.resume("shared").state)
+        except CheckpointConflict as conflict:
+            outcomes.append(conflict)
+
+    workers = [threading.Thread(target=worker) for _ in range(2)]
+    for thread in workers:
+        thread.start()
+    for thread in workers:
+        thread.join()
+    conflicts = [o for o in outcomes if isinstance(o, CheckpointConflict)]
+    finished = [o for o in outcomes if not isinstance(o, CheckpointConflict)]
+    assert len(conflicts) == 1
+    assert "another worker" in str(conflicts[0])
+    assert finished == [{"messages": ["worked"], "turns": 1}]
+    history = runner.history("shared")
+    assert [(snapshot.step, snapshot.writers) for snapshot in history] == [
+        (2, ("slow",)),
+        (1, ("first",)),
+        (0, ()),
+    ]
 
 
 def test_a_failed_run_resumes_without_running_finished_nodes_again(
