@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Container, Mapping
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -16,6 +16,7 @@ from orkes.graph.state import StateSchema
 if TYPE_CHECKING:
     from orkes.graph.runner import GraphRunner
     from orkes.graph.spec import GraphSpec
+    from orkes.viz.shape import GraphShape
 
 __all__ = ["CompiledGraph"]
 
@@ -84,6 +85,54 @@ class CompiledGraph(RunMethods[StateT]):
     def __repr__(self) -> str:
         label = f" {self.name!r}" if self.name else ""
         return f"<CompiledGraph{label} over {self.state_schema.__name__}: {len(self.nodes)} nodes>"
+
+    def shape(self) -> GraphShape:
+        """The plain description this graph's pictures draw (an ``orkes.viz.GraphShape``).
+
+        Nodes (subgraphs with their own shape), edges, joins, conditional edges labelled
+        with their mapping keys, and the destinations of ``Send`` / ``Command``.
+        """
+        from orkes.graph._shape import graph_shape
+
+        return graph_shape(self.spec)
+
+    def draw_mermaid(self) -> str:
+        """The graph as Mermaid ``flowchart TD`` text (see the "Seeing your graph" page)."""
+        from orkes.viz.mermaid import render_mermaid
+
+        return render_mermaid(self.shape())
+
+    def draw_ascii(self, *, max_width: int = 100) -> str:
+        """The graph as ASCII art, at most ``max_width`` columns wide.
+
+        Raises:
+            GraphDefinitionError: it does not fit; use :meth:`draw_mermaid` or
+                :meth:`draw_svg`, or a larger ``max_width``.
+        """
+        from orkes.viz.ascii import render_ascii
+
+        return render_ascii(self.shape(), max_width=max_width)
+
+    def draw_svg(self) -> str:
+        """The graph as a self-contained SVG document (no fonts, scripts or links)."""
+        from orkes.viz.svg import render_svg
+
+        return render_svg(self.shape())
+
+    def _repr_mimebundle_(
+        self, include: Container[str] | None = None, exclude: Container[str] | None = None
+    ) -> dict[str, str]:
+        """What Jupyter shows: the SVG picture, the Mermaid text, and the ``repr``."""
+        makers: dict[str, Callable[[], str]] = {
+            "image/svg+xml": self.draw_svg,
+            "text/vnd.mermaid": self.draw_mermaid,
+            "text/plain": self.__repr__,
+        }
+        return {
+            mime: make()
+            for mime, make in makers.items()
+            if (include is None or mime in include) and (exclude is None or mime not in exclude)
+        }
 
     def _runner(self) -> GraphRunner[StateT]:
         from orkes.graph.runner import GraphRunner
