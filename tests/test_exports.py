@@ -31,6 +31,7 @@ PUBLIC_NAMES = [
     "Send",
     "Snapshot",
     "ToolCall",
+    "Tracer",
     "__version__",
     "add_messages",
     "errors",
@@ -154,3 +155,17 @@ def test_an_unknown_connector_name_is_an_attribute_error() -> None:
 
     with pytest.raises(AttributeError, match="has no attribute 'Nope'"):
         orkes.connectors.Nope  # noqa: B018
+
+
+def test_tracing_loads_when_tracer_is_first_asked_for() -> None:
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, orkes\n"
+        "print('orkes.tracing' in sys.modules)\n"
+        "from orkes import Tracer\n"
+        "print('orkes.tracing' in sys.modules, Tracer.__module__)\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert done.stdout.splitlines() == ["False", "True orkes.tracing.tracer"]

@@ -29,6 +29,7 @@ from orkes.shared.schema import LLMConnector, OrkesMessageSchema, ToolCall
 
 if TYPE_CHECKING:
     from orkes.graph.results import RunResult, Snapshot
+    from orkes.tracing import Tracer
 
 __version__ = "0.2.0"
 
@@ -51,6 +52,7 @@ __all__ = [
     "Send",
     "Snapshot",
     "ToolCall",
+    "Tracer",
     "__version__",
     "add_messages",
     "errors",
@@ -59,9 +61,14 @@ __all__ = [
 
 
 def __getattr__(name: str) -> Any:
-    # RunResult and Snapshot load with the first durable run, not with ``import orkes``.
+    # RunResult and Snapshot load with the first durable run, Tracer with the first traced
+    # one: not with ``import orkes``.
     if name in ("RunResult", "Snapshot"):
         from orkes.graph import results
 
         return getattr(results, name)
+    if name == "Tracer":
+        from orkes.tracing import Tracer
+
+        return Tracer
     raise AttributeError(f"module 'orkes' has no attribute {name!r}")

@@ -32,7 +32,10 @@ import contextvars
 import itertools
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, ClassVar, Literal, Union
+from typing import TYPE_CHECKING, Any, ClassVar, Literal, Union
+
+if TYPE_CHECKING:
+    from orkes._observe import TaskObserver
 
 __all__ = [
     "STREAM_MODES",
@@ -175,10 +178,11 @@ class TaskScope:
 
     Internal: the runner makes one per task while somebody listens. ``emit`` takes an
     event; ``modes`` are the stream's modes; ``tokens`` says whether this node's LLM
-    tokens are wanted.
+    tokens are wanted; ``trace``, when a tracer records the run, takes the task's LLM
+    calls and nested runs.
     """
 
-    __slots__ = ("emit", "modes", "node", "path", "step", "tokens")
+    __slots__ = ("emit", "modes", "node", "path", "step", "tokens", "trace")
 
     def __init__(
         self,
@@ -188,6 +192,7 @@ class TaskScope:
         path: tuple[str, ...],
         step: int,
         tokens: bool,
+        trace: TaskObserver | None = None,
     ) -> None:
         self.emit = emit
         self.modes = modes
@@ -195,6 +200,7 @@ class TaskScope:
         self.path = path
         self.step = step
         self.tokens = tokens
+        self.trace = trace
 
 
 current_scope: contextvars.ContextVar[TaskScope | None] = contextvars.ContextVar(

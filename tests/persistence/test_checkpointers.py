@@ -208,6 +208,9 @@ def test_the_async_twins_do_the_same(checkpointer: Checkpointer) -> None:
     head, count, writes, gone = asyncio.run(main())
     assert isinstance(head, Checkpoint)
     assert (count, writes, gone) == (1, 1, None)
+    made = chain(checkpointer, "p", 3)
+    assert asyncio.run(checkpointer.aprune("p", keep_last=1)) == 2
+    assert [c.checkpoint_id for c in checkpointer.list("p")] == [made[-1].checkpoint_id]
 
 
 def test_a_big_value_carried_unchanged_is_stored_once(tmp_path: Path) -> None:

@@ -11,6 +11,7 @@ import asyncio
 import operator
 import threading
 from collections.abc import Callable, Mapping
+from datetime import timedelta
 from typing import Annotated, Any, Protocol, TypedDict, cast
 
 import pytest
@@ -387,6 +388,22 @@ def test_delete_thread_forgets_it(checkpointer: Checkpointer) -> None:
     assert runner.run({"messages": ["anew"]}, thread_id="d")["turns"] == 1
     asyncio.run(runner.adelete_thread("d"))
     assert runner.history("d") == []
+
+
+def test_prune_keeps_history_from_growing_and_never_loses_the_head(
+    checkpointer: Checkpointer,
+) -> None:
+    runner = GraphRunner(echo_bot().compile(), checkpointer=checkpointer)
+    for word in ("one", "two", "three"):
+        runner.run({"messages": [word]}, thread_id="long")
+    runner.run({"messages": ["x"]}, thread_id="other")
+    assert len(runner.history("long")) == 6  # input and reply, per run
+    assert runner.prune("long", keep_last=2) == 4
+    assert [s.step for s in runner.history("long")] == [1, 0]
+    assert runner.get_state("long").state["turns"] == 3
+    assert asyncio.run(runner.aprune(older_than=timedelta(0))) == 2  # every thread's old ones
+    assert [len(runner.history(t)) for t in ("long", "other")] == [1, 1]
+    assert runner.run({"messages": ["four"]}, thread_id="long")["turns"] == 4
 
 
 def test_a_runner_without_a_checkpointer_keeps_no_threads() -> None:

@@ -38,8 +38,10 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, ClassVar, Protocol, get_args
 from urllib.parse import urlsplit
 
+from orkes._observe import CallRecorder, llm_call_recorder
 from orkes.connectors._closing import Closing
 from orkes.connectors._http import HttpClient, HttpRequest
+from orkes.connectors._recording import arecorded, ending, recorded
 from orkes.connectors._reply import StreamDecoder, without_secrets
 from orkes.connectors._status import service_message_from_body
 from orkes.connectors._stream import (
@@ -138,6 +140,9 @@ class HttpChatConnector(Closing, ABC):
     official_host: ClassVar[str | None] = None
     """The service's own host; at any other, :attr:`service` gets ``"-compatible server"``."""
 
+    records_llm_calls: ClassVar[bool] = True
+    """Its calls made in a traced run are recorded without ``orkes.tracing.traced()``."""
+
     def __init__(
         self,
         model: str,
@@ -209,7 +214,8 @@ class HttpChatConnector(Closing, ABC):
 
         While a graph run streams ``"messages"`` from the node making this call, the
         request streams: each chunk of text is published as a ``Token`` as it arrives,
-        and the reply returned is the same whole message.
+        and the reply returned is the same whole message. While a tracer records the
+        node's run, the call is recorded (``orkes.tracing``).
 
         Raises:
             BadRequest: a message's role is not one of :data:`ROLES` (nothing is sent),
@@ -217,9 +223,12 @@ class HttpChatConnector(Closing, ABC):
             ConnectorError: the subclass that says what went wrong.
         """
         publish = token_publisher()
+        call = llm_call_recorder(self)
         if publish is not None:
-            return collect(self._stream_core(messages, tools, params), publish)
-        return self._invoke(messages, tools, params)
+            return recorded(
+                call, lambda: collect(self._stream_core(messages, tools, params, call), publish)
+            )
+        return recorded(call, lambda: self._invoke(messages, tools, params, call=call))
 
     def _invoke(
         self,
@@ -227,8 +236,9 @@ class HttpChatConnector(Closing, ABC):
         tools: Iterable[Callable[..., Any] | ToolSpec] | None,
         params: Mapping[str, Any],
         given_up: threading.Event | None = None,
+        call: CallRecorder | None = None,
     ) -> OrkesMessageSchema:
-        request = self._request(messages, tools, params, stream=False)
+        request = self._request(messages, tools, params, stream=False, call=call)
         body = self._http.request_json(request, stop=given_up)
         try:
             return self._parse_response(body)
@@ -250,11 +260,16 @@ class HttpChatConnector(Closing, ABC):
         as with :meth:`invoke`, from the event loop's thread.
         """
         publish = token_publisher()
+        call = llm_call_recorder(self)
         if publish is not None:
-            return await acollect(self._stream_core(messages, tools, params), publish)
+            return await arecorded(
+                call, lambda: acollect(self._stream_core(messages, tools, params, call), publish)
+            )
         given_up = threading.Event()
         try:
-            return await in_thread(self._invoke, messages, tools, params, given_up)
+            return await arecorded(
+                call, lambda: in_thread(self._invoke, messages, tools, params, given_up, call)
+            )
         except asyncio.CancelledError:
             given_up.set()
             raise
@@ -273,7 +288,7 @@ class HttpChatConnector(Closing, ABC):
         the node making this call, each chunk is also published as a ``Token`` when it is
         read.
         """
-        return MessageStream(self._stream_core(messages, tools, params), token_publisher())
+        return MessageStream(self._traced_core(messages, tools, params), token_publisher())
 
     def astream(
         self,
@@ -286,19 +301,40 @@ class HttpChatConnector(Closing, ABC):
 
         Tokens are published as with :meth:`stream`, from the event loop's thread.
         """
-        return AsyncMessageStream(self._stream_core(messages, tools, params), token_publisher())
+        core = self._traced_core(messages, tools, params)
+        return AsyncMessageStream(core, token_publisher())
+
+    def _traced_core(
+        self,
+        messages: Sequence[OrkesMessageSchema],
+        tools: Iterable[Callable[..., Any] | ToolSpec] | None,
+        params: Mapping[str, Any],
+    ) -> _StreamCore:
+        """A stream's core; in a traced run, the call is recorded when the stream ends."""
+        call = llm_call_recorder(self)
+        if call is None:
+            return self._stream_core(messages, tools, params)
+        done = ending(call)
+        try:
+            return self._stream_core(messages, tools, params, call, done)
+        except BaseException as error:
+            done(None, error)
+            raise
 
     def _stream_core(
         self,
         messages: Sequence[OrkesMessageSchema],
         tools: Iterable[Callable[..., Any] | ToolSpec] | None,
         params: Mapping[str, Any],
+        call: CallRecorder | None = None,
+        on_end: Callable[[OrkesMessageSchema | None, BaseException | None], None] | None = None,
     ) -> _StreamCore:
-        request = self._request(messages, tools, params, stream=True)
+        request = self._request(messages, tools, params, stream=True, call=call)
         return _StreamCore(
             lambda given_up: self._http.open_event_stream(request, stop=given_up),
             self._new_stream_decoder(),
             request.secrets,
+            on_end,
         )
 
     def _request(
@@ -308,16 +344,27 @@ class HttpChatConnector(Closing, ABC):
         params: Mapping[str, Any],
         *,
         stream: bool,
+        call: CallRecorder | None = None,
     ) -> HttpRequest:
         conversation = list(messages)
         _check_roles(conversation)
         merged_params = {**self.default_params, **params}
-        request = self._build_request(
-            conversation, _tool_descriptions(tools), merged_params, stream=stream
-        )
-        if self._api_key is None:
+        descriptions = _tool_descriptions(tools)
+        request = self._build_request(conversation, descriptions, merged_params, stream=stream)
+        if self._api_key is not None:
+            request = dataclasses.replace(request, secrets=(*request.secrets, self._api_key))
+        if call is None:
             return request
-        return dataclasses.replace(request, secrets=(*request.secrets, self._api_key))
+        call.sent(
+            conversation,
+            model=str(request.body.get("model", self.model)),
+            params=merged_params,
+            tools=[tool.name for tool in descriptions],
+            endpoint=f"{self.base_url.rstrip('/')}/{request.path.lstrip('/')}",
+            headers=request.headers,
+            secrets=request.secrets,
+        )
+        return dataclasses.replace(request, on_retry=call.retried)
 
     def _answered_without(self, what: str, body: object) -> ResponseFormatError:
         """The error for a 2xx answer that lacks ``what``: it quotes the service's message."""

@@ -93,6 +93,7 @@ class HttpRequest:
         headers: extra headers, such as authentication.
         secrets: strings (API keys) to hide should the service echo them in an error.
         method: the HTTP method.
+        on_retry: called each time the request is sent again (a tracer counts retries).
     """
 
     path: str
@@ -100,6 +101,7 @@ class HttpRequest:
     headers: Mapping[str, str] = field(default_factory=dict, repr=False)
     secrets: tuple[str, ...] = field(default=(), repr=False)
     method: str = "POST"
+    on_retry: Callable[[], None] | None = field(default=None, repr=False, compare=False)
 
 
 class _TransportFailure(Exception):
@@ -310,6 +312,8 @@ class HttpClient(Closing):
                     raise error
                 reason = f"answered {response.status} {response.reason}"
             delay = self._delay_before_retry(attempt, retry_after)
+            if request.on_retry is not None:
+                request.on_retry()
             logger.info(
                 "%s: %s; retry %d of %d in %.2f s", where, reason, attempt, self.max_retries, delay
             )

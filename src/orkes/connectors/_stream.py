@@ -53,7 +53,9 @@ class _StreamCore:
     ``close`` may be called from another thread while ``next_chunk`` waits on a read; two
     threads that call ``next_chunk`` at once read one after the other, never together.
     An error it raises shows none of ``secrets`` (the API key): a service may echo the key
-    in an error event, and the decoder quotes what it could not read.
+    in an error event, and the decoder quotes what it could not read. ``on_end`` (a
+    tracer's) is called once, when the stream ends: with the message, or with the error
+    (a failure, or a close before the end).
     """
 
     def __init__(
@@ -61,6 +63,7 @@ class _StreamCore:
         open_events: Callable[[threading.Event], EventStream],
         decoder: StreamDecoder,
         secrets: Iterable[str] = (),
+        on_end: Callable[[OrkesMessageSchema | None, BaseException | None], None] | None = None,
     ) -> None:
         self._open_events = open_events
         self._decoder = decoder
@@ -73,6 +76,7 @@ class _StreamCore:
         self._given_up = threading.Event()  # set by close(): the request's retries stop
         self._lock = threading.Lock()  # guards _closed and _events, for close()
         self._read_lock = threading.Lock()  # one reader at a time: http.client is not shared
+        self._on_end = on_end
 
     def next_chunk(self) -> str | None:
         """The next piece of text, or ``None`` once the stream is over (or closed)."""
@@ -90,6 +94,7 @@ class _StreamCore:
                 # Raised outside the except block: the unredacted error is not its context.
                 self._failure = failure
                 self.close()
+                self._ended()
                 raise failure
             return self._pending_chunks.popleft()
 
@@ -101,11 +106,23 @@ class _StreamCore:
                 message = f"the stream from {events.where} ended before the reply was complete"
                 raise ConnectionFailed(message)
             self._message = self._decoder.message()
+            self._ended()
             return
         self._pending_chunks.extend(chunk for chunk in self._decoder.feed(event) if chunk)
         if self._decoder.done:
             events.finish()
             self._message = self._decoder.message()
+            self._ended()
+
+    def _ended(self) -> None:
+        """Tell ``on_end`` how the stream ended, once."""
+        on_end, self._on_end = self._on_end, None
+        if on_end is not None:
+            if self._message is not None:
+                on_end(self._message, None)
+            else:
+                closed = ConnectorError("the stream was closed before its end")
+                on_end(None, self._failure or closed)
 
     def _open(self) -> EventStream:
         events = self._open_events(self._given_up)
@@ -149,6 +166,8 @@ class _StreamCore:
             self._given_up.set()
         if events is not None and self._closed:
             events.close()
+        if self._closed and self._failure is None:
+            self._ended()
 
 
 class MessageStream(Closing, Iterator[str]):

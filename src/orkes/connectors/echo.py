@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import re
+from typing import ClassVar
 
+from orkes._observe import llm_call_recorder
+from orkes.connectors._recording import recorded
 from orkes.events import token_publisher
 from orkes.shared.schema import OrkesMessageSchema
 
@@ -18,7 +21,8 @@ class EchoLlmConnector:
 
     While a graph run streams ``"messages"`` from the node that calls it, the reply is
     also published word by word (:func:`orkes.events.token_publisher`), as a model's
-    tokens would be; the message returned is the same.
+    tokens would be; the message returned is the same. While a tracer records that run,
+    each call is recorded (its key redacted), as a model's would be.
 
     Example:
         >>> EchoLlmConnector().invoke([{"role": "user", "content": "Hi"}])
@@ -26,6 +30,9 @@ class EchoLlmConnector:
     """
 
     __slots__ = ("api_key",)
+
+    records_llm_calls: ClassVar[bool] = True
+    """Its calls made in a traced run are recorded without ``orkes.tracing.traced()``."""
 
     def __init__(self, api_key: str = "") -> None:
         self.api_key = api_key
@@ -35,13 +42,20 @@ class EchoLlmConnector:
 
     def invoke(self, messages: list[OrkesMessageSchema]) -> OrkesMessageSchema:
         """Return an assistant message echoing the last ``user`` message."""
-        last_user_message = next((m for m in reversed(messages) if m["role"] == "user"), None)
-        if last_user_message is None:
-            content = "I have nothing to echo."
-        else:
-            content = "I echo: " + last_user_message["content"]
-        publish = token_publisher()
-        if publish is not None:
-            for word in _WORD_START.split(content):
-                publish(word)
-        return OrkesMessageSchema(role="assistant", content=content)
+        call = llm_call_recorder(self)
+        if call is not None:
+            call.sent(messages, model="echo", secrets=(self.api_key,))
+        return recorded(call, lambda: _echo(messages))
+
+
+def _echo(messages: list[OrkesMessageSchema]) -> OrkesMessageSchema:
+    last_user_message = next((m for m in reversed(messages) if m["role"] == "user"), None)
+    if last_user_message is None:
+        content = "I have nothing to echo."
+    else:
+        content = "I echo: " + last_user_message["content"]
+    publish = token_publisher()
+    if publish is not None:
+        for word in _WORD_START.split(content):
+            publish(word)
+    return OrkesMessageSchema(role="assistant", content=content)

@@ -22,6 +22,7 @@ from orkes.graph.routing import Command, Send
 from orkes.persistence.base import Checkpoint, PendingWrite, new_checkpoint_id
 
 if TYPE_CHECKING:
+    from orkes._observe import RunObserver
     from orkes.graph.plan import Outcome, Run
     from orkes.persistence.base import Checkpointer
 
@@ -39,6 +40,7 @@ class Saver(Pausing):
             head fails with ``CheckpointConflict`` (another worker moved the thread).
             It differs from ``head_id`` only while a fork has written nothing yet.
         versions: key -> the checkpoint id holding its current value.
+        trace: the observer of a tracer recording the run (told of each checkpoint).
     """
 
     __slots__ = (
@@ -52,6 +54,7 @@ class Saver(Pausing):
         "paused_at",
         "solo",
         "thread_id",
+        "trace",
         "versions",
     )
 
@@ -75,6 +78,7 @@ class Saver(Pausing):
         self.note: dict[str, Any] = {}  # metadata for the next checkpoint (an upgrade)
         # The step runs one task: its checkpoint, written as it ends, keeps its writes.
         self.solo = False
+        self.trace: RunObserver | None = None
 
     # --- what a checkpoint holds -----------------------------------------------------------
 
@@ -162,6 +166,8 @@ class Saver(Pausing):
     def _put(self, checkpoint: Checkpoint) -> None:
         self.checkpointer.put(checkpoint, expected_head=self.expected)
         self.head_id = self.expected = checkpoint.checkpoint_id
+        if self.trace is not None:
+            self.trace.checkpointed(checkpoint.checkpoint_id, checkpoint.step)
 
     # --- async -----------------------------------------------------------------------------
 
@@ -185,6 +191,8 @@ class Saver(Pausing):
     async def _aput(self, checkpoint: Checkpoint) -> None:
         await self.checkpointer.aput(checkpoint, expected_head=self.expected)
         self.head_id = self.expected = checkpoint.checkpoint_id
+        if self.trace is not None:
+            self.trace.checkpointed(checkpoint.checkpoint_id, checkpoint.step)
 
     # --- resuming --------------------------------------------------------------------------
 

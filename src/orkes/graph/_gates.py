@@ -72,7 +72,7 @@ class GatePlan:
                 run_id=run.run_id,
             ) from exc
         try:
-            return self.table[answer]
+            tasks = self.table[answer]
         except (KeyError, TypeError):  # not a known answer, or a list (unhashable)
             if inspect.isawaitable(answer):
                 if inspect.iscoroutine(answer):
@@ -84,7 +84,10 @@ class GatePlan:
                     node=self.branch.source,
                     value=answer,
                 ) from None
-            return self._route_slowly(answer, run)
+            tasks = self._route_slowly(answer, run)
+        if run.trace is not None:
+            run.trace.routed(self, answer, tasks, run)
+        return tasks
 
     def _context(self, run: Run) -> object:
         from orkes.graph.context import RunContext

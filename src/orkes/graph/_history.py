@@ -135,6 +135,16 @@ class ThreadMethods(Generic[StateT]):
         """
         return self._store().prune(thread_id, keep_last=keep_last, older_than=older_than)
 
+    async def aprune(
+        self,
+        thread_id: str | None = None,
+        *,
+        keep_last: int | None = None,
+        older_than: timedelta | None = None,
+    ) -> int:
+        """:meth:`prune` for async code."""
+        return await self._store().aprune(thread_id, keep_last=keep_last, older_than=older_than)
+
     def _updated(
         self, head: Checkpoint, values: Mapping[str, Any], as_node: str | None
     ) -> tuple[Checkpoint, Saver]:

@@ -25,6 +25,7 @@ from orkes.graph.context import Pauses, PauseSignal, RunContext
 from orkes.graph.routing import ParentCommand
 
 if TYPE_CHECKING:
+    from orkes._observe import AttemptObserver
     from orkes.graph._listen import Listener
     from orkes.graph.plan import Outcome, Run
 
@@ -42,7 +43,7 @@ def invoke(run: Run, task: Task, listener: Listener | None) -> Outcome:
             return hit
     attempt = 1
     while True:
-        started, scope_token = _begin(run, task, attempt, listener)
+        started, scope_token, watch = _begin(run, task, attempt, listener)
         try:
             args = _args(run, task, view, attempt, listener)
             if node.timeout is None:
@@ -52,9 +53,9 @@ def invoke(run: Run, task: Task, listener: Listener | None) -> Outcome:
         except ParentCommand as signal:  # a subgraph routes in this graph
             returned = signal.command
         except PauseSignal as signal:  # ctx.interrupt: the run pauses after this step
-            return _paused(run, task, view, signal, listener)
+            return _paused(run, task, view, signal, listener, watch)
         except Exception as exc:
-            delay = _failed(run, task, attempt, exc, started, listener)
+            delay = _failed(run, task, attempt, exc, started, listener, watch)
             if delay is None:
                 return task, view, None, node_error(run, task, exc, attempt), False
             time.sleep(delay)
@@ -68,8 +69,10 @@ def invoke(run: Run, task: Task, listener: Listener | None) -> Outcome:
             try:
                 listener.saver.task_done(run, task, view, returned)
             except CheckpointError as exc:  # e.g. a value that can't be stored: the step fails
+                if watch is not None:
+                    watch.ended(exc)
                 return task, view, None, exc, False
-        return _succeeded(run, task, view, returned, attempt, started, listener, cache_key)
+        return _succeeded(run, task, view, returned, attempt, started, listener, cache_key, watch)
 
 
 async def ainvoke(run: Run, task: Task, listener: Listener | None) -> Outcome:
@@ -85,7 +88,7 @@ async def ainvoke(run: Run, task: Task, listener: Listener | None) -> Outcome:
             return hit
     attempt = 1
     while True:
-        started, scope_token = _begin(run, task, attempt, listener)
+        started, scope_token, watch = _begin(run, task, attempt, listener)
         try:
             args = _args(run, task, view, attempt, listener)
             if node.timeout is None:
@@ -99,11 +102,13 @@ async def ainvoke(run: Run, task: Task, listener: Listener | None) -> Outcome:
             returned = signal.command
         except PauseSignal as signal:  # ctx.interrupt: the run pauses after this step
             _name_pause(run, task, signal)
+            if watch is not None:
+                watch.paused()
             if listener is not None and listener.saver is not None:
                 await listener.saver.apaused(run, task, signal)
             return task, view, None, signal, False
         except Exception as exc:
-            delay = _failed(run, task, attempt, exc, started, listener)
+            delay = _failed(run, task, attempt, exc, started, listener, watch)
             if delay is None:
                 return task, view, None, node_error(run, task, exc, attempt), False
             await asyncio.sleep(delay)
@@ -117,8 +122,10 @@ async def ainvoke(run: Run, task: Task, listener: Listener | None) -> Outcome:
             try:
                 await listener.saver.atask_done(run, task, view, returned)
             except CheckpointError as exc:
+                if watch is not None:
+                    watch.ended(exc)
                 return task, view, None, exc, False
-        return _succeeded(run, task, view, returned, attempt, started, listener, cache_key)
+        return _succeeded(run, task, view, returned, attempt, started, listener, cache_key, watch)
 
 
 def _pauses(run: Run, task: Task, listener: Listener | None) -> Pauses | None:
@@ -132,9 +139,16 @@ def _pauses(run: Run, task: Task, listener: Listener | None) -> Pauses | None:
 
 
 def _paused(
-    run: Run, task: Task, view: Any, signal: PauseSignal, listener: Listener | None
+    run: Run,
+    task: Task,
+    view: Any,
+    signal: PauseSignal,
+    listener: Listener | None,
+    watch: AttemptObserver | None,
 ) -> Outcome:
     _name_pause(run, task, signal)
+    if watch is not None:
+        watch.paused()
     if listener is not None and listener.saver is not None:
         listener.saver.paused(run, task, signal)
     return task, view, None, signal, False
@@ -195,11 +209,18 @@ def _args(
     return view, context
 
 
-def _begin(run: Run, task: Task, attempt: int, listener: Listener | None) -> tuple[float, Any]:
-    """Start an attempt: publish ``TaskStart`` and point in-node events at the listener."""
+def _begin(
+    run: Run, task: Task, attempt: int, listener: Listener | None
+) -> tuple[float, Any, AttemptObserver | None]:
+    """Start an attempt: publish ``TaskStart`` and point in-node events at the listener.
+
+    Returns the start time, the scope's reset token, and the tracer's observer of the
+    attempt (``None`` when no tracer records the run).
+    """
     if listener is None:
-        return time.perf_counter(), None
+        return time.perf_counter(), None, None
     node = task.node
+    watch = None if listener.trace is None else listener.trace.attempt(run, task, attempt)
     scope = TaskScope(
         listener.emit,
         listener.modes,
@@ -207,12 +228,13 @@ def _begin(run: Run, task: Task, attempt: int, listener: Listener | None) -> tup
         run.path,
         run.step,
         listener.tokens and node.stream_tokens,
+        watch,
     )
     if "tasks" in listener.modes:
         listener.emit(
             TaskStart(node.name, attempt, task.task_id(run.step), step=run.step, path=run.path)
         )
-    return time.perf_counter(), current_scope.set(scope)
+    return time.perf_counter(), current_scope.set(scope), watch
 
 
 def _failed(
@@ -222,9 +244,10 @@ def _failed(
     exc: Exception,
     started: float,
     listener: Listener | None,
+    watch: AttemptObserver | None,
 ) -> float | None:
     """End a failed attempt; the seconds to wait before the next, or ``None``: give up."""
-    _end(run, task, attempt, started, exc, listener)
+    _end(run, task, attempt, started, exc, listener, watch)
     retry = task.node.retry
     if retry is None or run.stopping:
         return None
@@ -241,8 +264,9 @@ def _succeeded(
     started: float,
     listener: Listener | None,
     cache_key: object,
+    watch: AttemptObserver | None,
 ) -> Outcome:
-    _end(run, task, attempt, started, None, listener)
+    _end(run, task, attempt, started, None, listener, watch)
     if task.node.cache is not None and (returned is None or isinstance(returned, Mapping)):
         try:
             writes, _ = writes_of(run, task, view, returned)
@@ -259,7 +283,10 @@ def _end(
     started: float,
     error: BaseException | None,
     listener: Listener | None,
+    watch: AttemptObserver | None,
 ) -> None:
+    if watch is not None:
+        watch.ended(error)
     if listener is not None and "tasks" in listener.modes:
         seconds = time.perf_counter() - started
         listener.emit(

@@ -17,6 +17,7 @@ from orkes.errors import GraphDefinitionError
 from orkes.events import STREAM_MODES, Event, TaskScope, Update, Values, current_scope
 
 if TYPE_CHECKING:
+    from orkes._observe import RunObserver
     from orkes.graph._durable import Saver
     from orkes.graph.context import Pauses
     from orkes.graph.plan import Run
@@ -49,9 +50,10 @@ class Listener:
         buffer: the events not yet yielded, for a top-level sync stream's loop.
         path: the subgraph path of the run listened to.
         saver: a durable run's saver (checkpoints, and each task's writes), else ``None``.
+        trace: the observer of a tracer recording the run, else ``None``.
     """
 
-    __slots__ = ("buffer", "emit", "live", "modes", "path", "pauses", "saver", "tokens")
+    __slots__ = ("buffer", "emit", "live", "modes", "path", "pauses", "saver", "tokens", "trace")
 
     def __init__(
         self,
@@ -72,14 +74,23 @@ class Listener:
         self.path = path
         self.saver: Saver | None = None
         self.pauses: Pauses | None = None  # in a durable run's subgraph: the parent task's
+        self.trace: RunObserver | None = None
 
     @classmethod
-    def of_parent(cls) -> Listener | None:
-        """For a run starting inside a listened-to node: a listener forwarding to it."""
+    def of_parent(cls, graph: str | None = None) -> Listener | None:
+        """For a run starting inside a listened-to node: a listener forwarding to it.
+
+        When a tracer records the node, the run (of the graph named ``graph``) is
+        recorded inside the node's record.
+        """
         scope = current_scope.get()
         if scope is None:
             return None
-        return cls(scope.modes, scope.emit, tokens=scope.tokens, path=(*scope.path, scope.node))
+        path = (*scope.path, scope.node)
+        listener = cls(scope.modes, scope.emit, tokens=scope.tokens, path=path)
+        if scope.trace is not None:
+            listener.trace = scope.trace.nested(graph, path)
+        return listener
 
     def drain(self) -> Iterator[Event]:
         """Yield and forget the buffered events."""
@@ -90,7 +101,13 @@ class Listener:
             yield from events
 
     def started(self, run: Run) -> None:
-        """Mode ``"values"``: the state before the first step; mode ``"custom"``: gates' emits."""
+        """Mode ``"values"``: the state before the first step; mode ``"custom"``: gates' emits.
+
+        A tracer's observer learns of the run here, before START's edges are followed.
+        """
+        if self.trace is not None:
+            run.trace = self.trace
+            self.trace.started(run)
         if "custom" in self.modes:
             run.gate_scope = TaskScope(self.emit, self.modes, "", run.path, 0, False)
         if "values" in self.modes:
@@ -111,7 +128,7 @@ class Listener:
 
     def inline_scope(self, run: Run) -> TaskScope:
         """One scope for the tasks this thread runs itself, moved from task to task."""
-        return TaskScope(self.emit, self.modes, "", run.path, 0, False)
+        return TaskScope(self.emit, self.modes, "", run.path, 0, False, self.trace)
 
 
 class UpdateDraft:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import queue
 from collections.abc import AsyncGenerator, Generator, Iterator, Sequence
+from time import perf_counter as clock
 from types import MappingProxyType as _Proxy
 from typing import TYPE_CHECKING, Any
 
@@ -40,8 +41,8 @@ def drive(
 
     ``first``: the tasks of the first superstep, when a durable run resumes (else START's).
     """
-    tasks = run.start() if first is None else tuple(first)
     if listener is None:
+        tasks = run.start() if first is None else tuple(first)
         while tasks:
             run.begin_step(tasks)
             if len(tasks) == 1:
@@ -63,94 +64,126 @@ def drive(
         run.finish()
         return
     listener.started(run)
-    buffer = listener.buffer  # None in a nested run: its events go to the parent's listener
-    if buffer:
-        yield from listener.drain()
-    live = listener.live and buffer is not None
-    updates, values, path = "updates" in listener.modes, "values" in listener.modes, listener.path
-    tokens = listener.tokens  # only in a nested run: "messages" makes a top-level one live
-    saver = listener.saver
-    scope = listener.inline_scope(run)
-    scope_token = current_scope.set(scope)  # for runs nested in a node run here
+    trace = listener.trace
     try:
-        while tasks and not run.stopping:
-            run.begin_step(tasks)
-            task = tasks[0]
-            node = task.node
-            if (  # run()'s hot path, a durable run's too where no write is kept nor paused for
-                len(tasks) == 1
-                and node.plain
-                and not live
-                and (saver is None or not (saver.kept or run.plan.interrupt_before))
-            ):
-                scope.node = node.name  # the moving scope, pointed at this task
-                scope.step = run.step
-                scope.tokens = tokens and node.stream_tokens
-                view = dict(run.state) if task.arg is STATE else task.arg
-                try:
-                    returned = node.fn(view)
-                except ParentCommand as signal:
-                    returned = signal.command
-                except Exception as exc:
-                    raise node_error(run, task, exc) from exc
-                tasks = run.finish_one(task, view, returned)
-            else:
-                if saver is not None and run.plan.interrupt_before:
-                    run.paused = saver.before(run, tasks)
+        tasks = run.start() if first is None else tuple(first)
+        buffer = listener.buffer  # None in a nested run: its events go to the parent's listener
+        if buffer:
+            yield from listener.drain()
+        live = listener.live and buffer is not None
+        updates, values, path = (
+            "updates" in listener.modes,
+            "values" in listener.modes,
+            listener.path,
+        )
+        tokens = listener.tokens  # only in a nested run: "messages" makes a top-level one live
+        saver = listener.saver
+        scope = listener.inline_scope(run)
+        scope_token = current_scope.set(scope)  # for runs nested in a node run here
+        try:
+            while tasks and not run.stopping:
+                run.begin_step(tasks)
+                task = tasks[0]
+                node = task.node
+                if (  # run()'s hot path, a durable run's too where no write is kept nor paused for
+                    len(tasks) == 1
+                    and node.plain
+                    and not live
+                    and (saver is None or not (saver.kept or run.plan.interrupt_before))
+                ):
+                    scope.node = node.name  # the moving scope, pointed at this task
+                    scope.step = run.step
+                    scope.tokens = tokens and node.stream_tokens
+                    view = dict(run.state) if task.arg is STATE else task.arg
+                    if trace is None:
+                        try:
+                            returned = node.fn(view)
+                        except ParentCommand as signal:
+                            returned = signal.command
+                        except Exception as exc:
+                            raise node_error(run, task, exc) from exc
+                        tasks = run.finish_one(task, view, returned)
+                    else:  # the same step, its times and its end told to the tracer
+                        started = clock()
+                        try:
+                            returned = node.fn(view)
+                        except ParentCommand as signal:
+                            returned = signal.command
+                        except Exception as exc:
+                            trace.failed_one(run, task, started, exc)
+                            raise node_error(run, task, exc) from exc
+                        ended = clock()
+                        try:
+                            tasks = run.finish_one(task, view, returned)
+                        except Exception:  # a wrong update, or a failing gate: the run's error
+                            trace.failed_one(run, task, started, None)
+                            raise
+                        trace.ran_one(run, task, started, ended)
+                else:
+                    if saver is not None and run.plan.interrupt_before:
+                        run.paused = saver.before(run, tasks)
+                        if run.paused:
+                            yield from run.paused
+                            break
+                    outcomes: list[Outcome]
+                    to_run, kept = (tasks, []) if saver is None else saver.split(run, tasks)
+                    if not to_run:
+                        outcomes = []
+                    elif live:
+                        outcomes = yield from _live_step(run, to_run, listener, limit)
+                    elif len(to_run) == 1:
+                        outcomes = [invoke(run, to_run[0], listener)]
+                    else:
+                        outcomes = run_in_threads(run, to_run, listener, limit)
+                    if buffer:
+                        yield from listener.drain()
+                    try:
+                        tasks = run.finish_step(in_task_order(tasks, kept, outcomes))
+                    except StepPaused as paused:
+                        if saver is None:
+                            raise
+                        run.paused = saver.interrupts(paused.signals, run)
+                        yield from run.paused  # every stream sees them, whatever its modes
+                        break
+                    if trace is not None:
+                        trace.stepped(run)
+                if saver is not None:
+                    saver.stepped(run, tasks)
+                if buffer is None:  # a nested run: the step's events go to the parent's listener
+                    listener.stepped(run)
+                    continue
+                if buffer:  # what runs nested in this step's nodes sent
+                    yield from listener.drain()
+                # The step's own events, yielded straight from here: ``listener.stepped`` and
+                # ``new_update`` inlined (a stream pays for them on every step).
+                if updates:
+                    step = run.step
+                    for done, writes, cached in run.report or ():
+                        event: Any = _new(UpdateDraft)
+                        event.node = done.node.name
+                        event.update = writes if isinstance(writes, _Proxy) else _Proxy(writes)
+                        event.cached = cached
+                        event.step = step
+                        event.path = path
+                        event.__class__ = Update
+                        yield event
+                if values:
+                    yield Values(dict(run.state), step=run.step, path=path)
+                if saver is not None and run.plan.interrupt_after and tasks:
+                    run.paused = saver.after(run)  # after the step's own events
                     if run.paused:
                         yield from run.paused
                         break
-                outcomes: list[Outcome]
-                to_run, kept = (tasks, []) if saver is None else saver.split(run, tasks)
-                if not to_run:
-                    outcomes = []
-                elif live:
-                    outcomes = yield from _live_step(run, to_run, listener, limit)
-                elif len(to_run) == 1:
-                    outcomes = [invoke(run, to_run[0], listener)]
-                else:
-                    outcomes = run_in_threads(run, to_run, listener, limit)
-                if buffer:
-                    yield from listener.drain()
-                try:
-                    tasks = run.finish_step(in_task_order(tasks, kept, outcomes))
-                except StepPaused as paused:
-                    if saver is None:
-                        raise
-                    run.paused = saver.interrupts(paused.signals, run)
-                    yield from run.paused  # every stream sees them, whatever its modes
-                    break
-            if saver is not None:
-                saver.stepped(run, tasks)
-            if buffer is None:  # a nested run: the step's events go to the parent's listener
-                listener.stepped(run)
-                continue
-            if buffer:  # what runs nested in this step's nodes sent
-                yield from listener.drain()
-            # The step's own events, yielded straight from here: ``listener.stepped`` and
-            # ``new_update`` inlined (a stream pays for them on every step).
-            if updates:
-                step = run.step
-                for done, writes, cached in run.report or ():
-                    event: Any = _new(UpdateDraft)
-                    event.node = done.node.name
-                    event.update = writes if isinstance(writes, _Proxy) else _Proxy(writes)
-                    event.cached = cached
-                    event.step = step
-                    event.path = path
-                    event.__class__ = Update
-                    yield event
-            if values:
-                yield Values(dict(run.state), step=run.step, path=path)
-            if saver is not None and run.plan.interrupt_after and tasks:
-                run.paused = saver.after(run)  # after the step's own events
-                if run.paused:
-                    yield from run.paused
-                    break
-    finally:
-        current_scope.reset(scope_token)
-    if not run.stopping and not run.paused:
-        run.finish()
+        finally:
+            current_scope.reset(scope_token)
+        if not run.stopping and not run.paused:
+            run.finish()
+    except BaseException as exc:
+        if trace is not None:
+            trace.ended(run, exc)
+        raise
+    if trace is not None:
+        trace.ended(run, None)
 
 
 def _live_step(
@@ -187,57 +220,68 @@ async def adrive(
     """Run the graph on the event loop; yield events as ``listener`` collects them."""
     from orkes.graph._aparallel import gather_tasks
 
-    tasks = run.start() if first is None else tuple(first)
     if listener is None:
+        tasks = run.start() if first is None else tuple(first)
         while tasks:
             run.begin_step(tasks)
             tasks = run.finish_step(await gather_tasks(run, tasks, None, limit))
         run.finish()
         return
     listener.started(run)
-    for event in listener.drain():
-        yield event
-    saver = listener.saver
-    while tasks and not run.stopping:
-        run.begin_step(tasks)
-        if saver is not None and run.plan.interrupt_before:
-            run.paused = await saver.abefore(run, tasks)
-            if run.paused:
-                for event in run.paused:
-                    yield event
-                break
-        outcomes: list[Outcome] = []
-        to_run, kept = (tasks, []) if saver is None else saver.split(run, tasks)
-        if to_run:
-            # Closed with this generator, so that a stream closed mid-step stops it now.
-            running = _events_while_running(run, to_run, listener, limit, outcomes)
-            async with contextlib.aclosing(running):
-                async for event in running:
-                    yield event
+    trace = listener.trace
+    try:
+        tasks = run.start() if first is None else tuple(first)
         for event in listener.drain():
             yield event
-        try:
-            tasks = run.finish_step(in_task_order(tasks, kept, outcomes))
-        except StepPaused as paused:
-            if saver is None:
-                raise
-            run.paused = saver.interrupts(paused.signals, run)
-            for event in run.paused:
+        saver = listener.saver
+        while tasks and not run.stopping:
+            run.begin_step(tasks)
+            if saver is not None and run.plan.interrupt_before:
+                run.paused = await saver.abefore(run, tasks)
+                if run.paused:
+                    for event in run.paused:
+                        yield event
+                    break
+            outcomes: list[Outcome] = []
+            to_run, kept = (tasks, []) if saver is None else saver.split(run, tasks)
+            if to_run:
+                # Closed with this generator, so that a stream closed mid-step stops it now.
+                running = _events_while_running(run, to_run, listener, limit, outcomes)
+                async with contextlib.aclosing(running):
+                    async for event in running:
+                        yield event
+            for event in listener.drain():
                 yield event
-            break
-        if saver is not None:
-            await saver.astepped(run, tasks)
-        listener.stepped(run)
-        for event in listener.drain():
-            yield event
-        if saver is not None and run.plan.interrupt_after and tasks:
-            run.paused = await saver.aafter(run)  # after the step's own events
-            if run.paused:
+            try:
+                tasks = run.finish_step(in_task_order(tasks, kept, outcomes))
+            except StepPaused as paused:
+                if saver is None:
+                    raise
+                run.paused = saver.interrupts(paused.signals, run)
                 for event in run.paused:
                     yield event
                 break
-    if not run.stopping and not run.paused:
-        run.finish()
+            if trace is not None:
+                trace.stepped(run)
+            if saver is not None:
+                await saver.astepped(run, tasks)
+            listener.stepped(run)
+            for event in listener.drain():
+                yield event
+            if saver is not None and run.plan.interrupt_after and tasks:
+                run.paused = await saver.aafter(run)  # after the step's own events
+                if run.paused:
+                    for event in run.paused:
+                        yield event
+                    break
+        if not run.stopping and not run.paused:
+            run.finish()
+    except BaseException as exc:
+        if trace is not None:
+            trace.ended(run, exc)
+        raise
+    if trace is not None:
+        trace.ended(run, None)
 
 
 async def _events_while_running(

@@ -15,6 +15,7 @@ from orkes.graph._run_memory import restore
 from orkes.graph._writes import reduced
 
 if TYPE_CHECKING:
+    from orkes._observe import RunObserver
     from orkes.graph._tasks import Task
     from orkes.graph.plan import GraphPlan, Run
     from orkes.persistence.base import Checkpoint, Checkpointer, PendingWrite
@@ -54,21 +55,23 @@ def open_thread(
     max_steps: int,
     checkpoint_id: str | None = None,
     upgrade: Upgrade | None = None,
+    trace: RunObserver | None = None,
 ) -> tuple[Run, Saver, tuple[Task, ...]]:
     """A run of ``thread_id``, its saver, and its first tasks.
 
     From new input (merged into the stored state; the run starts from START), or, with
     ``state=None``, resumed where the thread stands — or, given ``checkpoint_id``, where
-    it stood then: a fork, whose checkpoints follow that one.
+    it stood then: a fork, whose checkpoints follow that one. ``trace``: a tracer's
+    observer of the run, told of START's gates and of every checkpoint.
     """
     head = checkpointer.get(thread_id)
     start = head if checkpoint_id is None else checkpointer.get(thread_id, checkpoint_id)
     _check_found(thread_id, checkpoint_id, start)
     if state is None:
         kept = checkpointer.get_writes(thread_id, start.checkpoint_id) if start else ()
-        return _resumed(plan, checkpointer, thread_id, start, head, kept, max_steps, upgrade)
+        return _resumed(plan, checkpointer, thread_id, start, head, kept, max_steps, upgrade, trace)
     run, saver, tasks = _with_input(
-        plan, checkpointer, thread_id, start, head, state, max_steps, upgrade
+        plan, checkpointer, thread_id, start, head, state, max_steps, upgrade, trace
     )
     saver.started(run, tasks, "input")
     return run, saver, tasks
@@ -82,6 +85,7 @@ async def aopen_thread(
     max_steps: int,
     checkpoint_id: str | None = None,
     upgrade: Upgrade | None = None,
+    trace: RunObserver | None = None,
 ) -> tuple[Run, Saver, tuple[Task, ...]]:
     """:func:`open_thread` for async code."""
     head = await checkpointer.aget(thread_id)
@@ -89,9 +93,9 @@ async def aopen_thread(
     _check_found(thread_id, checkpoint_id, start)
     if state is None:
         kept = await checkpointer.aget_writes(thread_id, start.checkpoint_id) if start else ()
-        return _resumed(plan, checkpointer, thread_id, start, head, kept, max_steps, upgrade)
+        return _resumed(plan, checkpointer, thread_id, start, head, kept, max_steps, upgrade, trace)
     run, saver, tasks = _with_input(
-        plan, checkpointer, thread_id, start, head, state, max_steps, upgrade
+        plan, checkpointer, thread_id, start, head, state, max_steps, upgrade, trace
     )
     await saver.astarted(run, tasks, "input")
     return run, saver, tasks
@@ -114,6 +118,7 @@ def _resumed(
     kept: Sequence[PendingWrite],
     max_steps: int,
     upgrade: Upgrade | None,
+    trace: RunObserver | None,
 ) -> tuple[Run, Saver, tuple[Task, ...]]:
     from orkes.graph.plan import Run
 
@@ -133,7 +138,9 @@ def _resumed(
             f"thread {thread_id!r} has nothing pending: its run reached END at step "
             f"{start.step} (checkpoint {start.checkpoint_id}); give it new input to run it again"
         )
+    run.trace = trace
     saver = Saver(checkpointer, thread_id, start, head.checkpoint_id)
+    saver.trace = trace
     if upgraded:
         _mark_upgraded(saver, start)
     for write in kept:
@@ -158,10 +165,12 @@ def _with_input(
     state: Mapping[str, Any],
     max_steps: int,
     upgrade: Upgrade | None,
+    trace: RunObserver | None,
 ) -> tuple[Run, Saver, tuple[Task, ...]]:
     from orkes.graph.plan import Run
 
     run = Run(plan, state, max_steps)  # checks the input's keys
+    run.trace = trace  # before run.start(): START's gates are recorded
     upgraded = False
     if start is not None:  # the input merges into the stored state through the reducers
         stored, upgraded = _stored_state(plan, start, upgrade)
@@ -171,6 +180,7 @@ def _with_input(
     run.thread_id = thread_id
     run.listen()
     saver = Saver(checkpointer, thread_id, start, head.checkpoint_id if head else None)
+    saver.trace = trace
     if upgraded and start is not None:
         _mark_upgraded(saver, start)
     return run, saver, run.start()

@@ -17,6 +17,7 @@ if TYPE_CHECKING:
     from orkes.graph.routing import Command
     from orkes.graph.runner import GraphRunner
     from orkes.graph.stream import AsyncRunStream, RunStream
+    from orkes.tracing import Tracer
 
 __all__ = ["RunMethods"]
 
@@ -42,6 +43,7 @@ class RunMethods(Generic[StateT]):
         thread_id: str | None = None,
         max_steps: int | None = None,
         max_concurrency: int | None = None,
+        tracer: Tracer | None = None,
     ) -> StateT:
         """Run the graph from ``state`` to END and return the final state (a new dict).
 
@@ -58,6 +60,8 @@ class RunMethods(Generic[StateT]):
             max_steps: supersteps this run may take (default: the runner's, 1000).
             max_concurrency: tasks of one superstep that may run at once (default: the
                 runner's; ``None``: all).
+            tracer: records this run as a ``Trace`` (an ``orkes.tracing.Tracer``; default:
+                the runner's, if it has one). See :mod:`orkes.tracing`.
 
         Raises:
             StateError: ``state`` or a node's update has a key the schema lacks.
@@ -66,7 +70,7 @@ class RunMethods(Generic[StateT]):
             StepLimitExceeded: the run passed ``max_steps``, or an edge its ``max_passes``.
             NodeError: a node or gate raised; the original is ``__cause__``.
         """
-        return self._runner()._start_run(state, max_steps, max_concurrency, thread_id)
+        return self._runner()._start_run(state, max_steps, max_concurrency, thread_id, tracer)
 
     async def arun(
         self,
@@ -75,6 +79,7 @@ class RunMethods(Generic[StateT]):
         thread_id: str | None = None,
         max_steps: int | None = None,
         max_concurrency: int | None = None,
+        tracer: Tracer | None = None,
     ) -> StateT:
         """Run the graph like :meth:`run`, awaiting async nodes; sync nodes may mix in.
 
@@ -83,7 +88,9 @@ class RunMethods(Generic[StateT]):
         otherwise hold up every other coroutine. Cancelling the caller cancels the
         running async nodes and waits for running sync ones: nothing runs on after.
         """
-        return await self._runner()._start_arun(state, max_steps, max_concurrency, thread_id)
+        return await self._runner()._start_arun(
+            state, max_steps, max_concurrency, thread_id, tracer
+        )
 
     @overload
     def stream(
@@ -94,6 +101,7 @@ class RunMethods(Generic[StateT]):
         modes: UpdatesOnly = ...,
         max_steps: int | None = ...,
         max_concurrency: int | None = ...,
+        tracer: Tracer | None = ...,
     ) -> RunStream[StateT, Update]: ...
     @overload
     def stream(
@@ -104,6 +112,7 @@ class RunMethods(Generic[StateT]):
         modes: MessagesOnly,
         max_steps: int | None = ...,
         max_concurrency: int | None = ...,
+        tracer: Tracer | None = ...,
     ) -> RunStream[StateT, Token]: ...
     @overload
     def stream(
@@ -114,6 +123,7 @@ class RunMethods(Generic[StateT]):
         modes: UpdatesOnly = ...,
         max_steps: int | None = ...,
         max_concurrency: int | None = ...,
+        tracer: Tracer | None = ...,
     ) -> RunStream[StateT, Update | Interrupt]: ...
     @overload
     def stream(
@@ -124,6 +134,7 @@ class RunMethods(Generic[StateT]):
         modes: MessagesOnly,
         max_steps: int | None = ...,
         max_concurrency: int | None = ...,
+        tracer: Tracer | None = ...,
     ) -> RunStream[StateT, Token | Interrupt]: ...
     @overload
     def stream(
@@ -134,6 +145,7 @@ class RunMethods(Generic[StateT]):
         modes: AnyModes,
         max_steps: int | None = ...,
         max_concurrency: int | None = ...,
+        tracer: Tracer | None = ...,
     ) -> RunStream[StateT, Event]: ...
     def stream(
         self,
@@ -143,6 +155,7 @@ class RunMethods(Generic[StateT]):
         modes: AnyModes = ("updates",),
         max_steps: int | None = None,
         max_concurrency: int | None = None,
+        tracer: Tracer | None = None,
     ) -> RunStream[StateT, Any]:
         """Run the graph, yielding events as they happen; ``.result`` is the final state.
 
@@ -156,11 +169,14 @@ class RunMethods(Generic[StateT]):
                 ``thread_id``, also the ``Interrupt`` a paused run ends with).
             max_steps: as for :meth:`run`.
             max_concurrency: as for :meth:`run`.
+            tracer: as for :meth:`run`.
 
         Example:
             ``for token in runner.stream(state, modes="messages"): print(token.text)``
         """
-        return self._runner()._start_stream(state, modes, max_steps, max_concurrency, thread_id)
+        return self._runner()._start_stream(
+            state, modes, max_steps, max_concurrency, thread_id, tracer
+        )
 
     @overload
     def astream(
@@ -171,6 +187,7 @@ class RunMethods(Generic[StateT]):
         modes: UpdatesOnly = ...,
         max_steps: int | None = ...,
         max_concurrency: int | None = ...,
+        tracer: Tracer | None = ...,
     ) -> AsyncRunStream[StateT, Update]: ...
     @overload
     def astream(
@@ -181,6 +198,7 @@ class RunMethods(Generic[StateT]):
         modes: MessagesOnly,
         max_steps: int | None = ...,
         max_concurrency: int | None = ...,
+        tracer: Tracer | None = ...,
     ) -> AsyncRunStream[StateT, Token]: ...
     @overload
     def astream(
@@ -191,6 +209,7 @@ class RunMethods(Generic[StateT]):
         modes: UpdatesOnly = ...,
         max_steps: int | None = ...,
         max_concurrency: int | None = ...,
+        tracer: Tracer | None = ...,
     ) -> AsyncRunStream[StateT, Update | Interrupt]: ...
     @overload
     def astream(
@@ -201,6 +220,7 @@ class RunMethods(Generic[StateT]):
         modes: MessagesOnly,
         max_steps: int | None = ...,
         max_concurrency: int | None = ...,
+        tracer: Tracer | None = ...,
     ) -> AsyncRunStream[StateT, Token | Interrupt]: ...
     @overload
     def astream(
@@ -211,6 +231,7 @@ class RunMethods(Generic[StateT]):
         modes: AnyModes,
         max_steps: int | None = ...,
         max_concurrency: int | None = ...,
+        tracer: Tracer | None = ...,
     ) -> AsyncRunStream[StateT, Event]: ...
     def astream(
         self,
@@ -220,6 +241,9 @@ class RunMethods(Generic[StateT]):
         modes: AnyModes = ("updates",),
         max_steps: int | None = None,
         max_concurrency: int | None = None,
+        tracer: Tracer | None = None,
     ) -> AsyncRunStream[StateT, Any]:
         """:meth:`stream` for async code: ``async for event in runner.astream(state)``."""
-        return self._runner()._start_astream(state, modes, max_steps, max_concurrency, thread_id)
+        return self._runner()._start_astream(
+            state, modes, max_steps, max_concurrency, thread_id, tracer
+        )

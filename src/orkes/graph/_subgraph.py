@@ -83,7 +83,7 @@ class SubgraphNode:
         run.path = (*ctx.path, ctx.node)
         run.thread_id = ctx.thread_id
         run.collect_folds()
-        listener = Listener.of_parent()
+        listener = Listener.of_parent(self.compiled.name)
         if listener is not None:
             listener.pauses = ctx._pauses
             run.listen()

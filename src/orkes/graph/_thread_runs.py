@@ -15,6 +15,7 @@ if TYPE_CHECKING:
     from orkes.graph.results import RunResult
     from orkes.graph.routing import Command
     from orkes.persistence.base import Checkpointer
+    from orkes.tracing import Tracer
 
 __all__ = ["NO_ANSWER", "ThreadRunMethods", "resume_input"]
 
@@ -38,6 +39,7 @@ class ThreadRunMethods(Generic[StateT]):
         max_steps: int | None,
         max_concurrency: int | None,
         thread_id: str | None,
+        tracer: Tracer | None = None,
     ) -> StateT:
         raise NotImplementedError  # pragma: no cover - GraphRunner defines it
 
@@ -47,6 +49,7 @@ class ThreadRunMethods(Generic[StateT]):
         max_steps: int | None,
         max_concurrency: int | None,
         thread_id: str | None,
+        tracer: Tracer | None = None,
     ) -> StateT:
         raise NotImplementedError  # pragma: no cover - GraphRunner defines it
 
@@ -58,6 +61,7 @@ class ThreadRunMethods(Generic[StateT]):
         max_concurrency: int | None,
         checkpoint_id: str | None = None,
         answer: object = NO_ANSWER,
+        tracer: Tracer | None = None,
     ) -> RunResult[StateT]:
         raise NotImplementedError  # pragma: no cover - GraphRunner defines it
 
@@ -69,6 +73,7 @@ class ThreadRunMethods(Generic[StateT]):
         max_concurrency: int | None,
         checkpoint_id: str | None = None,
         answer: object = NO_ANSWER,
+        tracer: Tracer | None = None,
     ) -> RunResult[StateT]:
         raise NotImplementedError  # pragma: no cover - GraphRunner defines it
 
@@ -80,6 +85,7 @@ class ThreadRunMethods(Generic[StateT]):
         checkpoint_id: str | None = None,
         max_steps: int | None = None,
         max_concurrency: int | None = None,
+        tracer: Tracer | None = None,
     ) -> RunResult[StateT]:
         """Run the graph like :meth:`run`, and say how it ended: a :class:`RunResult`.
 
@@ -89,7 +95,8 @@ class ThreadRunMethods(Generic[StateT]):
         resumes the thread where it stands (after a crash, or a node that failed: the
         tasks that finished before are not run again). With ``checkpoint_id`` (one of
         :meth:`history`'s), the run goes on from that older checkpoint instead: a fork,
-        a new branch of the thread; the later checkpoints stay readable.
+        a new branch of the thread; the later checkpoints stay readable. ``tracer``
+        records the run, as for :meth:`run`.
 
         Raises:
             CheckpointError: ``state=None`` for a thread with nothing to resume, or a
@@ -101,8 +108,11 @@ class ThreadRunMethods(Generic[StateT]):
                 raise GraphDefinitionError("invoke(None) resumes a thread: give thread_id=")
             from orkes.graph.results import RunResult
 
-            return RunResult(self._start_run(state, max_steps, max_concurrency, None), True)
-        return self._durable(state, thread_id, max_steps, max_concurrency, checkpoint_id)
+            final = self._start_run(state, max_steps, max_concurrency, None, tracer)
+            return RunResult(final, True)
+        return self._durable(
+            state, thread_id, max_steps, max_concurrency, checkpoint_id, tracer=tracer
+        )
 
     async def ainvoke(
         self,
@@ -112,19 +122,27 @@ class ThreadRunMethods(Generic[StateT]):
         checkpoint_id: str | None = None,
         max_steps: int | None = None,
         max_concurrency: int | None = None,
+        tracer: Tracer | None = None,
     ) -> RunResult[StateT]:
         """:meth:`invoke` on the event loop."""
         if self._thread(thread_id) is None:
             if state is None:
                 raise GraphDefinitionError("ainvoke(None) resumes a thread: give thread_id=")
-            final = await self._start_arun(state, max_steps, max_concurrency, None)
+            final = await self._start_arun(state, max_steps, max_concurrency, None, tracer)
             from orkes.graph.results import RunResult
 
             return RunResult(final, True)
-        return await self._adurable(state, thread_id, max_steps, max_concurrency, checkpoint_id)
+        return await self._adurable(
+            state, thread_id, max_steps, max_concurrency, checkpoint_id, tracer=tracer
+        )
 
     def resume(
-        self, thread_id: str, answer: object = NO_ANSWER, *, max_steps: int | None = None
+        self,
+        thread_id: str,
+        answer: object = NO_ANSWER,
+        *,
+        max_steps: int | None = None,
+        tracer: Tracer | None = None,
     ) -> RunResult[StateT]:
         """Go on with a thread where it stands; give ``answer`` to a paused node.
 
@@ -132,18 +150,24 @@ class ThreadRunMethods(Generic[StateT]):
         After ``ctx.interrupt``, ``resume(thread_id, answer)`` runs the paused node again
         and its ``ctx.interrupt`` returns ``answer``; with several interrupts waiting,
         answer them by id: ``resume(thread_id, {interrupt_id: answer, ...})``.
+        ``tracer`` records the run, as for :meth:`run`.
 
         Raises:
             CheckpointError: nothing to resume, an answer for no waiting interrupt, or
                 one value for several.
         """
-        return self._durable(None, thread_id, max_steps, None, None, answer)
+        return self._durable(None, thread_id, max_steps, None, None, answer, tracer)
 
     async def aresume(
-        self, thread_id: str, answer: object = NO_ANSWER, *, max_steps: int | None = None
+        self,
+        thread_id: str,
+        answer: object = NO_ANSWER,
+        *,
+        max_steps: int | None = None,
+        tracer: Tracer | None = None,
     ) -> RunResult[StateT]:
         """:meth:`resume` on the event loop."""
-        return await self._adurable(None, thread_id, max_steps, None, None, answer)
+        return await self._adurable(None, thread_id, max_steps, None, None, answer, tracer)
 
 
 def resume_input(

@@ -32,6 +32,7 @@ from orkes.graph.context import PauseSignal, StepPaused
 from orkes.graph.routing import Send
 
 if TYPE_CHECKING:
+    from orkes._observe import RunObserver
     from orkes.events import TaskScope
 
 __all__ = ["GraphPlan", "Outcome", "Run"]
@@ -49,6 +50,7 @@ class Run:
             merge order; ``None`` otherwise.
         pending_writes: the writes of the tasks that finished in a step that failed.
         folds: in a subgraph's run, what its reducer keys added, folded; else ``None``.
+        trace: the observer of a tracer recording the run (gate decisions), else ``None``.
     """
 
     __slots__ = (
@@ -74,6 +76,7 @@ class Run:
         "step",
         "stopping",
         "thread_id",
+        "trace",
     )
 
     def __init__(
@@ -121,6 +124,7 @@ class Run:
         self.stopping = False  # a stream was closed: start no more tasks
         self.gate_scope: TaskScope | None = None  # where a gate's ctx.emit goes, if anywhere
         self.paused: tuple[Any, ...] = ()  # a durable run paused: its Interrupt events
+        self.trace: RunObserver | None = None
 
     @property
     def run_id(self) -> str:

@@ -15,6 +15,18 @@ from collections.abc import AsyncIterator, Callable, Iterable, Mapping
 from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 from orkes.errors import GraphDefinitionError
+from orkes.graph._drain import (
+    adrained,
+    checked_concurrency,
+    checked_positive,
+    checked_tracer,
+    drained,
+    exhaust,
+    final_state,
+    is_checkpointer,
+    nested,
+    result_of,
+)
 from orkes.graph._history import ThreadMethods
 from orkes.graph._listen import Listener, checked_modes
 from orkes.graph._loops import drive
@@ -31,6 +43,7 @@ if TYPE_CHECKING:
     from orkes.graph.plan import GraphPlan
     from orkes.graph.results import RunResult
     from orkes.persistence.base import Checkpointer
+    from orkes.tracing import Tracer
 
 __all__ = ["GraphRunner"]
 
@@ -49,6 +62,8 @@ class GraphRunner(RunMethods[StateT], ThreadRunMethods[StateT], ThreadMethods[St
         upgrade: for a thread written by an earlier version of the graph (its state had
             keys this one lacks): a function from the stored state to this graph's, applied
             on load and recorded in the next checkpoint.
+        tracer: records every run of this runner (``orkes.tracing.Tracer()``); a run's
+            own ``tracer=`` takes precedence. Without one, nothing is recorded or paid for.
 
     Example:
         >>> from typing import TypedDict
@@ -61,7 +76,7 @@ class GraphRunner(RunMethods[StateT], ThreadRunMethods[StateT], ThreadMethods[St
         {'n': 2}
     """
 
-    __slots__ = ("checkpointer", "compiled", "max_concurrency", "max_steps", "upgrade")
+    __slots__ = ("checkpointer", "compiled", "max_concurrency", "max_steps", "tracer", "upgrade")
 
     def __init__(
         self,
@@ -71,15 +86,16 @@ class GraphRunner(RunMethods[StateT], ThreadRunMethods[StateT], ThreadMethods[St
         max_concurrency: int | None = None,
         checkpointer: Checkpointer | None = None,
         upgrade: Callable[[dict[str, Any]], Mapping[str, Any]] | None = None,
+        tracer: Tracer | None = None,
     ) -> None:
         if not isinstance(compiled, CompiledGraph):
             raise GraphDefinitionError(
                 f"GraphRunner runs a compiled graph, got {compiled!r}; call graph.compile() first"
             )
         self.compiled = compiled
-        self.max_steps = _checked_positive("max_steps", max_steps)
-        self.max_concurrency = _checked_concurrency(max_concurrency)
-        if checkpointer is not None and not _is_checkpointer(checkpointer):
+        self.max_steps = checked_positive("max_steps", max_steps)
+        self.max_concurrency = checked_concurrency(max_concurrency)
+        if checkpointer is not None and not is_checkpointer(checkpointer):
             raise GraphDefinitionError(
                 f"checkpointer= takes a Checkpointer (MemoryCheckpointer(), "
                 f"SqliteCheckpointer(path), …), got {checkpointer!r}"
@@ -88,6 +104,7 @@ class GraphRunner(RunMethods[StateT], ThreadRunMethods[StateT], ThreadMethods[St
         if upgrade is not None and not callable(upgrade):
             raise GraphDefinitionError(f"upgrade= takes a function of the state, got {upgrade!r}")
         self.upgrade = upgrade
+        self.tracer = None if tracer is None else checked_tracer(tracer)
 
     def __repr__(self) -> str:
         return f"GraphRunner({self.compiled!r}, max_steps={self.max_steps})"
@@ -112,18 +129,26 @@ class GraphRunner(RunMethods[StateT], ThreadRunMethods[StateT], ThreadMethods[St
         max_steps: int | None,
         max_concurrency: int | None,
         thread_id: str | None,
+        tracer: Tracer | None = None,
     ) -> StateT:
         """:meth:`run`'s work (``run`` checks nothing more: see its docs)."""
+        if tracer is None:
+            tracer = self.tracer
         if self._thread(thread_id) is not None:
-            return _final_state(self._durable(state, thread_id, max_steps, max_concurrency))
+            result = self._durable(state, thread_id, max_steps, max_concurrency, tracer=tracer)
+            return final_state(result)
         run = self._new_run(state, max_steps, max_concurrency)
         limit = run.max_concurrency
+        listener = None if tracer is None else self._traced(run, tracer)
         if run.plan.has_async:
             from orkes.graph._anywhere import run_to_end
 
-            return run_to_end(lambda: self._arun(run, limit))
+            return run_to_end(lambda: self._arun(run, limit, listener))
         # A copy of the caller's context: what nodes set in contextvars stays in the run.
-        return cast(StateT, contextvars.copy_context().run(_exhaust, run, limit))
+        if listener is not None:  # a traced run: the tracer listens
+            contextvars.copy_context().run(drained, run, listener, None)
+            return cast(StateT, run.state)
+        return cast(StateT, contextvars.copy_context().run(exhaust, run, limit, self.compiled.name))
 
     async def _start_arun(
         self,
@@ -131,25 +156,49 @@ class GraphRunner(RunMethods[StateT], ThreadRunMethods[StateT], ThreadMethods[St
         max_steps: int | None,
         max_concurrency: int | None,
         thread_id: str | None,
+        tracer: Tracer | None = None,
     ) -> StateT:
         """:meth:`arun`'s work."""
         import asyncio
 
+        if tracer is None:
+            tracer = self.tracer
         if self._thread(thread_id) is not None:
-            result = await self._adurable(state, thread_id, max_steps, max_concurrency)
-            return _final_state(result)
+            return final_state(
+                await self._adurable(state, thread_id, max_steps, max_concurrency, tracer=tracer)
+            )
 
         run = self._new_run(state, max_steps, max_concurrency)
+        listener = None if tracer is None else self._traced(run, tracer)
         # A task of its own (so a copy of the caller's context, as for run); cancelling
         # the caller cancels it.
-        return await asyncio.ensure_future(self._arun(run, run.max_concurrency))
+        return await asyncio.ensure_future(self._arun(run, run.max_concurrency, listener))
 
-    async def _arun(self, run: Run, limit: int | None) -> StateT:
+    async def _arun(self, run: Run, limit: int | None, listener: Listener | None) -> StateT:
         from orkes.graph._loops import adrive
 
-        async for _ in adrive(run, _nested(run), limit):
+        if listener is None:
+            listener = nested(run, self.compiled.name)
+        async for _ in adrive(run, listener, limit):
             pass
         return cast(StateT, run.state)
+
+    def _traced(self, run: Run, tracer: Tracer) -> Listener:
+        """The listener of a plain run that ``tracer`` records (inside a node: nested)."""
+        listener = nested(run, self.compiled.name)
+        if listener is None:
+            listener = Listener(frozenset())
+            run.listen()
+        listener.trace = checked_tracer(tracer)._observe(self.compiled.name, listener.path)
+        return listener
+
+    def _listener(self, modes: frozenset[str], tracer: Tracer | None) -> Listener:
+        """A stream's or a durable run's listener; ``tracer`` (or the runner's) observes."""
+        listener = Listener(modes)
+        tracer = self.tracer if tracer is None else checked_tracer(tracer)
+        if tracer is not None:
+            listener.trace = tracer._observe(self.compiled.name, ())
+        return listener
 
     def _start_stream(
         self,
@@ -158,9 +207,10 @@ class GraphRunner(RunMethods[StateT], ThreadRunMethods[StateT], ThreadMethods[St
         max_steps: int | None,
         max_concurrency: int | None,
         thread_id: str | None,
+        tracer: Tracer | None = None,
     ) -> RunStream[StateT, Any]:
         """:meth:`stream`'s work."""
-        listener = Listener(checked_modes(modes))
+        listener = self._listener(checked_modes(modes), tracer)
         run, first = self._opened(state, thread_id, max_steps, max_concurrency, listener)
         limit = run.max_concurrency
         if run.plan.has_async:
@@ -181,11 +231,12 @@ class GraphRunner(RunMethods[StateT], ThreadRunMethods[StateT], ThreadMethods[St
         max_steps: int | None,
         max_concurrency: int | None,
         thread_id: str | None,
+        tracer: Tracer | None = None,
     ) -> AsyncRunStream[StateT, Any]:
         """:meth:`astream`'s work: a thread is opened by the first ``__anext__``, async."""
         from orkes.graph._loops import adrive
 
-        listener = Listener(checked_modes(modes))
+        listener = self._listener(checked_modes(modes), tracer)
         thread = self._thread(thread_id)
         if thread is None:
             run, first = self._opened(state, None, max_steps, max_concurrency, listener)
@@ -225,7 +276,7 @@ class GraphRunner(RunMethods[StateT], ThreadRunMethods[StateT], ThreadMethods[St
         checkpointer, name = thread
         run, saver, first = open_thread(
             self.compiled.plan, checkpointer, name, state, self._steps(max_steps), checkpoint_id,
-            self.upgrade,
+            self.upgrade, listener.trace,
         )  # fmt: skip
         for write in saver.resume_answers(state, answer):  # kept first: a crash loses none
             checkpointer.put_writes(name, saver.head_id or "", write)
@@ -241,18 +292,19 @@ class GraphRunner(RunMethods[StateT], ThreadRunMethods[StateT], ThreadMethods[St
         max_concurrency: int | None,
         checkpoint_id: str | None = None,
         answer: object = NO_ANSWER,
+        tracer: Tracer | None = None,
     ) -> RunResult[StateT]:
-        listener = Listener(frozenset())
+        listener = self._listener(frozenset(), tracer)
         run, first = self._opened(
             state, thread_id, max_steps, max_concurrency, listener, checkpoint_id, answer
         )
         if run.plan.has_async:
             from orkes.graph._anywhere import run_to_end
 
-            run_to_end(lambda: _adrained(run, listener, first))
+            run_to_end(lambda: adrained(run, listener, first))
         else:
-            contextvars.copy_context().run(_drained, run, listener, first)
-        return self._result(run, listener)
+            contextvars.copy_context().run(drained, run, listener, first)
+        return cast("RunResult[StateT]", result_of(run, listener))
 
     async def _adurable(
         self,
@@ -262,17 +314,18 @@ class GraphRunner(RunMethods[StateT], ThreadRunMethods[StateT], ThreadMethods[St
         max_concurrency: int | None,
         checkpoint_id: str | None = None,
         answer: object = NO_ANSWER,
+        tracer: Tracer | None = None,
     ) -> RunResult[StateT]:
         import asyncio
 
         thread = self._thread(thread_id)
         assert thread is not None
-        listener = Listener(frozenset())
+        listener = self._listener(frozenset(), tracer)
         run, first = await self._aopened(
             state, thread, max_steps, max_concurrency, listener, checkpoint_id, answer
         )
-        await asyncio.ensure_future(_adrained(run, listener, first))
-        return self._result(run, listener)
+        await asyncio.ensure_future(adrained(run, listener, first))
+        return cast("RunResult[StateT]", result_of(run, listener))
 
     async def _aopened(
         self,
@@ -291,26 +344,13 @@ class GraphRunner(RunMethods[StateT], ThreadRunMethods[StateT], ThreadMethods[St
         checkpointer, name = thread
         run, saver, first = await aopen_thread(
             self.compiled.plan, checkpointer, name, state, self._steps(max_steps), checkpoint_id,
-            self.upgrade,
+            self.upgrade, listener.trace,
         )  # fmt: skip
         for write in saver.resume_answers(state, answer):  # kept first: a crash loses none
             await checkpointer.aput_writes(name, saver.head_id or "", write)
         listener.saver = saver
         run.max_concurrency = self._concurrency(max_concurrency)
         return run, first
-
-    def _result(self, run: Run, listener: Listener) -> RunResult[StateT]:
-        from orkes.graph.results import RunResult
-
-        saver = listener.saver
-        assert saver is not None
-        return RunResult(
-            cast(StateT, run.state),
-            not run.paused,
-            saver.thread_id,
-            saver.head_id,
-            interrupts=run.paused,
-        )
 
     def _thread(self, thread_id: str | None) -> tuple[Checkpointer, str] | None:
         if thread_id is None and self.checkpointer is None:
@@ -320,12 +360,12 @@ class GraphRunner(RunMethods[StateT], ThreadRunMethods[StateT], ThreadMethods[St
         return thread_of(self.checkpointer, thread_id)
 
     def _steps(self, max_steps: int | None) -> int:
-        return self.max_steps if max_steps is None else _checked_positive("max_steps", max_steps)
+        return self.max_steps if max_steps is None else checked_positive("max_steps", max_steps)
 
     def _concurrency(self, max_concurrency: int | None) -> int | None:
         if max_concurrency is None:
             return self.max_concurrency
-        return _checked_concurrency(max_concurrency)
+        return checked_concurrency(max_concurrency)
 
     def _new_run(
         self,
@@ -348,52 +388,3 @@ class GraphRunner(RunMethods[StateT], ThreadRunMethods[StateT], ThreadMethods[St
         run = Run(plan, state, self._steps(max_steps))
         run.max_concurrency = self._concurrency(max_concurrency)
         return run
-
-
-def _final_state(result: RunResult[StateT]) -> StateT:
-    from orkes.graph.results import final_state
-
-    return final_state(result)
-
-
-def _is_checkpointer(value: object) -> bool:
-    from orkes.persistence.base import Checkpointer
-
-    return isinstance(value, Checkpointer)
-
-
-def _drained(run: Run, listener: Listener, first: tuple[Task, ...] | None) -> None:
-    for _ in drive(run, listener, run.max_concurrency, first):
-        pass
-
-
-async def _adrained(run: Run, listener: Listener, first: tuple[Task, ...] | None) -> None:
-    from orkes.graph._loops import adrive
-
-    async for _ in adrive(run, listener, run.max_concurrency, first):
-        pass
-
-
-def _exhaust(run: Run, limit: int | None) -> dict[str, Any]:
-    for _ in drive(run, _nested(run), limit):
-        pass
-    return run.state
-
-
-def _nested(run: Run) -> Listener | None:
-    """Inside a node of a listened-to run, a listener that forwards to it; else ``None``."""
-    listener = Listener.of_parent()
-    if listener is not None:
-        run.listen()
-        run.path = listener.path
-    return listener
-
-
-def _checked_positive(name: str, value: object) -> int:
-    if not isinstance(value, int) or isinstance(value, bool) or value < 1:
-        raise GraphDefinitionError(f"{name} must be a positive int, got {value!r}")
-    return value
-
-
-def _checked_concurrency(value: int | None) -> int | None:
-    return None if value is None else _checked_positive("max_concurrency", value)

@@ -217,3 +217,13 @@ class Checkpointer(Protocol):
     async def adelete_thread(self, thread_id: str) -> None:
         """:meth:`delete_thread` for async code."""
         ...
+
+    async def aprune(
+        self,
+        thread_id: str | None = None,
+        *,
+        keep_last: int | None = None,
+        older_than: timedelta | None = None,
+    ) -> int:
+        """:meth:`prune` for async code."""
+        ...

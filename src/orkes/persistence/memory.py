@@ -214,6 +214,16 @@ class MemoryCheckpointer:
         """:meth:`delete_thread` for async code."""
         self.delete_thread(thread_id)
 
+    async def aprune(
+        self,
+        thread_id: str | None = None,
+        *,
+        keep_last: int | None = None,
+        older_than: timedelta | None = None,
+    ) -> int:
+        """:meth:`prune` for async code."""
+        return self.prune(thread_id, keep_last=keep_last, older_than=older_than)
+
     def _new_thread(self, thread_id: str) -> _Thread:
         thread = self._threads[thread_id] = _Thread()
         return thread

@@ -291,6 +291,19 @@ class PostgresCheckpointer:
         """:meth:`delete_thread` on a worker thread."""
         await _in_thread(self.delete_thread, thread_id)
 
+    async def aprune(
+        self,
+        thread_id: str | None = None,
+        *,
+        keep_last: int | None = None,
+        older_than: timedelta | None = None,
+    ) -> int:
+        """:meth:`prune` on a worker thread."""
+        deleted: int = await _in_thread(
+            self.prune, thread_id, keep_last=keep_last, older_than=older_than
+        )
+        return deleted
+
     def _load(self, db: Any, thread_id: str, row: Any) -> Checkpoint:
         checkpoint_id, parent_id, step, source, created_at, meta = row
         versions = versions_of(meta)

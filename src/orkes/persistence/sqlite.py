@@ -299,6 +299,20 @@ class SqliteCheckpointer:
 
         await asyncio.to_thread(self.delete_thread, thread_id)
 
+    async def aprune(
+        self,
+        thread_id: str | None = None,
+        *,
+        keep_last: int | None = None,
+        older_than: timedelta | None = None,
+    ) -> int:
+        """:meth:`prune` on a worker thread."""
+        import asyncio
+
+        return await asyncio.to_thread(
+            self.prune, thread_id, keep_last=keep_last, older_than=older_than
+        )
+
     # --- inside ----------------------------------------------------------------------------
 
     @contextmanager
