@@ -12,11 +12,15 @@ import itertools
 import os
 from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 
 from orkes.persistence import MemoryCheckpointer, SqliteCheckpointer
 from orkes.persistence.base import Checkpointer
+
+if TYPE_CHECKING:
+    from orkes.persistence.postgres import PostgresCheckpointer
 
 BACKENDS = ["memory", "sqlite-file", "sqlite-memory", "postgres"]
 _databases = itertools.count()
@@ -56,17 +60,18 @@ def checkpointer(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Che
     elif request.param == "sqlite-memory":
         store = SqliteCheckpointer(":memory:")
     else:
-        store = _postgres(request.getfixturevalue("postgres_dsn"))
+        store = fresh_postgres(request.getfixturevalue("postgres_dsn"))
     yield store
     store.close()
 
 
-def _postgres(dsn: str) -> Checkpointer:
+def fresh_postgres(dsn: str) -> PostgresCheckpointer:
+    """A ``PostgresCheckpointer`` on a new, empty database of the server at ``dsn``."""
     import psycopg
-
-    from orkes.persistence.postgres import PostgresCheckpointer
 
     name = f"orkes_test_{os.getpid()}_{next(_databases)}"
     with psycopg.connect(dsn, autocommit=True) as admin:
         admin.execute(f"CREATE DATABASE {name}")
+    from orkes.persistence.postgres import PostgresCheckpointer
+
     return PostgresCheckpointer(dsn.replace("dbname=postgres", f"dbname={name}"), max_connections=4)

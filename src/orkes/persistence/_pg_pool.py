@@ -1,0 +1,84 @@
+"""A small pool of async PostgreSQL connections that any event loop may borrow from.
+
+psycopg's own async pool runs background tasks on the loop that opened it, so it dies
+with that loop; a checkpointer outlives loops (a script calls ``asyncio.run`` again and
+again, a test suite once per case). Here idle connections wait in a list under a thread
+lock, and each is lent to one task at a time: psycopg's ``AsyncConnection`` waits with
+whichever loop is running, and its internal lock, never contended, never binds to one.
+At most ``size`` connections are lent at once within one event loop.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import threading
+import weakref
+from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import Any
+
+__all__ = ["AsyncPool"]
+
+
+class AsyncPool:
+    """Idle async connections made by ``connect``, lent one task at a time.
+
+    Args:
+        connect: makes a new connection (``psycopg.AsyncConnection.connect(...)``).
+        size: how many connections one event loop may hold at once.
+    """
+
+    def __init__(self, connect: Callable[[], Awaitable[Any]], size: int) -> None:
+        self._connect = connect
+        self._size = size
+        self._idle: list[Any] = []
+        self._lock = threading.Lock()
+        self._limits: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Semaphore]
+        self._limits = weakref.WeakKeyDictionary()
+        self._closed = False
+
+    @contextlib.asynccontextmanager
+    async def connection(self) -> AsyncIterator[Any]:
+        """Borrow a connection for the ``async with`` block; a broken one is dropped."""
+        async with self._limit():
+            connection = self._take() or await self._connect()
+            try:
+                yield connection
+            finally:
+                self._give(connection)
+
+    def close(self) -> None:
+        """Close the idle connections; the pool lends none after."""
+        with self._lock:
+            self._closed = True
+            idle, self._idle = self._idle, []
+        for connection in idle:
+            _finish(connection)
+
+    def _limit(self) -> asyncio.Semaphore:
+        loop = asyncio.get_running_loop()
+        with self._lock:
+            limit = self._limits.get(loop)
+            if limit is None:
+                limit = self._limits[loop] = asyncio.Semaphore(self._size)
+            return limit
+
+    def _take(self) -> Any:
+        with self._lock:
+            while self._idle:
+                connection = self._idle.pop()
+                if not connection.closed and not connection.broken:
+                    return connection
+        return None
+
+    def _give(self, connection: Any) -> None:
+        with self._lock:
+            if not self._closed and not connection.closed and not connection.broken:
+                self._idle.append(connection)
+                return
+        _finish(connection)
+
+
+def _finish(connection: Any) -> None:
+    """Close ``connection`` without a loop: its socket is closed at once."""
+    connection.pgconn.finish()
