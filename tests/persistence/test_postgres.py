@@ -97,3 +97,17 @@ def test_a_closed_store_says_so(postgres_dsn: str) -> None:
         closed.get("t")
     with pytest.raises(CheckpointError, match="is closed"):
         asyncio.run(closed.aget("t"))
+
+
+def test_threads_outlive_the_store_that_wrote_them(postgres_dsn: str) -> None:
+    first = fresh_postgres(postgres_dsn)
+    made = checkpoint("kept")
+    first.put(made, expected_head=None)
+    dsn = first.dsn
+    first.close()
+    again = PostgresCheckpointer(dsn)  # reopened (tables there already: no migration)
+    try:
+        assert again.get("kept") == made
+        assert asyncio.run(again.aget("kept")) == made
+    finally:
+        again.close()

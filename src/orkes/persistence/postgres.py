@@ -46,7 +46,8 @@ class PostgresCheckpointer:
     """A :class:`~orkes.persistence.base.Checkpointer` on PostgreSQL, sync and async.
 
     Args:
-        dsn: a libpq connection string (``"host=db user=app dbname=runs"``) or URL.
+        dsn: a libpq connection string (``"host=db user=app dbname=runs"``) or URL;
+            kept as ``.dsn``.
         max_connections: the size of the connection pool (for async code: per event
             loop).
 
@@ -56,6 +57,7 @@ class PostgresCheckpointer:
 
     def __init__(self, dsn: str, *, max_connections: int = 10) -> None:
         psycopg, psycopg_pool = _psycopg()
+        self.dsn = dsn
         self._errors = psycopg.errors
         self._timeout = psycopg_pool.PoolTimeout
         self._closed = False
@@ -76,7 +78,7 @@ class PostgresCheckpointer:
         )
 
     def __repr__(self) -> str:
-        return "PostgresCheckpointer(...)"
+        return "PostgresCheckpointer(...)"  # never the DSN: it may hold a password
 
     # --- sync ------------------------------------------------------------------------------
 
