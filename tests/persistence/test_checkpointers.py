@@ -63,6 +63,21 @@ def test_put_get_and_list(checkpointer: Checkpointer) -> None:
     assert checkpointer.list("nobody") == []
 
 
+def test_list_filters_on_source_and_step_only(checkpointer: Checkpointer) -> None:
+    chain(checkpointer, "f", 3)
+    assert [c.step for c in checkpointer.list("f", filter={"step": 1})] == [1]
+    assert [c.step for c in checkpointer.list("f", filter={"source": "loop"}, limit=2)] == [2, 1]
+    assert checkpointer.list("f", filter={"source": "input"}) == []
+    assert len(asyncio.run(checkpointer.alist("f", filter={"step": 0}))) == 1
+    with pytest.raises(CheckpointError, match="can't filter on 'meta': it filters on 'source'"):
+        checkpointer.list("f", filter={"meta": "x; DROP TABLE orkes_checkpoints"})
+    with pytest.raises(CheckpointError, match=r"takes an int, got '1'"):
+        checkpointer.list("f", filter={"step": "1"})
+    with pytest.raises(CheckpointError, match="takes a count of at least 0, got -1"):
+        checkpointer.list("f", limit=-1)
+    assert len(checkpointer.list("f")) == 3  # nothing was harmed
+
+
 def test_what_is_read_back_is_a_copy(checkpointer: Checkpointer) -> None:
     """Changing a value after it was stored, or a checkpoint read back, changes no store."""
     new_id = new_checkpoint_id()

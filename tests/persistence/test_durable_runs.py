@@ -337,6 +337,15 @@ def test_history_lists_snapshots_newest_first(checkpointer: Checkpointer) -> Non
     assert asyncio.run(runner.ahistory("h")) == history
 
 
+def test_history_filters_where_runs_began(checkpointer: Checkpointer) -> None:
+    runner = GraphRunner(echo_bot().compile(), checkpointer=checkpointer)
+    for word in ("one", "two"):
+        runner.run({"messages": [word]}, thread_id="h")
+    began = runner.history("h", filter={"source": "input"})
+    assert [snapshot.state["messages"][-1] for snapshot in began] == ["two", "one"]
+    assert len(asyncio.run(runner.ahistory("h", filter={"step": 1}))) == 2
+
+
 def test_a_fork_goes_on_from_an_old_checkpoint_as_a_new_branch(
     invoke: Invoke, checkpointer: Checkpointer
 ) -> None:

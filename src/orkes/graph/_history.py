@@ -57,24 +57,38 @@ class ThreadMethods(Generic[StateT]):
         found = _found(await store.aget(thread_id, checkpoint_id), thread_id)
         return _snapshot(found, await store.aget_writes(thread_id, found.checkpoint_id))
 
-    def history(self, thread_id: str, *, limit: int | None = None) -> list[Snapshot[StateT]]:
+    def history(
+        self,
+        thread_id: str,
+        *,
+        limit: int | None = None,
+        filter: Mapping[str, Any] | None = None,
+    ) -> list[Snapshot[StateT]]:
         """The thread's checkpoints, newest first (at most ``limit``): time travel's map.
 
-        Give a snapshot's ``checkpoint_id`` to ``invoke(None, thread_id=...,
-        checkpoint_id=...)`` to go on from there as a new branch.
+        ``filter`` keeps those whose ``source`` or ``step`` equal its values
+        (``{"source": "input"}``: where each run began). Give a snapshot's
+        ``checkpoint_id`` to ``invoke(None, thread_id=..., checkpoint_id=...)`` to go on
+        from there as a new branch.
         """
         store = self._store()
         return [
             _snapshot(found, store.get_writes(thread_id, found.checkpoint_id))
-            for found in store.list(thread_id, limit=limit)
+            for found in store.list(thread_id, limit=limit, filter=filter)
         ]
 
-    async def ahistory(self, thread_id: str, *, limit: int | None = None) -> list[Snapshot[StateT]]:
+    async def ahistory(
+        self,
+        thread_id: str,
+        *,
+        limit: int | None = None,
+        filter: Mapping[str, Any] | None = None,
+    ) -> list[Snapshot[StateT]]:
         """:meth:`history` for async code."""
         store = self._store()
         return [
             _snapshot(found, await store.aget_writes(thread_id, found.checkpoint_id))
-            for found in await store.alist(thread_id, limit=limit)
+            for found in await store.alist(thread_id, limit=limit, filter=filter)
         ]
 
     def update_state(

@@ -9,11 +9,13 @@ are fixed.
 
 from __future__ import annotations
 
-from collections.abc import Generator, Sequence
+from collections.abc import Generator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, NamedTuple, TypeVar
 
 from orkes.errors import CheckpointConflict, CheckpointError
 from orkes.persistence._rows import (
+    checked_filter,
+    checked_limit,
     checkpoint_of,
     doomed_positions,
     meta_of,
@@ -159,8 +161,12 @@ def get(thread_id: str, checkpoint_id: str | None) -> Op[Checkpoint | None]:
     return (yield from _loaded(thread_id, [row]))[0]
 
 
-def list_(thread_id: str, limit: int | None, before: str | None) -> Op[list[Checkpoint]]:
-    """The thread's checkpoints, newest first: at most ``limit``, older than ``before``."""
+def list_(
+    thread_id: str, limit: int | None, before: str | None, filter: Mapping[str, Any] | None
+) -> Op[list[Checkpoint]]:
+    """The thread's checkpoints, newest first, as ``Checkpointer.list`` says."""
+    wanted = checked_filter(filter)
+    checked_limit(limit)
     below = 2**62
     if before is not None:
         found = yield Query(
@@ -171,8 +177,9 @@ def list_(thread_id: str, limit: int | None, before: str | None) -> Op[list[Chec
         below = found[0] if found else 0
     rows = yield Query(
         f"SELECT {_COLUMNS} FROM orkes_checkpoints WHERE thread_id = %s AND seq < %s "
-        "ORDER BY seq DESC LIMIT %s",
-        (thread_id, below, limit),
+        + "".join(f"AND {key} = %s " for key in wanted)  # keys of a fixed list
+        + "ORDER BY seq DESC LIMIT %s",
+        (thread_id, below, *wanted.values(), limit),
         "all",
     )
     return (yield from _loaded(thread_id, rows))

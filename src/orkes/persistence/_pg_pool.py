@@ -17,11 +17,20 @@ import weakref
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
-__all__ = ["AsyncPool"]
+__all__ = ["AsyncPool", "PoolClosed"]
+
+_IDLE = 0  # libpq's PQTRANS_IDLE: connected, no query running, no transaction open
+
+
+class PoolClosed(Exception):
+    """A connection was asked of a closed :class:`AsyncPool`."""
 
 
 class AsyncPool:
     """Idle async connections made by ``connect``, lent one task at a time.
+
+    A connection that comes back closed, broken, or not idle (a task cancelled in the
+    middle of a query or a transaction) is closed instead of kept.
 
     Args:
         connect: makes a new connection (``psycopg.AsyncConnection.connect(...)``).
@@ -39,7 +48,11 @@ class AsyncPool:
 
     @contextlib.asynccontextmanager
     async def connection(self) -> AsyncIterator[Any]:
-        """Borrow a connection for the ``async with`` block; a broken one is dropped."""
+        """Borrow a connection for the ``async with`` block.
+
+        Raises:
+            PoolClosed: the pool was closed.
+        """
         async with self._limit():
             connection = self._take() or await self._connect()
             try:
@@ -48,16 +61,26 @@ class AsyncPool:
                 self._give(connection)
 
     def close(self) -> None:
-        """Close the idle connections; the pool lends none after."""
+        """Close the idle connections, and each lent one as it comes back; lend none after."""
+        for connection in self._shut():
+            _finish(connection)
+
+    async def aclose(self) -> None:
+        """:meth:`close` for async code (each connection closed by psycopg's ``close``)."""
+        for connection in self._shut():
+            await connection.close()
+
+    def _shut(self) -> list[Any]:
         with self._lock:
             self._closed = True
             idle, self._idle = self._idle, []
-        for connection in idle:
-            _finish(connection)
+        return idle
 
     def _limit(self) -> asyncio.Semaphore:
         loop = asyncio.get_running_loop()
         with self._lock:
+            if self._closed:
+                raise PoolClosed("the connection pool is closed")
             limit = self._limits.get(loop)
             if limit is None:
                 limit = self._limits[loop] = asyncio.Semaphore(self._size)
@@ -65,15 +88,18 @@ class AsyncPool:
 
     def _take(self) -> Any:
         with self._lock:
+            if self._closed:
+                raise PoolClosed("the connection pool is closed")
             while self._idle:
                 connection = self._idle.pop()
-                if not connection.closed and not connection.broken:
+                if connection.pgconn.transaction_status == _IDLE:
                     return connection
+                _finish(connection)  # libpq saw it die (the server went away)
         return None
 
     def _give(self, connection: Any) -> None:
         with self._lock:
-            if not self._closed and not connection.closed and not connection.broken:
+            if not self._closed and connection.pgconn.transaction_status == _IDLE:
                 self._idle.append(connection)
                 return
         _finish(connection)

@@ -19,6 +19,9 @@ if TYPE_CHECKING:
     from datetime import timedelta
 
 __all__ = [
+    "FILTER_KEYS",
+    "checked_filter",
+    "checked_limit",
     "checkpoint_of",
     "doomed_positions",
     "meta_dict",
@@ -166,6 +169,32 @@ def versions_of(meta: str) -> dict[str, str]:
     """The key -> version map of a checkpoint's stored ``meta``."""
     versions = _mapping(loads(meta), "meta").get("versions")
     return {str(key): str(version) for key, version in _mapping(versions, "versions").items()}
+
+
+FILTER_KEYS = ("source", "step")
+"""What ``Checkpointer.list(filter=...)`` may filter on: stored columns, never free text."""
+
+
+def checked_filter(filter: Mapping[str, Any] | None) -> dict[str, Any]:
+    """``filter`` of ``list``, its keys among :data:`FILTER_KEYS` and its values typed."""
+    if not filter:
+        return {}
+    for key, value in filter.items():
+        if key not in FILTER_KEYS:
+            raise CheckpointError(
+                f"list(filter=...) can't filter on {key!r}: it filters on "
+                f"{', '.join(map(repr, FILTER_KEYS))}"
+            )
+        wanted, named = (str, "a str") if key == "source" else (int, "an int")
+        if type(value) is not wanted:
+            raise CheckpointError(f"list(filter={{{key!r}: ...}}) takes {named}, got {value!r}")
+    return {key: filter[key] for key in FILTER_KEYS if key in filter}
+
+
+def checked_limit(limit: object) -> None:
+    """Refuse a ``limit`` of ``list`` that is not a count."""
+    if limit is not None and (type(limit) is not int or limit < 0):
+        raise CheckpointError(f"list(limit=...) takes a count of at least 0, got {limit!r}")
 
 
 def doomed_positions(

@@ -153,9 +153,19 @@ class Checkpointer(Protocol):
         ...
 
     def list(
-        self, thread_id: str, *, limit: int | None = None, before: str | None = None
+        self,
+        thread_id: str,
+        *,
+        limit: int | None = None,
+        before: str | None = None,
+        filter: Mapping[str, Any] | None = None,
     ) -> Sequence[Checkpoint]:
-        """The thread's checkpoints, newest first; at most ``limit``, older than ``before``."""
+        """The thread's checkpoints, newest first; at most ``limit``, older than ``before``.
+
+        ``filter``: only those whose fields equal these, among ``"source"`` and
+        ``"step"`` (``{"source": "input"}``: where runs began); another key is a
+        ``CheckpointError``.
+        """
         ...
 
     def put_writes(self, thread_id: str, checkpoint_id: str, write: PendingWrite) -> None:
@@ -201,7 +211,12 @@ class Checkpointer(Protocol):
         ...
 
     async def alist(
-        self, thread_id: str, *, limit: int | None = None, before: str | None = None
+        self,
+        thread_id: str,
+        *,
+        limit: int | None = None,
+        before: str | None = None,
+        filter: Mapping[str, Any] | None = None,
     ) -> Sequence[Checkpoint]:
         """:meth:`list` for async code."""
         ...

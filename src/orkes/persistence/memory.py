@@ -11,12 +11,14 @@ from __future__ import annotations
 
 import marshal
 import threading
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 from orkes.errors import CheckpointConflict
 from orkes.persistence._rows import (
+    checked_filter,
+    checked_limit,
     checkpoint_of,
     doomed_positions,
     meta_of,
@@ -112,9 +114,16 @@ class MemoryCheckpointer:
             return None
 
     def list(
-        self, thread_id: str, *, limit: int | None = None, before: str | None = None
+        self,
+        thread_id: str,
+        *,
+        limit: int | None = None,
+        before: str | None = None,
+        filter: Mapping[str, Any] | None = None,
     ) -> Sequence[Checkpoint]:
         """The thread's checkpoints, newest first (see ``Checkpointer.list``)."""
+        wanted = checked_filter(filter)
+        checked_limit(limit)
         with self._lock:
             thread = self._threads.get(thread_id)
             if thread is None:
@@ -123,6 +132,11 @@ class MemoryCheckpointer:
             if before is not None:
                 ids = [row.checkpoint.checkpoint_id for row in rows]
                 rows = rows[ids.index(before) + 1 :] if before in ids else []
+            rows = [
+                row
+                for row in rows
+                if all(getattr(row.checkpoint, key) == value for key, value in wanted.items())
+            ]
             if limit is not None:
                 rows = rows[:limit]
             return [self._load(thread_id, thread, row) for row in rows]
@@ -197,10 +211,15 @@ class MemoryCheckpointer:
         return self.get(thread_id, checkpoint_id)
 
     async def alist(
-        self, thread_id: str, *, limit: int | None = None, before: str | None = None
+        self,
+        thread_id: str,
+        *,
+        limit: int | None = None,
+        before: str | None = None,
+        filter: Mapping[str, Any] | None = None,
     ) -> Sequence[Checkpoint]:
         """:meth:`list` for async code."""
-        return self.list(thread_id, limit=limit, before=before)
+        return self.list(thread_id, limit=limit, before=before, filter=filter)
 
     async def aput_writes(self, thread_id: str, checkpoint_id: str, write: PendingWrite) -> None:
         """:meth:`put_writes` for async code."""

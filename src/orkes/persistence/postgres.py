@@ -11,13 +11,14 @@ connections any event loop may borrow (:mod:`orkes.persistence._pg_pool`).
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from orkes.errors import CheckpointConflict, CheckpointError
 from orkes.persistence import _pg_ops as ops
-from orkes.persistence._pg_pool import AsyncPool
+from orkes.persistence._pg_pool import AsyncPool, PoolClosed
 
 if TYPE_CHECKING:
     from datetime import timedelta
@@ -29,6 +30,8 @@ __all__ = ["PostgresCheckpointer"]
 SCHEMA_VERSION = ops.SCHEMA_VERSION
 
 T = TypeVar("T")
+
+_CLOSED = "this PostgresCheckpointer is closed: make a new one"
 
 
 def _psycopg() -> Any:
@@ -60,6 +63,7 @@ class PostgresCheckpointer:
         self.dsn = dsn
         self._errors = psycopg.errors
         self._timeout = psycopg_pool.PoolTimeout
+        self._pool_closed = (psycopg_pool.PoolClosed, PoolClosed)
         self._closed = False
         try:
             self._pool = psycopg_pool.ConnectionPool(
@@ -95,10 +99,15 @@ class PostgresCheckpointer:
         return self._run(ops.get(thread_id, checkpoint_id), transaction=True)
 
     def list(
-        self, thread_id: str, *, limit: int | None = None, before: str | None = None
+        self,
+        thread_id: str,
+        *,
+        limit: int | None = None,
+        before: str | None = None,
+        filter: Mapping[str, Any] | None = None,
     ) -> Sequence[Checkpoint]:
         """The thread's checkpoints, newest first (see ``Checkpointer.list``)."""
-        return self._run(ops.list_(thread_id, limit, before), transaction=True)
+        return self._run(ops.list_(thread_id, limit, before, filter), transaction=True)
 
     def get_writes(self, thread_id: str, checkpoint_id: str) -> Sequence[PendingWrite]:
         """The writes kept for the superstep after ``checkpoint_id``, in the order put."""
@@ -124,6 +133,13 @@ class PostgresCheckpointer:
         self._pool.close()
         self._apool.close()
 
+    async def aclose(self) -> None:
+        """:meth:`close` for async code: the event loop goes on while the sync pool's
+        threads stop."""
+        self._closed = True
+        await self._apool.aclose()
+        await asyncio.to_thread(self._pool.close)
+
     # --- async -----------------------------------------------------------------------------
 
     async def aput(self, checkpoint: Checkpoint, *, expected_head: str | None) -> None:
@@ -135,10 +151,15 @@ class PostgresCheckpointer:
         return await self._arun(ops.get(thread_id, checkpoint_id), transaction=True)
 
     async def alist(
-        self, thread_id: str, *, limit: int | None = None, before: str | None = None
+        self,
+        thread_id: str,
+        *,
+        limit: int | None = None,
+        before: str | None = None,
+        filter: Mapping[str, Any] | None = None,
     ) -> Sequence[Checkpoint]:
         """:meth:`list` for async code."""
-        return await self._arun(ops.list_(thread_id, limit, before), transaction=True)
+        return await self._arun(ops.list_(thread_id, limit, before, filter), transaction=True)
 
     async def aput_writes(self, thread_id: str, checkpoint_id: str, write: PendingWrite) -> None:
         """:meth:`put_writes` for async code."""
@@ -196,11 +217,13 @@ class PostgresCheckpointer:
         """The database's errors as ``CheckpointError`` (a lost race: ``CheckpointConflict``)."""
         if self._closed:
             op.close()
-            raise CheckpointError("this PostgresCheckpointer is closed: make a new one")
+            raise CheckpointError(_CLOSED)
         try:
             yield
         except CheckpointError:
             raise
+        except self._pool_closed:  # closed by another thread while this call waited
+            raise CheckpointError(_CLOSED) from None
         except self._errors.UniqueViolation as exc:
             raise CheckpointConflict(
                 f"another worker advanced the thread first; nothing was written ({exc})"

@@ -12,12 +12,14 @@ from __future__ import annotations
 import os
 import sqlite3
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
 from orkes.errors import CheckpointConflict, CheckpointError
 from orkes.persistence._rows import (
+    checked_filter,
+    checked_limit,
     checkpoint_of,
     doomed_positions,
     meta_of,
@@ -224,11 +226,16 @@ class SqliteCheckpointer:
             return None if row is None else self._load(db, thread_id, row)
 
     def list(
-        self, thread_id: str, *, limit: int | None = None, before: str | None = None
+        self,
+        thread_id: str,
+        *,
+        limit: int | None = None,
+        before: str | None = None,
+        filter: Mapping[str, Any] | None = None,
     ) -> Sequence[Checkpoint]:
         """The thread's checkpoints, newest first (see ``Checkpointer.list``)."""
-        if limit is not None and (not isinstance(limit, int) or limit < 0):
-            raise CheckpointError(f"list(limit=...) takes a count of at least 0, got {limit!r}")
+        wanted = checked_filter(filter)
+        checked_limit(limit)
         with self._reading() as db:
             below = 2**62
             if before is not None:
@@ -239,8 +246,10 @@ class SqliteCheckpointer:
                 below = found[0] if found else 0
             rows = db.execute(
                 "SELECT checkpoint_id, parent_id, step, source, created_at, meta FROM "
-                "orkes_checkpoints WHERE thread_id = ? AND seq < ? ORDER BY seq DESC LIMIT ?",
-                (thread_id, below, -1 if limit is None else limit),
+                "orkes_checkpoints WHERE thread_id = ? AND seq < ? "
+                + "".join(f"AND {key} = ? " for key in wanted)  # keys of a fixed list
+                + "ORDER BY seq DESC LIMIT ?",
+                (thread_id, below, *wanted.values(), -1 if limit is None else limit),
             ).fetchall()
             return [self._load(db, thread_id, row) for row in rows]
 
@@ -274,12 +283,19 @@ class SqliteCheckpointer:
         return await asyncio.to_thread(self.get, thread_id, checkpoint_id)
 
     async def alist(
-        self, thread_id: str, *, limit: int | None = None, before: str | None = None
+        self,
+        thread_id: str,
+        *,
+        limit: int | None = None,
+        before: str | None = None,
+        filter: Mapping[str, Any] | None = None,
     ) -> Sequence[Checkpoint]:
         """:meth:`list` on a worker thread."""
         import asyncio
 
-        return await asyncio.to_thread(self.list, thread_id, limit=limit, before=before)
+        return await asyncio.to_thread(
+            self.list, thread_id, limit=limit, before=before, filter=filter
+        )
 
     async def aput_writes(self, thread_id: str, checkpoint_id: str, write: PendingWrite) -> None:
         """:meth:`put_writes` on a worker thread."""
