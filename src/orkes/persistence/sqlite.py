@@ -28,6 +28,7 @@ from orkes.persistence._rows import (
     write_of,
     write_text,
 )
+from orkes.persistence._threaded import AsyncOnThreads
 from orkes.persistence.base import Checkpoint, PendingWrite
 
 if TYPE_CHECKING:
@@ -59,7 +60,7 @@ _MIGRATIONS: dict[int, tuple[str, ...]] = {}
 """version -> the statements that bring a file from that version to the next."""
 
 
-class SqliteCheckpointer:
+class SqliteCheckpointer(AsyncOnThreads):
     """A :class:`~orkes.persistence.base.Checkpointer` on one SQLite file.
 
     Args:
@@ -267,67 +268,6 @@ class SqliteCheckpointer:
         """Close the file; the checkpointer can't be used after."""
         with self._lock:
             self._db.close()
-
-    # --- async -----------------------------------------------------------------------------
-
-    async def aput(self, checkpoint: Checkpoint, *, expected_head: str | None) -> None:
-        """:meth:`put` on a worker thread."""
-        import asyncio
-
-        await asyncio.to_thread(self.put, checkpoint, expected_head=expected_head)
-
-    async def aget(self, thread_id: str, checkpoint_id: str | None = None) -> Checkpoint | None:
-        """:meth:`get` on a worker thread."""
-        import asyncio
-
-        return await asyncio.to_thread(self.get, thread_id, checkpoint_id)
-
-    async def alist(
-        self,
-        thread_id: str,
-        *,
-        limit: int | None = None,
-        before: str | None = None,
-        filter: Mapping[str, Any] | None = None,
-    ) -> Sequence[Checkpoint]:
-        """:meth:`list` on a worker thread."""
-        import asyncio
-
-        return await asyncio.to_thread(
-            self.list, thread_id, limit=limit, before=before, filter=filter
-        )
-
-    async def aput_writes(self, thread_id: str, checkpoint_id: str, write: PendingWrite) -> None:
-        """:meth:`put_writes` on a worker thread."""
-        import asyncio
-
-        await asyncio.to_thread(self.put_writes, thread_id, checkpoint_id, write)
-
-    async def aget_writes(self, thread_id: str, checkpoint_id: str) -> Sequence[PendingWrite]:
-        """:meth:`get_writes` on a worker thread."""
-        import asyncio
-
-        return await asyncio.to_thread(self.get_writes, thread_id, checkpoint_id)
-
-    async def adelete_thread(self, thread_id: str) -> None:
-        """:meth:`delete_thread` on a worker thread."""
-        import asyncio
-
-        await asyncio.to_thread(self.delete_thread, thread_id)
-
-    async def aprune(
-        self,
-        thread_id: str | None = None,
-        *,
-        keep_last: int | None = None,
-        older_than: timedelta | None = None,
-    ) -> int:
-        """:meth:`prune` on a worker thread."""
-        import asyncio
-
-        return await asyncio.to_thread(
-            self.prune, thread_id, keep_last=keep_last, older_than=older_than
-        )
 
     # --- inside ----------------------------------------------------------------------------
 
