@@ -76,7 +76,11 @@ class PostgresCheckpointer:
             )
         except psycopg.Error as exc:
             raise CheckpointError(f"cannot reach the checkpoint database: {exc}") from exc
-        self._run(ops.migrate(), transaction=True)
+        try:
+            self._run(ops.migrate(), transaction=True)
+        except BaseException:
+            self._pool.close()  # else its threads would go on trying to connect
+            raise
         self._apool = AsyncPool(
             lambda: psycopg.AsyncConnection.connect(dsn, autocommit=True), max_connections
         )
@@ -134,8 +138,7 @@ class PostgresCheckpointer:
         self._apool.close()
 
     async def aclose(self) -> None:
-        """:meth:`close` for async code: the event loop goes on while the sync pool's
-        threads stop."""
+        """:meth:`close` for async code (the sync pool's threads are stopped off the loop)."""
         self._closed = True
         await self._apool.aclose()
         await asyncio.to_thread(self._pool.close)
