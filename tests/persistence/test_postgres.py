@@ -320,3 +320,24 @@ def test_a_newer_database_is_refused_and_nothing_is_left_running(postgres_dsn: s
         PostgresCheckpointer(made.dsn)
     assert got.value.__traceback__ is not None  # which keeps the half-made store alive
     assert set(threading.enumerate()) <= running  # yet the pool's threads were stopped
+
+
+def test_pending_writes_made_at_once_keep_the_order_they_were_made_in(
+    store: PostgresCheckpointer,
+) -> None:
+    """The tasks of a parallel step keep their writes at once, from several threads."""
+    start = threading.Barrier(8, timeout=10)
+
+    def keep(task: int) -> None:
+        start.wait()
+        store.put_writes("w", "c1", PendingWrite(f"1:t{task}", f"t{task}", {"n": task}))
+
+    workers = [threading.Thread(target=keep, args=(task,)) for task in range(8)]
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join()
+    kept = store.get_writes("w", "c1")
+    assert sorted(write.node for write in kept) == [f"t{task}" for task in range(8)]
+    numbers = [ops._write_seq() for _ in range(1000)]
+    assert numbers == sorted(set(numbers))  # every write of a process gets its own number

@@ -9,6 +9,8 @@ are fixed.
 
 from __future__ import annotations
 
+import threading
+import time
 from collections.abc import Generator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, NamedTuple, TypeVar
 
@@ -89,11 +91,26 @@ RETURNING seq"""
 
 _PUT_WRITES = (
     "INSERT INTO orkes_writes (thread_id, checkpoint_id, task_id, kind, seq, node, payload) "
-    "VALUES (%s, %s, %s, %s, (SELECT COALESCE(MAX(seq), 0) + 1 FROM orkes_writes WHERE "
-    "thread_id = %s AND checkpoint_id = %s), %s, %s) "
+    "VALUES (%s, %s, %s, %s, %s, %s, %s) "
     "ON CONFLICT (thread_id, checkpoint_id, task_id, kind) DO UPDATE SET "
     "seq = EXCLUDED.seq, node = EXCLUDED.node, payload = EXCLUDED.payload"
 )
+_last_seq = 0
+_seq_lock = threading.Lock()
+
+
+def _write_seq() -> int:
+    """The order of a pending write: nanoseconds, always more than the last one made here.
+
+    The tasks of one step write from one process, at once: numbering them in the database
+    (the highest so far, plus one) would give two racing writes the same number.
+    """
+    global _last_seq
+    with _seq_lock:
+        _last_seq = max(time.time_ns(), _last_seq + 1)
+        return _last_seq
+
+
 _COLUMNS = "checkpoint_id, parent_id, step, source, created_at, meta"
 _HEAD = f"SELECT {_COLUMNS} FROM orkes_checkpoints WHERE thread_id = %s ORDER BY seq DESC LIMIT 1"
 _ONE = f"SELECT {_COLUMNS} FROM orkes_checkpoints WHERE thread_id = %s AND checkpoint_id = %s"
@@ -145,9 +162,8 @@ def put_writes(thread_id: str, checkpoint_id: str, write: PendingWrite) -> Op[No
     text = write_text(write, thread_id)
     yield Query(
         _PUT_WRITES,
-        (thread_id, checkpoint_id, write.task_id, write.kind, thread_id, checkpoint_id,
-         write.node, text),
-    )  # fmt: skip
+        (thread_id, checkpoint_id, write.task_id, write.kind, _write_seq(), write.node, text),
+    )
 
 
 def get(thread_id: str, checkpoint_id: str | None) -> Op[Checkpoint | None]:
