@@ -25,6 +25,7 @@ if TYPE_CHECKING:
 __all__ = [
     "AttemptObserver",
     "CallRecorder",
+    "EachTaskObserved",
     "RunObserver",
     "TaskObserver",
     "llm_call_recorder",
@@ -104,6 +105,20 @@ class RunObserver(TaskObserver, Protocol):
 
     def ended(self, run: Run, error: BaseException | None) -> None:
         """The run ended: reached END, paused or stopped (``None``), or failed."""
+
+
+class EachTaskObserved:
+    """Base of a :class:`RunObserver` that must hear of each task before its code runs.
+
+    The sync loop runs a superstep of one plain task inline and tells its observer
+    afterwards (:meth:`RunObserver.ran_one`): the cheapest way to record it. An observer
+    that must act *before* the node's code runs — OpenTelemetry makes the task's span the
+    current one, so that spans the node opens nest under it — derives from this class;
+    under it every task goes through the invoke path, which reports each attempt as it
+    begins (:meth:`RunObserver.attempt`). Checked once per run, not per step.
+    """
+
+    __slots__ = ()
 
 
 _inside_call: contextvars.ContextVar[bool] = contextvars.ContextVar(

@@ -16,112 +16,13 @@ from hypothesis import strategies as st
 from orkes import END, START, EchoLlmConnector, GraphRunner, OrkesGraph
 from orkes.errors import GraphDefinitionError
 from orkes.tracing import (
-    CheckpointRecord,
-    ErrorRecord,
-    GateRecord,
-    InterruptRecord,
     LLMCall,
     Repr,
     StepRecord,
-    TaskRecord,
     Trace,
     Tracer,
 )
-
-# --- strategies: what a tracer can keep ------------------------------------------------------
-
-texts = st.text(max_size=12)
-names = st.text(max_size=8)
-times = st.floats(min_value=0, max_value=4e9, allow_nan=False)
-reprs = st.builds(Repr, texts, names)
-scalars: st.SearchStrategy[Any] = st.one_of(
-    st.none(), st.booleans(), st.integers(), texts, st.floats(allow_nan=False, allow_infinity=False)
-)
-
-
-def values_with(leaves: st.SearchStrategy[Any]) -> st.SearchStrategy[Any]:
-    """JSON values as a tracer keeps them: a mapping holding ``"$repr"`` is a ``Repr``."""
-    keys = texts.filter(lambda key: key != "$repr")
-    return st.recursive(
-        leaves,
-        lambda inner: st.lists(inner, max_size=3) | st.dictionaries(keys, inner, max_size=3),
-        max_leaves=8,
-    )
-
-
-values = values_with(scalars | reprs)
-mappings = st.dictionaries(texts, values, max_size=4)  # a record's own mapping: any key
-errors = st.none() | st.builds(ErrorRecord, names, texts, texts)
-calls = st.builds(
-    LLMCall,
-    connector=names,
-    model=st.none() | names,
-    messages=st.lists(st.dictionaries(names.filter(lambda k: k != "$repr"), values), max_size=2),
-    reply=st.none() | mappings,
-    started=times,
-    ended=times,
-    retries=st.integers(0, 5),
-    error=errors,
-    params=mappings,
-    tools=st.tuples(names),
-    endpoint=st.none() | texts,
-    headers=mappings,
-)
-paths = st.lists(names, max_size=2).map(tuple)
-
-
-def tasks_with(nested: st.SearchStrategy[tuple[Trace, ...]]) -> st.SearchStrategy[TaskRecord]:
-    return st.builds(
-        TaskRecord,
-        node=names,
-        step=st.integers(0, 99),
-        task_id=names,
-        path=paths,
-        attempt=st.integers(0, 5),
-        input_keys=st.lists(names, max_size=3).map(tuple),
-        update=st.none() | mappings,
-        started=times,
-        ended=times,
-        cached=st.booleans(),
-        error=errors,
-        interrupted=st.booleans(),
-        llm_calls=st.lists(calls, max_size=2).map(tuple),
-        subgraphs=nested,
-    )
-
-
-def traces_with(nested: st.SearchStrategy[tuple[Trace, ...]]) -> st.SearchStrategy[Trace]:
-    gates = st.builds(GateRecord, names, names, values, st.lists(names, max_size=3).map(tuple),
-                      st.integers(0, 99))  # fmt: skip
-    steps = st.builds(
-        StepRecord,
-        st.integers(0, 99),
-        times,
-        times,
-        st.lists(tasks_with(nested), max_size=2).map(tuple),
-        st.lists(gates, max_size=2).map(tuple),
-    )
-    return st.builds(
-        Trace,
-        graph=st.none() | names,
-        run_id=names,
-        status=st.sampled_from(["done", "failed", "paused", "stopped"]),
-        started=times,
-        ended=times,
-        state=mappings,
-        steps=st.lists(steps, max_size=3).map(tuple),
-        thread_id=st.none() | names,
-        path=paths,
-        error=errors,
-        checkpoints=st.lists(st.builds(CheckpointRecord, names, st.integers(0, 9))).map(tuple),
-        interrupts=st.lists(
-            st.builds(InterruptRecord, names, names, values, st.integers(0, 9), paths), max_size=2
-        ).map(tuple),
-    )
-
-
-leaf_traces = traces_with(st.just(()))
-traces = traces_with(st.lists(leaf_traces, max_size=1).map(tuple))
+from tests.tracing.strategies import scalars, traces, values_with
 
 
 @settings(max_examples=200, suppress_health_check=[HealthCheck.too_slow], deadline=None)

@@ -15,6 +15,7 @@ from time import perf_counter as clock
 from types import MappingProxyType as _Proxy
 from typing import TYPE_CHECKING, Any
 
+from orkes._observe import EachTaskObserved
 from orkes.events import Event, Update, Values, current_scope
 from orkes.graph._invoke import invoke, node_error
 from orkes.graph._listen import UpdateDraft
@@ -71,6 +72,9 @@ def drive(
         if buffer:
             yield from listener.drain()
         live = listener.live and buffer is not None
+        # A step of one plain task runs inline (the hot path) unless events come from
+        # inside nodes, or the observer must see each task begin (OpenTelemetry).
+        inline = not live and not isinstance(trace, EachTaskObserved)
         updates, values, path = (
             "updates" in listener.modes,
             "values" in listener.modes,
@@ -88,7 +92,7 @@ def drive(
                 if (  # run()'s hot path, a durable run's too where no write is kept nor paused for
                     len(tasks) == 1
                     and node.plain
-                    and not live
+                    and inline
                     and (saver is None or not (saver.kept or run.plan.interrupt_before))
                 ):
                     scope.node = node.name  # the moving scope, pointed at this task

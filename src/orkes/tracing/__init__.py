@@ -36,6 +36,7 @@ from orkes.tracing.records import (
 )
 from orkes.tracing.redact import REDACTED, Redact
 from orkes.tracing.trace import Status, Steps, Trace
+from orkes.tracing.otel import OpenTelemetry
 from orkes.tracing.tracer import Tracer
 
 __all__ = [
@@ -45,6 +46,7 @@ __all__ = [
     "GateRecord",
     "InterruptRecord",
     "LLMCall",
+    "OpenTelemetry",
     "Redact",
     "Repr",
     "Status",

@@ -5,6 +5,8 @@ tracer cleaned them); only a :class:`~orkes.tracing.records.Repr` needs a mark:
 ``{"$repr": text, "type": type}`` — a mapping that held ``"$repr"`` itself was kept as a
 ``Repr`` when recorded, so the mark is never ambiguous inside a value. Mappings that a
 record holds as such (a state, an update, headers) may hold any key, ``"$repr"`` too.
+The graph's shape, when the trace has one, is plain data (``"shape"``); a file without
+it (written before traces kept it) reads as a trace without a shape.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from typing import Any
 
 from orkes.errors import GraphDefinitionError
 from orkes.tracing._clean import MARKER
+from orkes.tracing._shape import shape_data, shape_from_data
 from orkes.tracing.records import (
     CheckpointRecord,
     ErrorRecord,
@@ -62,6 +65,7 @@ def _trace_data(trace: Trace) -> dict[str, Any]:
             }
             for i in trace.interrupts
         ],
+        "shape": None if trace.shape is None else shape_data(trace.shape),
     }
 
 
@@ -186,6 +190,7 @@ def _trace(data: Mapping[str, Any]) -> Trace:
             InterruptRecord(i["id"], i["node"], _value(i["payload"]), i["step"], tuple(i["path"]))
             for i in data["interrupts"]
         ),
+        shape=None if data.get("shape") is None else shape_from_data(data["shape"]),
     )
 
 

@@ -25,6 +25,7 @@ from orkes.graph.context import StepPaused
 from orkes.tracing._calls import CallRecording
 from orkes.tracing._clean import SCALARS, Cleaner
 from orkes.tracing._rows import Row, keys_of, steps_of
+from orkes.tracing._shape import plan_shape
 from orkes.tracing.records import (
     CheckpointRecord,
     ErrorRecord,
@@ -40,6 +41,7 @@ if TYPE_CHECKING:
     from orkes.graph._gates import GatePlan
     from orkes.graph._tasks import Task
     from orkes.graph.plan import Run
+    from orkes.viz.shape import GraphShape
 
 __all__ = ["Attempt", "RunRecorder"]
 
@@ -63,6 +65,7 @@ class RunRecorder:
         "_run",
         "_wall0",
         "cleaner",
+        "drawn",
         "graph",
         "path",
         "sink",
@@ -74,13 +77,17 @@ class RunRecorder:
         graph: str | None,
         path: tuple[str, ...],
         sink: Callable[[Trace], None],
+        *,
+        drawn: bool = False,
     ) -> None:
+        """``drawn``: the run is a subgraph node's, whose shape the parent's trace holds."""
         self._wall0 = time.time()
         self._perf0 = clock()
         self.cleaner = cleaner
         self.graph = graph
         self.path = path
         self.sink = sink
+        self.drawn = drawn
         self._rows: list[Row | StepRecord] = []
         self._attempts: list[Attempt] = []  # of the superstep going on
         self._gates: list[GateRecord] = []  # every gate asked, with its step
@@ -225,7 +232,15 @@ class RunRecorder:
             error=None if kept_error is None else self.cleaner.error(kept_error),
             checkpoints=tuple(self._checkpoints),
             interrupts=interrupts,
+            shape=None if self.drawn else self._shape(run),
         )
+
+    def _shape(self, run: Run) -> GraphShape | None:
+        try:
+            return plan_shape(run.plan, self.graph)
+        except Exception:  # the picture is a nicety: the trace is kept without it
+            logger.exception("could not draw graph %r for run %s", self.graph, run.run_id)
+            return None
 
     # --- helpers ---------------------------------------------------------------------------
 
@@ -312,7 +327,8 @@ class Attempt:
 
     def nested(self, graph: str | None, path: tuple[str, ...]) -> RunRecorder:
         """The recorder of a run made in this attempt (a subgraph node's)."""
-        return RunRecorder(self.recorder.cleaner, graph, path, self.subgraphs.append)
+        drawn = self.task.node.subgraph is not None  # the parent's shape draws it
+        return RunRecorder(self.recorder.cleaner, graph, path, self.subgraphs.append, drawn=drawn)
 
     def ended(self, error: BaseException | None) -> None:
         """The attempt returned, or raised ``error`` (formatted now, traceback and all)."""

@@ -27,7 +27,7 @@ import os
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal, overload
+from typing import TYPE_CHECKING, Any, Literal, overload
 
 from orkes.tracing.records import (
     CheckpointRecord,
@@ -37,6 +37,9 @@ from orkes.tracing.records import (
     StepRecord,
     TaskRecord,
 )
+
+if TYPE_CHECKING:
+    from orkes.viz.shape import GraphShape
 
 __all__ = ["Status", "Steps", "Trace", "json_text"]
 
@@ -119,6 +122,11 @@ class Trace:
         error: why it failed (or was stopped), with the traceback.
         checkpoints: the checkpoints it wrote, in order.
         interrupts: the pauses it ended with.
+        shape: the graph it ran, as its pictures draw it (an ``orkes.viz.GraphShape``),
+            for :meth:`to_html`. Rebuilt from the run's plan: as ``app.shape()`` but
+            for the order of plain edges and an edge to END from a node that has
+            another way out too. ``None`` in the run of a subgraph node (its parent's
+            shape holds it) and in files written before traces kept it.
     """
 
     graph: str | None
@@ -133,6 +141,7 @@ class Trace:
     error: ErrorRecord | None = None
     checkpoints: tuple[CheckpointRecord, ...] = ()
     interrupts: tuple[InterruptRecord, ...] = ()
+    shape: GraphShape | None = None
 
     def __post_init__(self) -> None:
         if not isinstance(self.steps, Steps):
@@ -208,6 +217,30 @@ class Trace:
                 "trace.to_json(path) or Tracer(directory=...) wrote"
             ) from None
         return cls.from_dict(data)
+
+    def html(self, *, shape: GraphShape | None = None) -> str:
+        """The trace as one self-contained HTML page: the inspector (see :meth:`to_html`)."""
+        from orkes.tracing.html import trace_html
+
+        return trace_html(self, shape=shape)
+
+    def to_html(self, path: str | os.PathLike[str], *, shape: GraphShape | None = None) -> Path:
+        """Write the trace's inspector to ``path``: one HTML file, nothing fetched; return it.
+
+        The page draws the graph with the path the run took and each node's time, a
+        timeline of the supersteps (parallel tasks side by side), each task's input keys
+        and update, its LLM calls (messages, reply, tool calls, usage, latency), the
+        gates' decisions, checkpoints, pauses and errors with their tracebacks. Every
+        string from the run shows as text. ``shape`` draws that graph instead of the
+        one the trace keeps: ``shape=app.shape()`` draws the graph exactly as
+        ``app.draw_svg()`` does, and gives a picture to a trace that keeps none.
+
+        Example:
+            ``trace.to_html("run.html")``, then open the file in a browser.
+        """
+        target = Path(path)
+        target.write_text(self.html(shape=shape), encoding="utf-8")
+        return target
 
 
 def json_text(trace: Trace) -> str:

@@ -27,12 +27,16 @@ import os
 import time
 from collections import deque
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from orkes.errors import GraphDefinitionError
 from orkes.tracing._clean import Cleaner
 from orkes.tracing._recorder import RunRecorder
 from orkes.tracing.redact import Redact
 from orkes.tracing.trace import Trace, json_text
+
+if TYPE_CHECKING:
+    from orkes._observe import RunObserver
 
 __all__ = ["Tracer"]
 
@@ -116,7 +120,7 @@ class Tracer:
         micros = int(trace.started % 1 * 1_000_000)
         return self.directory / f"{stamp}.{micros:06d}Z-{trace.run_id}.json"
 
-    def _observe(self, graph: str | None, path: tuple[str, ...]) -> RunRecorder:
+    def _observe(self, graph: str | None, path: tuple[str, ...]) -> RunObserver:
         """The engine's hook: a recorder for a run of ``graph`` at ``path``."""
         return RunRecorder(self._cleaner, graph, path, self._keep)
 
