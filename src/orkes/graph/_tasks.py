@@ -151,11 +151,13 @@ class GraphPlan:
         "interrupt_before",
         "nodes",
         "schema",
+        "spec",
         "start",
     )
 
     def __init__(self, graph: GraphSpec, caches: Mapping[str, Any] | None = None) -> None:
         caches = caches or {}
+        self.spec = graph  # what it was made from: pictures of a traced run draw this
         self.schema = graph.schema
         self.nodes = {name: NodePlan(spec, caches.get(name)) for name, spec in graph.nodes.items()}
         self.start = NodePlan(NodeSpec("START", _start))

@@ -24,6 +24,7 @@ Example:
 """
 
 from orkes.tracing.connector import Traced, traced
+from orkes.tracing.otel import OpenTelemetry
 from orkes.tracing.records import (
     CheckpointRecord,
     ErrorRecord,
@@ -36,7 +37,6 @@ from orkes.tracing.records import (
 )
 from orkes.tracing.redact import REDACTED, Redact
 from orkes.tracing.trace import Status, Steps, Trace
-from orkes.tracing.otel import OpenTelemetry
 from orkes.tracing.tracer import Tracer
 
 __all__ = [

@@ -237,7 +237,7 @@ class RunRecorder:
 
     def _shape(self, run: Run) -> GraphShape | None:
         try:
-            return plan_shape(run.plan, self.graph)
+            return plan_shape(run.plan)
         except Exception:  # the picture is a nicety: the trace is kept without it
             logger.exception("could not draw graph %r for run %s", self.graph, run.run_id)
             return None
