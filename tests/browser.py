@@ -2,8 +2,7 @@
 
 :func:`chromium_page` opens one (no browser is downloaded: Playwright drives the
 distribution's ``chromium`` through ``executable_path``). Where it cannot start, the test
-is skipped with the reason, except under ``CI=1``, where that is a failure. The same
-rules as the ``browser_page`` fixture of ``tests/viz/conftest.py``.
+is skipped with the reason, except under ``CI=1``, where that is a failure.
 """
 
 from __future__ import annotations

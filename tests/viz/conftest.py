@@ -14,14 +14,14 @@ from __future__ import annotations
 
 import operator
 import os
-import shutil
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Annotated, Any, Literal, NoReturn, TypedDict
+from typing import Annotated, Any, Literal, TypedDict
 
 import pytest
 from hypothesis import settings
 from hypothesis import strategies as st
+from tests.browser import chromium_page
 
 from orkes import END, START, Command, CompiledGraph, OrkesGraph, Send
 from orkes.viz import Branch, Destination, Edge, GraphShape, Join, Node
@@ -287,49 +287,11 @@ def golden() -> Callable[[str, str], None]:
     return check
 
 
-def _chromium() -> str | None:
-    for name in ("chromium", "chromium-browser", "google-chrome"):
-        found = shutil.which(name)
-        if found:
-            return found
-    return None
-
-
 @pytest.fixture
 def browser_page() -> Iterator[Any]:
-    """A Playwright page on the system's headless Chromium (no browser is downloaded).
-
-    One browser per test: while Playwright's sync API runs, its event loop counts as
-    running in this thread, and ``asyncio.run`` in any later test would refuse to start.
-    """
-    try:
-        from playwright.sync_api import sync_playwright
-    except ImportError as exc:
-        _unavailable(f"playwright is not installed ({exc}); pip install -e '.[test]'")
-    executable = _chromium()
-    if executable is None:
-        _unavailable("no chromium on PATH; apt-get install -y chromium")
-    try:
-        manager = sync_playwright().start()
-    except Exception as exc:
-        _unavailable(f"playwright could not start: {exc}")
-    try:
-        browser = manager.chromium.launch(
-            executable_path=executable, args=["--no-sandbox", "--disable-gpu"]
-        )
-    except Exception as exc:
-        manager.stop()
-        _unavailable(f"chromium at {executable} did not start: {exc}")
-    page = browser.new_page()
-    yield page
-    browser.close()
-    manager.stop()
-
-
-def _unavailable(reason: str) -> NoReturn:
-    if os.environ.get("CI") == "1":
-        pytest.fail(f"the browser tests need a browser under CI=1: {reason}")
-    pytest.skip(reason)
+    """A Playwright page on the system's headless Chromium (see ``tests/browser.py``)."""
+    with chromium_page() as page:
+        yield page
 
 
 @st.composite
