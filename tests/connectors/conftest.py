@@ -7,9 +7,9 @@ from typing import Any
 
 import pytest
 
-from orkes.connectors._base import HttpChatConnector
-from orkes.connectors._http import HttpClient
+from orkes.connectors._chat.connector import HttpChatConnector
 from orkes.connectors.openai import OpenAIConnector
+from orkes.connectors.transport.client import HttpClient
 from tests.connectors.loopback import LoopbackServer, RecordingSleep
 from tests.connectors.openai_wire import OPENAI_TEST_KEY
 from tests.connectors.services import SERVICES, LoopbackService

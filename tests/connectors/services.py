@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-from orkes.connectors._base import HttpChatConnector
+from orkes.connectors._chat.connector import HttpChatConnector
 from orkes.connectors.openai import OpenAIConnector
 from tests.connectors import anthropic_wire, gemini_wire, openai_wire
 from tests.connectors.loopback import (

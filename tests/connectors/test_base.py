@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from orkes.connectors._base import HttpChatConnector
+from orkes.connectors._chat.connector import HttpChatConnector
 from orkes.connectors.anthropic import AnthropicConnector
 from orkes.connectors.gemini import GeminiConnector
 from orkes.connectors.openai import OpenAIConnector

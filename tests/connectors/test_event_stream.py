@@ -7,8 +7,8 @@ from collections.abc import Callable
 
 import pytest
 
-from orkes.connectors._http import HttpClient, HttpRequest
-from orkes.connectors._sse import ServerSentEvent
+from orkes.connectors.transport.client import HttpClient, HttpRequest
+from orkes.connectors.transport.sse import ServerSentEvent
 from orkes.errors import (
     ConnectionFailed,
     ConnectorTimeout,

@@ -6,7 +6,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from orkes.connectors._gemini_request import fits_gemini_schema, split_params
+from orkes.connectors._chat.gemini_request import fits_gemini_schema, split_params
 from orkes.connectors.gemini import GeminiConnector
 from orkes.connectors.tools import ToolSpec
 from orkes.errors import (

@@ -12,8 +12,8 @@ from typing import Any
 
 import pytest
 
-from orkes.connectors._connection import ConnectionPool
-from orkes.connectors._http import HttpClient, HttpRequest
+from orkes.connectors.transport._connection import ConnectionPool
+from orkes.connectors.transport.client import HttpClient, HttpRequest
 from orkes.errors import (
     AuthenticationError,
     BadRequest,
@@ -198,7 +198,7 @@ def test_a_retry_after_of_zero_or_in_the_past_means_the_usual_jittered_backoff(
     recording_sleep: RecordingSleep,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    monkeypatch.setattr("orkes.connectors._http.random.uniform", lambda low, high: high)
+    monkeypatch.setattr("orkes.connectors.transport._attempts.random.random", lambda: 1.0)
     loopback.enqueue(
         error_response(429, "now", headers={"Retry-After": "0"}),
         error_response(503, "then", headers={"Retry-After": "Wed, 21 Oct 2015 07:28:00 GMT"}),
@@ -231,7 +231,7 @@ def test_retries_are_logged_without_the_key(
         error_response(503, f"overloaded {SECRET}", headers={"Retry-After": "1"}),
         json_response({}),
     )
-    with caplog.at_level(logging.DEBUG, logger="orkes.connectors.http"):
+    with caplog.at_level(logging.DEBUG, logger="orkes.connectors.transport"):
         make_client().request_json(REQUEST)
     [record] = caplog.records
     assert record.getMessage().endswith(

@@ -13,7 +13,7 @@ from collections.abc import Callable, Sequence
 
 import pytest
 
-from orkes.connectors._base import HttpChatConnector
+from orkes.connectors._chat.connector import HttpChatConnector
 from orkes.connectors.openai import OpenAIConnector
 from orkes.errors import ConnectionFailed
 from orkes.events import Event

@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 
 from orkes.connectors import AnthropicConnector, GeminiConnector, OpenAIConnector
-from orkes.connectors._base import HttpChatConnector
+from orkes.connectors._chat.connector import HttpChatConnector
 from orkes.connectors.tools import tool
 from orkes.shared.schema import OrkesMessageSchema
 

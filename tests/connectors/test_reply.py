@@ -1,11 +1,10 @@
 from __future__ import annotations
 
 import json
-import pickle
 
 import pytest
 
-from orkes.connectors._reply import (
+from orkes.connectors._chat.reply import (
     ReplyAssembler,
     StreamDecoder,
     as_dict,
@@ -14,13 +13,10 @@ from orkes.connectors._reply import (
     fragment_key,
     parse_tool_arguments,
     stream_error,
-    without_secrets,
 )
-from orkes.connectors._sse import ServerSentEvent
+from orkes.connectors.transport.sse import ServerSentEvent
 from orkes.errors import (
     BadRequest,
-    ConnectionFailed,
-    ConnectorError,
     RateLimited,
     ResponseFormatError,
     ServiceError,
@@ -114,34 +110,6 @@ def test_any_other_stream_error_is_a_service_error(error: object, expected: str)
     assert type(failure) is ServiceError
     assert str(failure) == expected
     assert failure.status is None
-
-
-def test_without_secrets_hides_them_in_the_message_and_the_service_message() -> None:
-    cause = ValueError("the cause")
-    try:
-        raise RateLimited(
-            "limit for sk-1 hit", service_message="key sk-1 is out", retry_after=3.0
-        ) from cause
-    except RateLimited as raised:
-        error = raised
-    hidden = without_secrets(error, ["", "sk-1"])
-    assert type(hidden) is RateLimited
-    assert (str(hidden), hidden.service_message) == ("limit for *** hit", "key *** is out")
-    assert (hidden.status, hidden.retry_after) == (429, 3.0)
-    # The cause and the traceback's frames may hold the secret: neither is kept.
-    assert hidden.__cause__ is None
-    assert hidden.__suppress_context__
-    assert hidden.__traceback__ is None
-    assert error.__cause__ is cause
-    assert str(error) == "limit for sk-1 hit"  # the original is left as it was
-    assert str(pickle.loads(pickle.dumps(hidden))) == "limit for *** hit"
-
-
-def test_without_secrets_gives_back_an_error_that_shows_none() -> None:
-    error = ConnectionFailed("the connection broke")
-    assert without_secrets(error, ["sk-1"]) is error
-    bare = ConnectorError("no key here")
-    assert without_secrets(bare, []) is bare
 
 
 def test_a_plain_text_reply() -> None:

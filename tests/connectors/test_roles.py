@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from orkes.connectors._base import HttpChatConnector
+from orkes.connectors._chat.connector import HttpChatConnector
 from orkes.errors import BadRequest
 from orkes.shared.schema import OrkesMessageSchema
 from tests.connectors.listener import listening

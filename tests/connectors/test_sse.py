@@ -6,7 +6,7 @@ import time
 from hypothesis import given
 from hypothesis import strategies as st
 
-from orkes.connectors._sse import ServerSentEvent, SseDecoder, iter_sse_events
+from orkes.connectors.transport.sse import ServerSentEvent, SseDecoder, iter_sse_events
 
 
 def events_of(body: bytes) -> list[ServerSentEvent]:

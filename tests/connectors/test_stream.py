@@ -11,9 +11,9 @@ from typing import Any, cast
 
 import pytest
 
-from orkes.connectors._event_stream import EventStream
-from orkes.connectors._sse import ServerSentEvent
-from orkes.connectors._stream import AsyncMessageStream, MessageStream, _StreamCore
+from orkes.connectors._chat.stream import AsyncMessageStream, MessageStream, _StreamCore
+from orkes.connectors.transport._event_stream import EventStream
+from orkes.connectors.transport.sse import ServerSentEvent
 from orkes.errors import ConnectionFailed, ConnectorError, ConnectorTimeout, ResponseFormatError
 from orkes.shared.schema import OrkesMessageSchema
 from tests.connectors.loopback import LoopbackServer, error_response, sse_response

@@ -19,7 +19,7 @@ from typing import Any, TypedDict
 import pytest
 
 from orkes import END, START, GraphRunner, OrkesGraph
-from orkes.connectors._base import HttpChatConnector
+from orkes.connectors._chat.connector import HttpChatConnector
 from orkes.connectors.openai import OpenAIConnector
 from orkes.events import Event, StreamMode, Token
 from orkes.graph.core import NodeFn

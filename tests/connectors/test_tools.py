@@ -23,10 +23,10 @@ import typing_extensions
 from typing_extensions import NotRequired, ReadOnly, Required, TypedDict
 
 from orkes import _type_hints
-from orkes.connectors import _json_schema
 from orkes.connectors.tools import (
     ToolCallError,
     ToolSpec,
+    _json_schema,
     arun_tool_calls,
     as_tool_specs,
     run_tool_calls,

@@ -11,10 +11,10 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from orkes.connectors._base import HttpChatConnector, ToolDescription
-from orkes.connectors._http import HttpRequest
-from orkes.connectors._reply import ReplyAssembler, StreamDecoder, event_json
-from orkes.connectors._sse import ServerSentEvent
+from orkes.connectors._chat.connector import HttpChatConnector, ToolDescription
+from orkes.connectors._chat.reply import ReplyAssembler, StreamDecoder, event_json
+from orkes.connectors.transport.client import HttpRequest
+from orkes.connectors.transport.sse import ServerSentEvent
 from orkes.shared.schema import OrkesMessageSchema
 
 

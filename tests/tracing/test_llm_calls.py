@@ -14,7 +14,7 @@ from typing import Any, TypedDict
 import pytest
 
 from orkes import END, START, GraphRunner, OrkesGraph
-from orkes.connectors._base import HttpChatConnector
+from orkes.connectors._chat.connector import HttpChatConnector
 from orkes.errors import BadRequest, NodeError
 from orkes.shared.schema import OrkesMessageSchema
 from orkes.tracing import REDACTED, LLMCall, Trace, Tracer

@@ -23,7 +23,7 @@ from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanE
 from opentelemetry.trace import SpanKind, StatusCode
 
 from orkes import END, START, EchoLlmConnector, GraphRunner, OrkesGraph, RetryPolicy, Send
-from orkes.connectors._base import HttpChatConnector
+from orkes.connectors._chat.connector import HttpChatConnector
 from orkes.errors import BadRequest, GraphDefinitionError, NodeError, OrkesError
 from orkes.graph.context import RunContext
 from orkes.persistence.memory import MemoryCheckpointer

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 from orkes.connectors.echo import EchoLlmConnector
 
 if TYPE_CHECKING:
-    from orkes.connectors._stream import AsyncMessageStream, MessageStream
+    from orkes.connectors._chat.stream import AsyncMessageStream, MessageStream
     from orkes.connectors.anthropic import AnthropicConnector
     from orkes.connectors.gemini import GeminiConnector
     from orkes.connectors.openai import OpenAIConnector
@@ -46,9 +46,9 @@ __all__ = [
 
 _HOME = {
     "AnthropicConnector": "orkes.connectors.anthropic",
-    "AsyncMessageStream": "orkes.connectors._stream",
+    "AsyncMessageStream": "orkes.connectors._chat.stream",
     "GeminiConnector": "orkes.connectors.gemini",
-    "MessageStream": "orkes.connectors._stream",
+    "MessageStream": "orkes.connectors._chat.stream",
     "OpenAIConnector": "orkes.connectors.openai",
     "ToolSpec": "orkes.connectors.tools",
     "arun_tool_calls": "orkes.connectors.tools",

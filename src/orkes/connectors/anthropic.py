@@ -42,9 +42,8 @@ import json
 from collections.abc import Callable, Hashable, Sequence
 from typing import Any
 
-from orkes.connectors._base import HttpChatConnector, ToolDescription
-from orkes.connectors._http import HttpRequest
-from orkes.connectors._reply import (
+from orkes.connectors._chat.connector import HttpChatConnector, ToolDescription
+from orkes.connectors._chat.reply import (
     ReplyAssembler,
     StreamDecoder,
     as_dict,
@@ -52,7 +51,9 @@ from orkes.connectors._reply import (
     fragment_key,
     stream_error,
 )
-from orkes.connectors._sse import ServerSentEvent
+from orkes.connectors.transport.client import HttpRequest
+from orkes.connectors.transport.protocol import Transport
+from orkes.connectors.transport.sse import ServerSentEvent
 from orkes.errors import BadRequest, ConnectorError
 from orkes.shared.schema import OrkesMessageSchema
 
@@ -81,6 +82,9 @@ class AnthropicConnector(HttpChatConnector):
         max_tokens: the most tokens the reply may hold; always sent, as the service
             requires; ``max_tokens=`` in a call overrides it.
         sleep: the function that waits between retries (tests pass a recorder).
+        transport: how requests reach the service (:mod:`orkes.connectors.transport`):
+            a :class:`~orkes.connectors.transport.StdlibTransport` of the connector's own
+            when ``None``. One may serve many connectors; it is the caller's to close.
         **default_params: sent with every call (``temperature``, ``top_k``,
             ``stop_sequences``, ``system`` as blocks, …); the ``**params`` of a call
             override them.
@@ -108,6 +112,7 @@ class AnthropicConnector(HttpChatConnector):
         max_retries: int = 3,
         max_tokens: int = 1024,
         sleep: Callable[[float], None] | None = None,
+        transport: Transport | None = None,
         **default_params: Any,
     ) -> None:
         if max_tokens < 1:
@@ -121,6 +126,7 @@ class AnthropicConnector(HttpChatConnector):
             max_retries=max_retries,
             default_params=default_params,
             sleep=sleep,
+            transport=transport,
         )
 
     def _build_request(

@@ -6,7 +6,7 @@ import re
 from typing import ClassVar
 
 from orkes._observe import llm_call_recorder
-from orkes.connectors._recording import recorded
+from orkes.connectors._chat.recording import recorded
 from orkes.events import token_publisher
 from orkes.shared.schema import OrkesMessageSchema
 

@@ -5,7 +5,7 @@ header, never in the URL. Streaming posts to ``:streamGenerateContent?alt=sse`` 
 one ``GenerateContentResponse`` per Server-Sent Event until the body ends (there is no
 end marker: a stream is whole once a candidate has brought its ``finishReason``).
 
-How orkes messages travel (see :mod:`orkes.connectors._gemini_request`): ``system``
+How orkes messages travel (see :mod:`orkes.connectors._chat.gemini_request`): ``system``
 messages become the ``systemInstruction``; ``assistant`` turns have the role ``model`` and
 carry their tool calls as ``functionCall`` parts; ``tool`` messages become
 ``functionResponse`` parts of a ``user`` turn, consecutive ones in the same turn. A tool's
@@ -48,23 +48,24 @@ from collections.abc import Callable, Sequence
 from typing import Any
 from urllib.parse import quote
 
-from orkes.connectors._base import HttpChatConnector, ToolDescription
-from orkes.connectors._gemini_request import (
+from orkes.connectors._chat.connector import HttpChatConnector, ToolDescription
+from orkes.connectors._chat.gemini_request import (
     GENERATED_CALL_ID_PREFIX,
     THOUGHT_SIGNATURES,
     build_contents,
     function_declarations,
     split_params,
 )
-from orkes.connectors._http import HttpRequest
-from orkes.connectors._reply import (
+from orkes.connectors._chat.reply import (
     ReplyAssembler,
     StreamDecoder,
     as_dict,
     event_object,
     stream_error,
 )
-from orkes.connectors._sse import ServerSentEvent
+from orkes.connectors.transport.client import HttpRequest
+from orkes.connectors.transport.protocol import Transport
+from orkes.connectors.transport.sse import ServerSentEvent
 from orkes.errors import BadRequest
 from orkes.shared.schema import OrkesMessageSchema
 
@@ -90,6 +91,9 @@ class GeminiConnector(HttpChatConnector):
         timeout: seconds to wait to connect, and for each read of the answer.
         max_retries: retries of connection failures, 429 and 5xx answers.
         sleep: the function that waits between retries (tests pass a recorder).
+        transport: how requests reach the service (:mod:`orkes.connectors.transport`):
+            a :class:`~orkes.connectors.transport.StdlibTransport` of the connector's own
+            when ``None``. One may serve many connectors; it is the caller's to close.
         **default_params: sent with every call (``temperature``, ``max_tokens``,
             ``safety_settings``, ``thinking_config``, …); the ``**params`` of a call
             override them, and ``model=`` picks another model for one call.
@@ -112,6 +116,7 @@ class GeminiConnector(HttpChatConnector):
         timeout: float = 60,
         max_retries: int = 3,
         sleep: Callable[[float], None] | None = None,
+        transport: Transport | None = None,
         **default_params: Any,
     ) -> None:
         super().__init__(
@@ -122,6 +127,7 @@ class GeminiConnector(HttpChatConnector):
             max_retries=max_retries,
             default_params=default_params,
             sleep=sleep,
+            transport=transport,
         )
 
     def _build_request(

@@ -27,9 +27,8 @@ import json
 from collections.abc import Callable, Hashable, Sequence
 from typing import Any
 
-from orkes.connectors._base import HttpChatConnector, ToolDescription
-from orkes.connectors._http import HttpRequest
-from orkes.connectors._reply import (
+from orkes.connectors._chat.connector import HttpChatConnector, ToolDescription
+from orkes.connectors._chat.reply import (
     ReplyAssembler,
     StreamDecoder,
     as_dict,
@@ -37,7 +36,9 @@ from orkes.connectors._reply import (
     fragment_key,
     stream_error,
 )
-from orkes.connectors._sse import ServerSentEvent
+from orkes.connectors.transport.client import HttpRequest
+from orkes.connectors.transport.protocol import Transport
+from orkes.connectors.transport.sse import ServerSentEvent
 from orkes.errors import BadRequest
 from orkes.shared.schema import OrkesMessageSchema
 
@@ -58,6 +59,9 @@ class OpenAIConnector(HttpChatConnector):
         timeout: seconds to wait to connect, and for each read of the answer.
         max_retries: retries of connection failures, 429 and 5xx answers.
         sleep: the function that waits between retries (tests pass a recorder).
+        transport: how requests reach the service (:mod:`orkes.connectors.transport`):
+            a :class:`~orkes.connectors.transport.StdlibTransport` of the connector's own
+            when ``None``. One may serve many connectors; it is the caller's to close.
         **default_params: sent with every call (``temperature``, ``max_tokens``, …);
             the ``**params`` of a call override them.
 
@@ -80,6 +84,7 @@ class OpenAIConnector(HttpChatConnector):
         timeout: float = 60,
         max_retries: int = 3,
         sleep: Callable[[float], None] | None = None,
+        transport: Transport | None = None,
         **default_params: Any,
     ) -> None:
         super().__init__(
@@ -90,6 +95,7 @@ class OpenAIConnector(HttpChatConnector):
             max_retries=max_retries,
             default_params=default_params,
             sleep=sleep,
+            transport=transport,
         )
 
     def _build_request(

@@ -8,8 +8,6 @@ Example:
     (False, 0)
     >>> connection.close()
     >>> pool.close()
-    >>> HiddenValue("Bearer sk-1")
-    '***'
 """
 
 from __future__ import annotations
@@ -22,21 +20,19 @@ import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, TypeAlias
+from typing import Any
 
+from orkes.connectors._secrets import HeaderValue, HiddenValue
 from orkes.errors import BadRequest
 
 __all__ = [
     "ConnectionPool",
     "Exchange",
-    "HeaderValue",
-    "HiddenValue",
     "check_target",
     "encode_body",
     "merge_headers",
     "read_error_body",
     "release",
-    "without_frames",
     "write_request",
 ]
 
@@ -44,29 +40,6 @@ _MAX_ERROR_BODY = 1024 * 1024
 
 # What http.client refuses in a URL (spaces, control characters), and anything not ASCII.
 _NOT_IN_URL = re.compile(r"[^\x21-\x7e]")
-
-
-class HiddenValue:
-    """A header value (it may hold an API key) that ``repr`` shows as ``'***'``.
-
-    Whatever records a frame's locals (``pytest -l``, Sentry,
-    ``TracebackException(capture_locals=True)``) uses ``repr``, so it records ``'***'``.
-    """
-
-    __slots__ = ("_value",)
-
-    def __init__(self, value: str) -> None:
-        self._value = value
-
-    def __repr__(self) -> str:
-        return "'***'"
-
-    def reveal(self) -> str:
-        """The value itself: pass it straight on as an argument, never bind it to a name."""
-        return self._value
-
-
-HeaderValue: TypeAlias = str | HiddenValue
 
 
 def merge_headers(
@@ -108,15 +81,6 @@ def check_target(target: str, service_at: str) -> None:
         "unencoded (check the model name and base_url)"
     )
     raise BadRequest(message)
-
-
-def without_frames(error: BaseException) -> BaseException:
-    """``error`` with its traceback dropped, for use as the cause of our own error.
-
-    http.client's frames hold the request's header bytes (``msg`` in ``_send_output``),
-    the API key among them; the cause keeps its type and message, which hold no header.
-    """
-    return error.with_traceback(None)
 
 
 def write_request(

@@ -29,7 +29,7 @@ from orkes.errors import BadRequest
 from orkes.shared.schema import OrkesMessageSchema
 
 if TYPE_CHECKING:
-    from orkes.connectors._base import ToolDescription
+    from orkes.connectors._chat.connector import ToolDescription
 
 __all__ = [
     "GENERATED_CALL_ID_PREFIX",

@@ -20,15 +20,14 @@ Example:
 
 from __future__ import annotations
 
-import copy
 import json
 from abc import ABC, abstractmethod
-from collections.abc import Hashable, Iterable, Mapping
+from collections.abc import Hashable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from orkes.connectors._sse import ServerSentEvent
-from orkes.connectors._status import error_for_status, redact, service_message_from_body
+from orkes.connectors.transport.sse import ServerSentEvent
+from orkes.connectors.transport.status import error_for_status, service_message_from_body
 from orkes.errors import ConnectorError, ResponseFormatError, ServiceError
 from orkes.shared.schema import OrkesMessageSchema, ToolCall
 
@@ -41,7 +40,6 @@ __all__ = [
     "fragment_key",
     "parse_tool_arguments",
     "stream_error",
-    "without_secrets",
 ]
 
 
@@ -153,33 +151,6 @@ def stream_error(service: str, error: object, data: str) -> ConnectorError:
     if kind:
         message += f" ({kind})"
     return ServiceError(message, service_message=service_message)
-
-
-def without_secrets(error: ConnectorError, secrets: Iterable[str]) -> ConnectorError:
-    """``error`` itself, or a copy with ``***`` for each secret its text shows.
-
-    The message (``args[0]``) and ``service_message`` are redacted; the copy keeps the
-    class and the other attributes, but neither the cause nor the traceback, whose
-    frames' locals may hold what was redacted.
-
-    Example:
-        >>> without_secrets(ServiceError("bad key sk-1", service_message="bad key sk-1"), ["sk-1"])
-        ServiceError('bad key ***')
-    """
-    secrets = [secret for secret in secrets if secret]
-    message = str(error.args[0]) if error.args else ""
-    hidden_message = redact(message, secrets)
-    service_message = error.service_message
-    hidden_service_message = None if service_message is None else redact(service_message, secrets)
-    if hidden_message == message and hidden_service_message == service_message:
-        return error
-    hidden = copy.copy(error)
-    hidden.args = (hidden_message, *error.args[1:])
-    hidden.service_message = hidden_service_message
-    hidden.__cause__ = None
-    hidden.__suppress_context__ = True
-    hidden.__traceback__ = None
-    return hidden
 
 
 @dataclass

@@ -33,9 +33,14 @@ from dataclasses import dataclass
 from typing import Any
 
 from orkes._type_hints import resolve_type_hints
-from orkes.connectors._arguments import ArgumentReader, Shape, shape_of_schema
-from orkes.connectors._docstrings import parse_docstring
-from orkes.connectors._json_schema import NO_DEFAULT, json_default, lenient_shape_for, shape_for
+from orkes.connectors.tools._arguments import ArgumentReader, Shape, shape_of_schema
+from orkes.connectors.tools._docstrings import parse_docstring
+from orkes.connectors.tools._json_schema import (
+    NO_DEFAULT,
+    json_default,
+    lenient_shape_for,
+    shape_for,
+)
 from orkes.errors import ToolDefinitionError
 
 __all__ = ["FunctionDescription", "describe_function", "reader_for_schema"]

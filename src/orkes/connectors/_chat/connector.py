@@ -6,7 +6,7 @@ and writes three methods:
 * ``_build_request(messages, tools, params, stream=...)`` → :class:`HttpRequest`: path,
   JSON body and headers (authentication included) for a whole or a streamed reply;
 * ``_parse_response(body)`` → the assistant message, from the decoded JSON answer;
-* ``_new_stream_decoder()`` → a :class:`~orkes.connectors._reply.StreamDecoder` that reads
+* ``_new_stream_decoder()`` → a :class:`~orkes.connectors._chat.reply.StreamDecoder` that reads
   the streamed events.
 
 It may also set :attr:`~HttpChatConnector.api_key_env` (where a missing key is looked
@@ -15,7 +15,7 @@ up) and :attr:`~HttpChatConnector.official_host` (any other host is named
 
 The base gives it ``invoke``, ``ainvoke``, ``stream`` and ``astream``, the merge of default
 and per-call parameters, the check of the messages' roles, tool conversion, retries and
-timeouts (through :class:`~orkes.connectors._http.HttpClient`), and keeps the API key out
+timeouts (through :class:`~orkes.connectors.transport.client.HttpClient`), and keeps the API key out
 of ``repr`` and out of every error message: those of the transport, and those the provider
 raises while it reads an answer or an event (which may quote a key the service echoed
 back). While a graph run streams ``"messages"`` from the node that calls ``invoke`` or
@@ -39,19 +39,21 @@ from typing import TYPE_CHECKING, Any, ClassVar, Protocol, get_args
 from urllib.parse import urlsplit
 
 from orkes._observe import CallRecorder, llm_call_recorder
-from orkes.connectors._closing import Closing
-from orkes.connectors._http import HttpClient, HttpRequest
-from orkes.connectors._recording import arecorded, ending, recorded
-from orkes.connectors._reply import StreamDecoder, without_secrets
-from orkes.connectors._status import service_message_from_body
-from orkes.connectors._stream import (
+from orkes.connectors._chat.recording import arecorded, ending, recorded
+from orkes.connectors._chat.reply import StreamDecoder
+from orkes.connectors._chat.stream import (
     AsyncMessageStream,
     MessageStream,
     _StreamCore,
     acollect,
     collect,
 )
+from orkes.connectors._closing import Closing
+from orkes.connectors._secrets import Secret, without_secrets
 from orkes.connectors._threads import in_thread
+from orkes.connectors.transport.client import HttpClient, HttpRequest
+from orkes.connectors.transport.protocol import Transport
+from orkes.connectors.transport.status import service_message_from_body
 from orkes.errors import BadRequest, ConnectorError, ResponseFormatError
 from orkes.events import token_publisher
 from orkes.shared.schema import OrkesMessageSchema, Role
@@ -104,18 +106,6 @@ def _check_roles(messages: Sequence[OrkesMessageSchema]) -> None:
             raise BadRequest(f"message {index} {found}; a message's role is one of {allowed}")
 
 
-class _Secret:
-    """Holds an API key; its ``repr`` (and so ``vars()`` of its owner) shows ``***``."""
-
-    __slots__ = ("value",)
-
-    def __init__(self, value: str) -> None:
-        self.value = value
-
-    def __repr__(self) -> str:
-        return "_Secret('***')"
-
-
 class HttpChatConnector(Closing, ABC):
     """Base of the connectors that speak an LLM service's HTTP API.
 
@@ -129,6 +119,9 @@ class HttpChatConnector(Closing, ABC):
             whatever the service's ``x-should-retry`` header says).
         default_params: parameters sent with every call; per-call ``**params`` win.
         sleep: the function that waits between retries (tests pass a recorder).
+        transport: how requests reach the service (:mod:`orkes.connectors.transport`):
+            a :class:`~orkes.connectors.transport.StdlibTransport` of the connector's own
+            when ``None``. One may serve many connectors; it is the caller's to close.
     """
 
     service: str = "the service"
@@ -153,6 +146,7 @@ class HttpChatConnector(Closing, ABC):
         max_retries: int,
         default_params: Mapping[str, Any],
         sleep: Callable[[float], None] | None = None,
+        transport: Transport | None = None,
     ) -> None:
         if self.official_host is not None and urlsplit(base_url).hostname != self.official_host:
             self.service = f"{self.service}-compatible server"
@@ -161,13 +155,14 @@ class HttpChatConnector(Closing, ABC):
         self.model = model
         self.base_url = base_url
         self.default_params = dict(default_params)
-        self._secret_key = _Secret(api_key.strip()) if api_key and api_key.strip() else None
+        self._secret_key = Secret(api_key.strip()) if api_key and api_key.strip() else None
         self._http = HttpClient(
             base_url,
             service=self.service,
             timeout=timeout,
             max_retries=max_retries,
             sleep=sleep or time.sleep,
+            transport=transport,
         )
 
     def __repr__(self) -> str:
@@ -177,6 +172,11 @@ class HttpChatConnector(Closing, ABC):
     def timeout(self) -> float:
         """Seconds to wait to connect, and for each read of the answer."""
         return self._http.timeout
+
+    @property
+    def transport(self) -> Transport:
+        """How the connector's requests reach the service."""
+        return self._http.transport
 
     @property
     def max_retries(self) -> int:
@@ -194,7 +194,7 @@ class HttpChatConnector(Closing, ABC):
         return self._secret_key.value if self._secret_key is not None else None
 
     def close(self) -> None:
-        """Close the kept-alive connections; the connector stays usable."""
+        """Close the kept-alive connections of its own transport; it stays usable."""
         self._http.close()
 
     def invoke(

@@ -18,8 +18,8 @@ from collections import deque
 from typing_extensions import Self
 
 from orkes.connectors._closing import Closing
-from orkes.connectors._connection import ConnectionPool, Exchange, release
-from orkes.connectors._sse import ServerSentEvent, SseDecoder
+from orkes.connectors.transport._connection import ConnectionPool, Exchange, release
+from orkes.connectors.transport.sse import ServerSentEvent, SseDecoder
 from orkes.errors import ConnectionFailed, ConnectorError, ConnectorTimeout
 
 __all__ = ["EventStream"]
@@ -31,7 +31,7 @@ _MAX_DRAIN = 64 * 1024
 class EventStream(Closing):
     """The Server-Sent Events of one streaming answer, read as they arrive.
 
-    Iterate it for :class:`~orkes.connectors._sse.ServerSentEvent` objects. Reading to the
+    Iterate it for :class:`~orkes.connectors.transport.sse.ServerSentEvent` objects. Reading to the
     end hands the connection back to the pool; :meth:`close` (or leaving a ``with``
     block) before the end closes the connection instead. :meth:`close` may be called
     from any thread: a read waiting in another thread then returns at once.

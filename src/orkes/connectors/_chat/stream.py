@@ -37,10 +37,11 @@ from types import TracebackType
 
 from typing_extensions import Self
 
+from orkes.connectors._chat.reply import StreamDecoder
 from orkes.connectors._closing import Closing
-from orkes.connectors._event_stream import EventStream
-from orkes.connectors._reply import StreamDecoder, without_secrets
+from orkes.connectors._secrets import without_secrets
 from orkes.connectors._threads import start_in_thread
+from orkes.connectors.transport.protocol import EventSource
 from orkes.errors import ConnectionFailed, ConnectorError
 from orkes.shared.schema import OrkesMessageSchema
 
@@ -60,7 +61,7 @@ class _StreamCore:
 
     def __init__(
         self,
-        open_events: Callable[[threading.Event], EventStream],
+        open_events: Callable[[threading.Event], EventSource],
         decoder: StreamDecoder,
         secrets: Iterable[str] = (),
         on_end: Callable[[OrkesMessageSchema | None, BaseException | None], None] | None = None,
@@ -68,7 +69,7 @@ class _StreamCore:
         self._open_events = open_events
         self._decoder = decoder
         self._secrets = tuple(secrets)
-        self._events: EventStream | None = None
+        self._events: EventSource | None = None
         self._pending_chunks: deque[str] = deque()
         self._message: OrkesMessageSchema | None = None
         self._failure: ConnectorError | None = None
@@ -124,7 +125,7 @@ class _StreamCore:
                 closed = ConnectorError("the stream was closed before its end")
                 on_end(None, self._failure or closed)
 
-    def _open(self) -> EventStream:
+    def _open(self) -> EventSource:
         events = self._open_events(self._given_up)
         with self._lock:
             closed_meanwhile = self._closed

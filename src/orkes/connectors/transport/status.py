@@ -1,6 +1,6 @@
-"""What a failed HTTP answer means: retry or not, the error class, the service's own words.
+"""What a failed HTTP answer means: the error class, and the service's own words.
 
-Pure functions, no I/O: the transport in :mod:`orkes.connectors._http` calls them.
+Pure functions, no I/O: every transport calls them (through :mod:`._attempts`).
 
 Example:
     >>> error = error_for_status(
@@ -13,12 +13,10 @@ Example:
 from __future__ import annotations
 
 import json
-import math
-import time
-from collections.abc import Iterable, Mapping
-from email.utils import parsedate_to_datetime
+from collections.abc import Iterable
 from typing import Any
 
+from orkes.connectors._secrets import redact
 from orkes.errors import (
     AuthenticationError,
     BadRequest,
@@ -30,60 +28,13 @@ from orkes.errors import (
 
 __all__ = [
     "error_for_status",
-    "is_retryable_status",
-    "parse_retry_after",
-    "redact",
-    "retry_after_from_body",
-    "retry_after_from_headers",
     "service_message_from_body",
-    "should_retry",
 ]
 
 _MAX_MESSAGE_CHARS = 500
 # Gemini answers a wrong key with 400 INVALID_ARGUMENT, reason API_KEY_INVALID.
 _INVALID_KEY_REASON = b"API_KEY_INVALID"
 _REDACTED = "***"
-
-
-def is_retryable_status(status: int) -> bool:
-    """408 (request timeout), 429 (too many requests) and 5xx are worth another try.
-
-    409 is not: the chat APIs document it for no transient condition (OpenAI's and
-    Anthropic's own SDKs retry it as a "lock timeout"; those services then say so with
-    ``x-should-retry: true``, which :func:`should_retry` obeys).
-    """
-    return status in (408, 429) or 500 <= status <= 599
-
-
-def should_retry(status: int, headers: Mapping[str, str]) -> bool:
-    """Whether a failed answer is worth another try: the service's own word, else its status.
-
-    OpenAI and Anthropic say it in ``x-should-retry: true|false``; it wins over the status.
-
-    Example:
-        >>> should_retry(503, {"X-Should-Retry": "false"}), should_retry(409, {})
-        (False, False)
-        >>> should_retry(409, {"x-should-retry": "true"}), should_retry(408, {})
-        (True, True)
-    """
-    lowered = {name.lower(): value for name, value in headers.items()}
-    verdict = lowered.get("x-should-retry", "").strip().lower()
-    if verdict in ("true", "false"):
-        return verdict == "true"
-    return is_retryable_status(status)
-
-
-def redact(text: str, secrets: Iterable[str]) -> str:
-    """Replace every occurrence of each secret in ``text`` by ``***``.
-
-    Example:
-        >>> redact("Incorrect API key provided: sk-123", ["sk-123"])
-        'Incorrect API key provided: ***'
-    """
-    for secret in secrets:
-        if secret:
-            text = text.replace(secret, _REDACTED)
-    return text
 
 
 def _shorten(text: str) -> str:
@@ -138,37 +89,6 @@ def service_message_from_body(body: bytes, secrets: Iterable[str] = ()) -> str |
     return _shorten(redact(message, secrets))
 
 
-def parse_retry_after(value: str | None, *, now: float | None = None) -> float | None:
-    """Seconds to wait from a ``Retry-After`` header: a number of seconds or an HTTP-date.
-
-    Returns ``None`` when the header is missing or unreadable, and never less than 0.
-
-    Example:
-        >>> parse_retry_after("2.5")
-        2.5
-        >>> parse_retry_after("Wed, 21 Oct 2015 07:28:10 GMT", now=1445412480.0)
-        10.0
-        >>> parse_retry_after("soon") is None
-        True
-    """
-    if value is None or not value.strip():
-        return None
-    value = value.strip()
-    try:
-        seconds = float(value)
-    except ValueError:
-        try:
-            moment = parsedate_to_datetime(value)
-        except (TypeError, ValueError):
-            return None
-        if moment.tzinfo is None:  # "-0000" dates come back naive; they mean UTC.
-            return None
-        seconds = moment.timestamp() - (time.time() if now is None else now)
-    if not math.isfinite(seconds):
-        return None
-    return max(seconds, 0.0)
-
-
 def error_for_status(
     status: int,
     reason: str,
@@ -216,42 +136,3 @@ def error_for_status(
     return ResponseFormatError(
         f"{message} (expected a 2xx answer)", status=status, service_message=service_message
     )
-
-
-def retry_after_from_headers(headers: Mapping[str, str]) -> float | None:
-    """The wait a service asks for: ``retry-after-ms`` (OpenAI) or ``Retry-After``.
-
-    Example:
-        >>> retry_after_from_headers({"retry-after-ms": "250", "Retry-After": "1"})
-        0.25
-    """
-    lowered = {name.lower(): value for name, value in headers.items()}
-    milliseconds = parse_retry_after(lowered.get("retry-after-ms"))
-    if milliseconds is not None:
-        return milliseconds / 1000
-    return parse_retry_after(lowered.get("retry-after"))
-
-
-def retry_after_from_body(body: bytes) -> float | None:
-    """The wait a JSON error body asks for: Gemini's ``RetryInfo`` detail (``"33s"``).
-
-    Example:
-        >>> retry_after_from_body(b'{"error": {"code": 429, "details": ['
-        ...     b'{"@type": "type.googleapis.com/google.rpc.RetryInfo", "retryDelay": "33s"}]}}')
-        33.0
-        >>> retry_after_from_body(b"slow down") is None
-        True
-    """
-    try:
-        document = json.loads(body)
-    except ValueError:
-        return None
-    if isinstance(document, list) and document:
-        document = document[0]
-    error = document.get("error") if isinstance(document, dict) else None
-    details = error.get("details") if isinstance(error, dict) else None
-    for detail in details if isinstance(details, list) else ():
-        delay = detail.get("retryDelay") if isinstance(detail, dict) else None
-        if isinstance(delay, str) and delay.endswith("s"):
-            return parse_retry_after(delay[:-1])
-    return None

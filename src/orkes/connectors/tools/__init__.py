@@ -31,9 +31,9 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any, overload
 
-from orkes.connectors import _tool_calls
-from orkes.connectors._arguments import NOT_COMPILED, ArgumentReader
-from orkes.connectors._signature import describe_function, reader_for_schema
+from orkes.connectors.tools import _calls as _tool_calls
+from orkes.connectors.tools._arguments import NOT_COMPILED, ArgumentReader
+from orkes.connectors.tools._signature import describe_function, reader_for_schema
 from orkes.errors import ToolCallError, ToolDefinitionError
 from orkes.shared.schema import OrkesMessageSchema
 

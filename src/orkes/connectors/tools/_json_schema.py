@@ -1,7 +1,7 @@
 r"""Python type annotations as JSON Schema: how a tool's parameters are described to a model.
 
 :func:`shape_for` compiles one annotation, in one walk, into a
-:class:`~orkes.connectors._arguments.Shape`: its JSON Schema (``.schema``) together with
+:class:`~orkes.connectors.tools._arguments.Shape`: its JSON Schema (``.schema``) together with
 the conversions that give the function what the annotation asks for. It raises
 :class:`~orkes.errors.ToolDefinitionError` naming the owner (e.g. ``parameter 'x' of
 function 'f'``), the annotation and what is supported. :func:`lenient_shape_for` compiles
@@ -31,7 +31,7 @@ from typing import Annotated, Any, Union, get_args, get_origin, get_type_hints
 import typing_extensions
 from typing_extensions import is_typeddict
 
-from orkes.connectors._arguments import Convert, Shape, describe, json_type_of
+from orkes.connectors.tools._arguments import Convert, Shape, describe, json_type_of
 from orkes.errors import ToolDefinitionError
 
 __all__ = [

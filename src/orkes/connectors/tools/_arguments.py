@@ -7,7 +7,7 @@ wrong, in words a model can act on (an empty list: nothing), and converts JSON d
 what the annotations ask for where that is clearly safe: enum values into members, arrays
 into tuples, ``3`` into ``3.0`` for a ``float`` and ``3.0`` into ``3`` for an ``int``.
 
-:mod:`orkes.connectors._json_schema` compiles annotations into shapes (the schema and the
+:mod:`orkes.connectors.tools._json_schema` compiles annotations into shapes (the schema and the
 conversions come from that one walk over the annotation). :func:`shape_of_schema` compiles
 a hand-written JSON Schema instead: it reads the keywords that orkes writes (``type``,
 ``enum``, ``anyOf``, ``items``, ``properties``, ``required``, ``additionalProperties``) and
