@@ -15,6 +15,17 @@ from tests.connectors.openai_wire import OPENAI_TEST_KEY
 from tests.connectors.services import SERVICES, LoopbackService
 
 
+_PROXY_VARIABLES = ("http_proxy", "https_proxy", "all_proxy", "no_proxy")
+
+
+@pytest.fixture(autouse=True)
+def _no_proxy_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Loopback servers are reached directly whatever proxy the developer's shell sets."""
+    for name in _PROXY_VARIABLES:
+        monkeypatch.delenv(name, raising=False)
+        monkeypatch.delenv(name.upper(), raising=False)
+
+
 @pytest.fixture
 def loopback() -> Iterator[LoopbackServer]:
     """A scripted HTTP server on 127.0.0.1, closed after the test."""

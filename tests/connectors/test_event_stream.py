@@ -7,6 +7,7 @@ from collections.abc import Callable
 
 import pytest
 
+from orkes.connectors.transport._event_stream import EventStream
 from orkes.connectors.transport.client import HttpClient, HttpRequest
 from orkes.connectors.transport.sse import ServerSentEvent
 from orkes.errors import (
@@ -33,6 +34,13 @@ REQUEST = HttpRequest(
 MakeClient = Callable[..., HttpClient]
 
 
+
+def _events(client: HttpClient) -> EventStream:
+    """The stdlib transport's own event stream for ``REQUEST`` (its closing and draining)."""
+    events = client.open_event_stream(REQUEST)
+    assert isinstance(events, EventStream)
+    return events
+
 def test_event_stream_yields_events_and_pools_the_connection_at_the_end(
     loopback: LoopbackServer, make_client: MakeClient
 ) -> None:
@@ -41,7 +49,7 @@ def test_event_stream_yields_events_and_pools_the_connection_at_the_end(
         json_response({"after": True}),
     )
     client = make_client()
-    with client.open_event_stream(REQUEST) as events:
+    with _events(client) as events:
         assert list(events) == [
             ServerSentEvent('{"n": 1}'),
             ServerSentEvent("two", event="named"),
@@ -57,7 +65,7 @@ def test_event_stream_finish_drains_the_end_and_pools_the_connection(
 ) -> None:
     loopback.enqueue(sse_response([b"data: a\n\n", b"data: [DONE]\n\n", b": bye\n\n"]))
     client = make_client()
-    events = client.open_event_stream(REQUEST)
+    events = _events(client)
     assert [next(events).data, next(events).data] == ["a", "[DONE]"]
     events.finish()
     events.finish()  # twice is harmless
@@ -70,7 +78,7 @@ def test_event_stream_finish_gives_up_on_a_server_that_keeps_streaming(
 ) -> None:
     loopback.enqueue(sse_response([b"data: [DONE]\n\n", b"data: more\n\n"], chunk_delay=1.0))
     client = make_client()
-    events = client.open_event_stream(REQUEST)
+    events = _events(client)
     assert next(events).data == "[DONE]"
     started = time.monotonic()
     events.finish(grace=0.1)
@@ -84,7 +92,7 @@ def test_closing_an_event_stream_early_drops_the_connection(
 ) -> None:
     loopback.enqueue(sse_response([{"n": n} for n in range(200)], chunk_delay=0.01))
     client = make_client()
-    with client.open_event_stream(REQUEST) as events:
+    with _events(client) as events:
         assert json.loads(next(events).data) == {"n": 0}
     assert events.closed
     assert list(events) == []
@@ -96,7 +104,7 @@ def test_a_stream_cut_mid_way_raises_connection_failed(
     loopback: LoopbackServer, make_client: MakeClient
 ) -> None:
     loopback.enqueue(sse_response([{"n": 1}, {"n": 2}, {"n": 3}], cut_after=2))
-    events = make_client().open_event_stream(REQUEST)
+    events = _events(make_client())
     assert [next(events).data, next(events).data] == ['{"n": 1}', '{"n": 2}']
     with pytest.raises(ConnectionFailed, match="broke in the middle of a stream"):
         next(events)
@@ -105,7 +113,7 @@ def test_a_stream_cut_mid_way_raises_connection_failed(
 
 def test_a_stream_that_stalls_times_out(loopback: LoopbackServer, make_client: MakeClient) -> None:
     loopback.enqueue(sse_response([{"n": 1}, {"n": 2}], chunk_delay=2.0))
-    events = make_client(timeout=0.2).open_event_stream(REQUEST)
+    events = _events(make_client(timeout=0.2))
     assert next(events).data == '{"n": 1}'
     with pytest.raises(ConnectorTimeout, match=r"sent nothing for 0\.2 s"):
         next(events)
@@ -115,7 +123,7 @@ def test_closing_from_another_thread_wakes_a_waiting_read(
     loopback: LoopbackServer, make_client: MakeClient
 ) -> None:
     loopback.enqueue(sse_response([{"n": 1}, {"n": 2}], chunk_delay=1.5))
-    events = make_client(timeout=5).open_event_stream(REQUEST)
+    events = _events(make_client(timeout=5))
     assert next(events).data == '{"n": 1}'
     threading.Timer(0.1, events.close).start()
     started = time.monotonic()
@@ -130,7 +138,7 @@ def test_an_event_stream_request_is_retried_like_any_other(
     loopback.enqueue(
         error_response(503, "warming up", headers={"Retry-After": "1"}), sse_response([{"n": 1}])
     )
-    with make_client().open_event_stream(REQUEST) as events:
+    with _events(make_client()) as events:
         assert [event.data for event in events] == ['{"n": 1}']
     assert recording_sleep.delays == [1.0]
 
@@ -140,5 +148,5 @@ def test_json_where_a_stream_was_asked_for_is_a_response_format_error(
 ) -> None:
     loopback.enqueue(json_response({"error": {"message": "streaming unsupported"}}))
     with pytest.raises(ResponseFormatError, match="streaming unsupported") as caught:
-        make_client().open_event_stream(REQUEST)
+        _events(make_client())
     assert caught.value.service_message == "streaming unsupported"

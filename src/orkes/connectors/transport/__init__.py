@@ -17,6 +17,7 @@ Example:
     True
 """
 
+from orkes.connectors.transport.in_process import InProcessTransport, Reply
 from orkes.connectors.transport.protocol import EventSource, Request, Transport
 from orkes.connectors.transport.retry import RetryDecision, RetryRules, decide_retry
 from orkes.connectors.transport.sse import ServerSentEvent
@@ -24,6 +25,8 @@ from orkes.connectors.transport.stdlib import StdlibTransport
 
 __all__ = [
     "EventSource",
+    "InProcessTransport",
+    "Reply",
     "Request",
     "RetryDecision",
     "RetryRules",
