@@ -14,7 +14,6 @@ from tests.connectors.loopback import LoopbackServer, RecordingSleep
 from tests.connectors.openai_wire import OPENAI_TEST_KEY
 from tests.connectors.services import SERVICES, LoopbackService
 
-
 _PROXY_VARIABLES = ("http_proxy", "https_proxy", "all_proxy", "no_proxy")
 
 

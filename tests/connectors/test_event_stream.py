@@ -34,12 +34,12 @@ REQUEST = HttpRequest(
 MakeClient = Callable[..., HttpClient]
 
 
-
 def _events(client: HttpClient) -> EventStream:
     """The stdlib transport's own event stream for ``REQUEST`` (its closing and draining)."""
     events = client.open_event_stream(REQUEST)
     assert isinstance(events, EventStream)
     return events
+
 
 def test_event_stream_yields_events_and_pools_the_connection_at_the_end(
     loopback: LoopbackServer, make_client: MakeClient
