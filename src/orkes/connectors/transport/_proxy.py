@@ -43,12 +43,15 @@ class Proxy:
 
     @property
     def address(self) -> str:
-        """``host:port``, for messages."""
-        return f"{self.host}:{self.port}"
+        """``host:port`` (``[::1]:port`` for an IPv6 address), for messages."""
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        return f"{host}:{self.port}"
 
 
 def parse_proxy(url: str, *, setting: str = "proxy") -> Proxy:
     """The proxy that ``url`` names (``http://user:password@host:port``; no scheme: ``http``).
+
+    Messages name ``setting`` and show the URL without its user and password.
 
     Raises:
         ConnectorError: the URL names no host, or a proxy this transport can't speak to
@@ -56,24 +59,36 @@ def parse_proxy(url: str, *, setting: str = "proxy") -> Proxy:
     """
     text = url.strip()
     parts = urlsplit(text if "://" in text else f"http://{text}")
+    shown = f"{setting}={_without_credentials(text)!r}"
     if parts.scheme != "http":
         message = (
-            f"{setting}={url!r}: the standard-library transport speaks plain HTTP to its "
+            f"{shown}: the standard-library transport speaks plain HTTP to its "
             "proxy (http://host:port; https targets still go through an encrypted tunnel); "
             "for an https:// or socks5:// proxy use HttpxTransport (pip install 'orkes[httpx]')"
         )
         raise ConnectorError(message)
+    if "@" in parts.path + parts.query + parts.fragment:
+        message = f"{shown}: percent-encode a '/', '?', '#' or '@' in the user or password"
+        raise ConnectorError(message + " (%2F, %3F, %23, %40)")
     try:
         host, port = parts.hostname, parts.port or 80
-    except ValueError as error:  # a port that is no number
-        raise ConnectorError(f"{setting}={url!r} has no valid port: {error}") from None
+    except ValueError:  # a port that is no number (the text may hold a piece of a password)
+        raise ConnectorError(f"{shown} has no valid port; use http://host:port") from None
     if not host:
-        raise ConnectorError(f"{setting}={url!r} names no host; use http://host:port")
+        raise ConnectorError(f"{shown} names no host; use http://host:port")
     authorization = None
     if parts.username is not None:
         pair = f"{unquote(parts.username)}:{unquote(parts.password or '')}"
         authorization = Secret("Basic " + base64.b64encode(pair.encode()).decode())
     return Proxy(host, port, authorization)
+
+
+def _without_credentials(url: str) -> str:
+    """``url`` with whatever stands before the host's ``@`` (user, password) as ``***``."""
+    scheme, separator, rest = url.partition("://") if "://" in url else ("", "", url)
+    if "@" in rest:
+        rest = "***@" + rest.rpartition("@")[2]
+    return scheme + separator + rest
 
 
 def _setting(names: tuple[str, ...], environ: Mapping[str, str]) -> tuple[str, str] | None:

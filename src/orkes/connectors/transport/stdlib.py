@@ -316,6 +316,11 @@ class StdlibTransport(Closing):
                     "HTTP does not allow (check the API key for stray spaces or line breaks)"
                 )
                 raise BadRequest(message)
+            if response.status == 407 and origin.proxy is not None and not origin.https:
+                response.close()  # the proxy's own answer: not the service's, not retried
+                connection.close()
+                answer = f"{response.status} {response.reason}".rstrip()
+                raise ConnectionFailed(_proxy_refusal(origin, "forward requests to", answer))
             return Exchange(connection, response, sock, where)
 
 
@@ -359,11 +364,14 @@ def _tunnel_refusal(error: OSError, origin: _Origin) -> str | None:
     if origin.proxy is None or not text.startswith("Tunnel connection failed"):
         return None
     answer = text.partition(":")[2].strip() or "an error"
+    return _proxy_refusal(origin, "open a tunnel to", answer)
+
+
+def _proxy_refusal(origin: _Origin, what: str, answer: str) -> str:
+    """Says that the proxy would not ``what`` (``"open a tunnel to"``) the origin, and why."""
+    address = "the proxy" if origin.proxy is None else f"the proxy at {origin.proxy.address}"
     hint = " (check the proxy's user and password)" if answer.startswith("407") else ""
-    return (
-        f"the proxy at {origin.proxy.address} refused to open a tunnel to "
-        f"{origin.host}:{origin.port}: it answered {answer}{hint}"
-    )
+    return f"{address} refused to {what} {origin.host}:{origin.port}: it answered {answer}{hint}"
 
 
 def _close_pools(pools: dict[tuple[str, str, int], tuple[_Origin, ConnectionPool]]) -> None:
