@@ -23,9 +23,11 @@ if TYPE_CHECKING:
     from orkes.graph.plan import Run
 
 __all__ = [
+    "IMMUTABLE",
     "AttemptObserver",
     "CallRecorder",
     "EachTaskObserved",
+    "PlainStep",
     "RunObserver",
     "TaskObserver",
     "llm_call_recorder",
@@ -79,14 +81,37 @@ class AttemptObserver(TaskObserver, Protocol):
         """The attempt paused the run (``ctx.interrupt``)."""
 
 
+IMMUTABLE: frozenset[type] = frozenset({int, bool, type(None), float, str})
+"""Types whose values never change: writes of only these may be kept as they are."""
+
+PlainStep = tuple[int, "Task", float, float, Mapping[str, Any]]
+"""A superstep of one plain task, run inline: step, task, started, ended (both
+``perf_counter``), writes."""
+
+
 class RunObserver(TaskObserver, Protocol):
     """What the core loop reports of one run."""
+
+    @property
+    def rows(self) -> list[Any] | None:
+        """Where a run nobody streams puts its inline steps, or ``None``: tell each one.
+
+        Given a list, the loop of ``run(tracer=...)`` appends to it each superstep of one
+        plain task whose writes hold only :data:`IMMUTABLE` values, as a
+        :data:`PlainStep` (the cheapest way to record it), and tells :meth:`ran_one` of
+        the others. The observer may append entries of its own between them.
+        """
 
     def started(self, run: Run) -> None:
         """The run begins (before START's edges are followed)."""
 
-    def ran_one(self, run: Run, task: Task, started: float, ended: float) -> None:
-        """A superstep of one plain task ended (``started``/``ended``: ``perf_counter``)."""
+    def ran_one(
+        self, run: Run, task: Task, started: float, ended: float, writes: Mapping[str, Any]
+    ) -> None:
+        """A superstep of one plain task ended (``started``/``ended``: ``perf_counter``).
+
+        ``writes``: what the task wrote (``run.report`` may not hold them).
+        """
 
     def failed_one(self, run: Run, task: Task, started: float, error: BaseException | None) -> None:
         """The one plain task of a superstep raised ``error`` (``None``: its step failed)."""
@@ -111,14 +136,20 @@ class EachTaskObserved:
     """Base of a :class:`RunObserver` that must hear of each task before its code runs.
 
     The sync loop runs a superstep of one plain task inline and tells its observer
-    afterwards (:meth:`RunObserver.ran_one`): the cheapest way to record it. An observer
-    that must act *before* the node's code runs — OpenTelemetry makes the task's span the
-    current one, so that spans the node opens nest under it — derives from this class;
-    under it every task goes through the invoke path, which reports each attempt as it
-    begins (:meth:`RunObserver.attempt`). Checked once per run, not per step.
+    afterwards (:attr:`RunObserver.rows`, :meth:`RunObserver.ran_one`): the cheapest way
+    to record it. An observer that must act *before* the node's code runs — OpenTelemetry
+    makes the task's span the current one, so that spans the node opens nest under it —
+    derives from this class; under it every task goes through the invoke path, which
+    reports each attempt as it begins (:meth:`RunObserver.attempt`). Checked once per
+    run, not per step.
     """
 
     __slots__ = ()
+
+    @property
+    def rows(self) -> None:
+        """No rows: each task is told as it begins."""
+        return None
 
 
 _inside_call: contextvars.ContextVar[bool] = contextvars.ContextVar(

@@ -251,7 +251,7 @@ def test_steps_told_after_they_ran_inline_make_the_same_tree(
     (task,) = run.start()
     run.begin_step([task])
     began = perf_counter()
-    observer.ran_one(run, task, began, began + 0.25)
+    observer.ran_one(run, task, began, began + 0.25, {})
     (task,) = run.finish_one(task, {}, None)
     run.begin_step([task])
     observer.failed_one(run, task, perf_counter(), ValueError("late"))

@@ -9,20 +9,30 @@ the parent's node.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator, Sequence
+import queue
+from collections.abc import AsyncGenerator, Callable, Generator, Iterable, Iterator, Sequence
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, cast
 
 from orkes.errors import GraphDefinitionError
 from orkes.events import STREAM_MODES, Event, TaskScope, Update, Values, current_scope
+from orkes.graph._parallel import ThreadStep
 
 if TYPE_CHECKING:
     from orkes._observe import RunObserver
     from orkes.graph._durable import Saver
     from orkes.graph.context import Pauses
-    from orkes.graph.plan import Run
+    from orkes.graph.plan import Outcome, Run
 
-__all__ = ["LIVE_MODES", "Listener", "UpdateDraft", "checked_modes", "new_update"]
+__all__ = [
+    "LIVE_MODES",
+    "Listener",
+    "UpdateDraft",
+    "checked_modes",
+    "events_while_running",
+    "live_step",
+    "new_update",
+]
 
 LIVE_MODES = frozenset({"custom", "messages", "tasks"})
 """Modes whose events come from inside running nodes: their tasks run off the loop."""
@@ -146,6 +156,7 @@ class UpdateDraft:
 
 
 _new = object.__new__
+_STEP_DONE: Any = object()
 
 
 def new_update(node: str, update: Any, cached: bool, step: int, path: tuple[str, ...]) -> Update:
@@ -161,6 +172,79 @@ def new_update(node: str, update: Any, cached: bool, step: int, path: tuple[str,
     event.path = path
     event.__class__ = Update
     return cast(Update, event)
+
+
+def live_step(
+    run: Run, tasks: Any, listener: Listener, limit: int | None
+) -> Generator[Event, None, list[Outcome]]:
+    """Run a step's tasks on threads, yielding their events as they come.
+
+    Returns (through ``yield from``) the outcomes. If the consumer stops mid-step, no
+    new task starts and the running ones are waited for.
+    """
+    events: queue.SimpleQueue[Any] = queue.SimpleQueue()
+    listener.emit = events.put
+    step = ThreadStep(run, tasks, listener, limit, on_done=lambda: events.put(_STEP_DONE))
+    try:
+        step.start()
+        while (event := events.get()) is not _STEP_DONE:
+            yield event
+    finally:
+        listener.emit = listener.buffer.append  # type: ignore[union-attr]
+        if not step.all_done.is_set():
+            run.stopping = True
+            step.stop()
+            step.all_done.wait()
+        while not events.empty():  # events that came after the step ended
+            late = events.get()
+            if late is not _STEP_DONE:
+                listener.emit(late)
+    return step.wait()
+
+
+async def events_while_running(
+    run: Run, tasks: Any, listener: Listener, limit: int | None, outcomes: list[Outcome]
+) -> AsyncGenerator[Event, None]:
+    """Run a step on the loop, yielding events (from the loop or pool threads) as they come.
+
+    The outcomes are appended to ``outcomes``. If the consumer stops or is cancelled,
+    the step is cancelled (async nodes) and waited for (sync nodes on threads).
+    """
+    import asyncio
+    import threading
+
+    from orkes.graph._aparallel import gather_tasks
+
+    if listener.buffer is None:  # a subgraph's run: its events go straight to the parent
+        outcomes.extend(await gather_tasks(run, tasks, listener, limit))
+        return
+    loop = asyncio.get_running_loop()
+    loop_thread = threading.get_ident()
+    events: asyncio.Queue[Any] = asyncio.Queue()
+
+    def emit(event: Event) -> None:
+        if threading.get_ident() == loop_thread:
+            events.put_nowait(event)
+        else:
+            loop.call_soon_threadsafe(events.put_nowait, event)
+
+    listener.emit = emit
+    step = asyncio.ensure_future(gather_tasks(run, tasks, listener, limit))
+    step.add_done_callback(lambda _: events.put_nowait(_STEP_DONE))
+    try:
+        while (event := await events.get()) is not _STEP_DONE:
+            yield event
+        outcomes.extend(step.result())
+    finally:
+        listener.emit = listener.buffer.append
+        if not step.done():
+            run.stopping = True
+            step.cancel()
+            await asyncio.gather(step, return_exceptions=True)
+        while not events.empty():
+            late = events.get_nowait()
+            if late is not _STEP_DONE:
+                listener.emit(late)
 
 
 def names_of(tasks: Sequence[Any]) -> str:

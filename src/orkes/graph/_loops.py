@@ -1,7 +1,8 @@
 """The drivers of the core loop: one for sync code, one for async; only "execute" differs.
 
-``drive`` is a generator: ``run`` exhausts it (with nobody listening it yields nothing),
-``stream`` iterates it for events. ``adrive`` is the same for the event loop. The rules
+``drive`` is a generator: ``run`` exhausts it (with nobody listening it yields nothing;
+a run that only a tracer records goes through ``recorded``), ``stream`` iterates it for
+events. ``adrive`` is the same for the event loop. The rules
 — what runs next, how updates merge, limits — are the planner's (``plan.py``); calling a
 node is the invoke path's (``_invoke.py``).
 """
@@ -9,29 +10,28 @@ node is the invoke path's (``_invoke.py``).
 from __future__ import annotations
 
 import contextlib
-import queue
-from collections.abc import AsyncGenerator, Generator, Iterator, Sequence
+from collections.abc import AsyncGenerator, Iterator, Sequence
 from time import perf_counter as clock
 from types import MappingProxyType as _Proxy
 from typing import TYPE_CHECKING, Any
 
-from orkes._observe import EachTaskObserved
+from orkes._observe import IMMUTABLE, EachTaskObserved
 from orkes.events import Event, Update, Values, current_scope
 from orkes.graph._invoke import invoke, node_error
-from orkes.graph._listen import UpdateDraft
-from orkes.graph._parallel import ThreadStep, run_in_threads
+from orkes.graph._listen import UpdateDraft, events_while_running, live_step
+from orkes.graph._parallel import run_in_threads
 from orkes.graph._tasks import STATE
 from orkes.graph.context import StepPaused
 from orkes.graph.routing import ParentCommand
 
 if TYPE_CHECKING:
+    from orkes._observe import RunObserver
     from orkes.graph._listen import Listener
     from orkes.graph._tasks import Task
     from orkes.graph.plan import Outcome, Run
 
-__all__ = ["adrive", "drive"]
+__all__ = ["adrive", "drive", "recorded"]
 
-_STEP_DONE: Any = object()
 _new = object.__new__
 
 
@@ -64,8 +64,13 @@ def drive(
                 tasks = run.finish_step(run_in_threads(run, tasks, None, limit))
         run.finish()
         return
-    listener.started(run)
     trace = listener.trace
+    rows = None if trace is None else trace.rows
+    if rows is not None and not listener.modes and listener.saver is None:
+        assert trace is not None
+        recorded(run, listener, trace, rows, limit, first)  # run(tracer=...): nothing to yield
+        return
+    listener.started(run)
     try:
         tasks = run.start() if first is None else tuple(first)
         buffer = listener.buffer  # None in a nested run: its events go to the parent's listener
@@ -122,7 +127,9 @@ def drive(
                         except Exception:  # a wrong update, or a failing gate: the run's error
                             trace.failed_one(run, task, started, None)
                             raise
-                        trace.ran_one(run, task, started, ended)
+                        trace.ran_one(
+                            run, task, started, ended, run.report[0][1] if run.report else {}
+                        )
                 else:
                     if saver is not None and run.plan.interrupt_before:
                         run.paused = saver.before(run, tasks)
@@ -134,7 +141,7 @@ def drive(
                     if not to_run:
                         outcomes = []
                     elif live:
-                        outcomes = yield from _live_step(run, to_run, listener, limit)
+                        outcomes = yield from live_step(run, to_run, listener, limit)
                     elif len(to_run) == 1:
                         outcomes = [invoke(run, to_run[0], listener)]
                     else:
@@ -190,32 +197,78 @@ def drive(
         trace.ended(run, None)
 
 
-def _live_step(
-    run: Run, tasks: Any, listener: Listener, limit: int | None
-) -> Generator[Event, None, list[Outcome]]:
-    """Run a step's tasks on threads, yielding their events as they come.
+def recorded(
+    run: Run,
+    listener: Listener,
+    trace: RunObserver,
+    rows: list[Any],
+    limit: int | None,
+    first: Sequence[Task] | None = None,
+) -> None:
+    """``drive`` for a run that ``trace`` records and nothing streams: ``run(tracer=...)``.
 
-    Returns (through ``yield from``) the outcomes. If the consumer stops mid-step, no
-    new task starts and the running ones are waited for.
+    The loop of an unlistened run, each step told to the tracer: a step of one plain task
+    runs inline and goes to ``rows`` (see ``RunObserver.rows``); any other takes the
+    invoke path. ``run.report`` is kept only for a step whose writes must be worked out.
     """
-    events: queue.SimpleQueue[Any] = queue.SimpleQueue()
-    listener.emit = events.put
-    step = ThreadStep(run, tasks, listener, limit, on_done=lambda: events.put(_STEP_DONE))
+    run.trace = trace
+    trace.started(run)
+    ran_one, keep = trace.ran_one, rows.append
+    run.report = None
     try:
-        step.start()
-        while (event := events.get()) is not _STEP_DONE:
-            yield event
-    finally:
-        listener.emit = listener.buffer.append  # type: ignore[union-attr]
-        if not step.all_done.is_set():
-            run.stopping = True
-            step.stop()
-            step.all_done.wait()
-        while not events.empty():  # events that came after the step ended
-            late = events.get()
-            if late is not _STEP_DONE:
-                listener.emit(late)
-    return step.wait()
+        tasks = run.start() if first is None else tuple(first)
+        scope = listener.inline_scope(run)
+        scope_token = current_scope.set(scope)  # for runs nested in a node run here
+        try:
+            while tasks:  # no stream: nothing stops the run but its end
+                run.begin_step(tasks)
+                task = tasks[0]
+                node = task.node
+                if len(tasks) == 1 and node.plain:
+                    scope.node = node.name
+                    view = dict(run.state) if task.arg is STATE else task.arg
+                    started = clock()
+                    try:
+                        returned = node.fn(view)
+                    except ParentCommand as signal:
+                        returned = signal.command
+                    except Exception as exc:
+                        trace.failed_one(run, task, started, exc)
+                        raise node_error(run, task, exc) from exc
+                    ended = clock()
+                    fresh = type(returned) is dict and returned is not view  # its own writes
+                    if not fresh:
+                        run.report = []
+                    try:
+                        tasks = run.finish_one(task, view, returned)
+                    except Exception:  # a wrong update, or a failing gate: the run's error
+                        trace.failed_one(run, task, started, None)
+                        raise
+                    writes: Any = returned
+                    if not fresh:
+                        writes = run.report[0][1] if run.report else {}
+                        run.report = None
+                    for value in writes.values():
+                        if type(value) not in IMMUTABLE:  # may change later: the tracer copies
+                            ran_one(run, task, started, ended, writes)
+                            break
+                    else:
+                        keep((run.step, task, started, ended, writes))
+                else:
+                    run.report = []
+                    if len(tasks) == 1:
+                        tasks = run.finish_step((invoke(run, task, listener),))
+                    else:
+                        tasks = run.finish_step(run_in_threads(run, tasks, listener, limit))
+                    trace.stepped(run)
+                    run.report = None
+        finally:
+            current_scope.reset(scope_token)
+        run.finish()
+    except BaseException as exc:
+        trace.ended(run, exc)
+        raise
+    trace.ended(run, None)
 
 
 async def adrive(
@@ -250,7 +303,7 @@ async def adrive(
             to_run, kept = (tasks, []) if saver is None else saver.split(run, tasks)
             if to_run:
                 # Closed with this generator, so that a stream closed mid-step stops it now.
-                running = _events_while_running(run, to_run, listener, limit, outcomes)
+                running = events_while_running(run, to_run, listener, limit, outcomes)
                 async with contextlib.aclosing(running):
                     async for event in running:
                         yield event
@@ -286,51 +339,6 @@ async def adrive(
         raise
     if trace is not None:
         trace.ended(run, None)
-
-
-async def _events_while_running(
-    run: Run, tasks: Any, listener: Listener, limit: int | None, outcomes: list[Outcome]
-) -> AsyncGenerator[Event, None]:
-    """Run a step on the loop, yielding events (from the loop or pool threads) as they come.
-
-    The outcomes are appended to ``outcomes``. If the consumer stops or is cancelled,
-    the step is cancelled (async nodes) and waited for (sync nodes on threads).
-    """
-    import asyncio
-    import threading
-
-    from orkes.graph._aparallel import gather_tasks
-
-    if listener.buffer is None:  # a subgraph's run: its events go straight to the parent
-        outcomes.extend(await gather_tasks(run, tasks, listener, limit))
-        return
-    loop = asyncio.get_running_loop()
-    loop_thread = threading.get_ident()
-    events: asyncio.Queue[Any] = asyncio.Queue()
-
-    def emit(event: Event) -> None:
-        if threading.get_ident() == loop_thread:
-            events.put_nowait(event)
-        else:
-            loop.call_soon_threadsafe(events.put_nowait, event)
-
-    listener.emit = emit
-    step = asyncio.ensure_future(gather_tasks(run, tasks, listener, limit))
-    step.add_done_callback(lambda _: events.put_nowait(_STEP_DONE))
-    try:
-        while (event := await events.get()) is not _STEP_DONE:
-            yield event
-        outcomes.extend(step.result())
-    finally:
-        listener.emit = listener.buffer.append
-        if not step.done():
-            run.stopping = True
-            step.cancel()
-            await asyncio.gather(step, return_exceptions=True)
-        while not events.empty():
-            late = events.get_nowait()
-            if late is not _STEP_DONE:
-                listener.emit(late)
 
 
 def in_task_order(

@@ -85,13 +85,26 @@ class Cleaner:
 
         Its keys are made ``str``; unlike a mapping inside a value, it may hold any key.
         """
-        above = {id(value)}
-        return {
-            key if type(key) is str else str(key): (
-                REDACTED if self.hides(str(key)) else self._walk(item, 1, above)
-            )
-            for key, item in value.items()
-        }
+        verdicts = self._verdicts
+        above: set[int] | None = None
+        kept: dict[str, Any] = {}
+        for key, item in value.items():
+            if type(key) is not str:
+                key = str(key)
+            hidden = verdicts.get(key)
+            if hidden is None:
+                hidden = self.hides(key)
+            if hidden:
+                kept[key] = REDACTED
+            elif type(item) in _PLAIN:
+                kept[key] = item
+            elif type(item) is str:
+                kept[key] = self.text(item)
+            else:
+                if above is None:
+                    above = {id(value)}
+                kept[key] = self._walk(item, 1, above)
+        return kept
 
     def value(self, value: object) -> Any:
         """``value`` as a trace keeps it (see the module's docs)."""

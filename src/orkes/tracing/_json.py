@@ -84,7 +84,9 @@ def _step_data(step: StepRecord) -> dict[str, Any]:
                 "step": g.step,
             }
             for g in step.gates
-        ],
+        ]
+        if step.gates
+        else [],
     }
 
 
@@ -102,8 +104,8 @@ def _task_data(task: TaskRecord) -> dict[str, Any]:
         "cached": task.cached,
         "error": _error_data(task.error),
         "interrupted": task.interrupted,
-        "llm_calls": [_call_data(call) for call in task.llm_calls],
-        "subgraphs": [_trace_data(nested) for nested in task.subgraphs],
+        "llm_calls": [_call_data(call) for call in task.llm_calls] if task.llm_calls else [],
+        "subgraphs": [_trace_data(nested) for nested in task.subgraphs] if task.subgraphs else [],
     }
 
 

@@ -1,30 +1,34 @@
 """Recording one run: a consumer of what the core loop reports, and of what nodes do.
 
 :class:`RunRecorder` is the tracer's :class:`orkes._observe.RunObserver`. A superstep of
-one plain task (most steps of a chain) is kept as one compact row — the task, its input
-keys, its times, its writes (copied and cleaned now if they could change, else when
-read) — and made into records when the trace is first read; any other superstep reports
-each attempt (:class:`Attempt`) and is made into a
-:class:`~orkes.tracing.records.StepRecord` when it ends. Gate decisions, LLM calls and
-nested runs are kept with their step and put in place when the trace is read. When the
-run ends, the recorder hands a :class:`~orkes.tracing.trace.Trace` to its sink: the
-tracer, or the record of the task that ran it (a subgraph).
+one plain task (most steps of a chain) is kept as one compact row — the task, its times,
+its writes (copied and cleaned now if they could change, else when read) — that the loop
+of a run nobody streams appends itself (``rows``); its input keys are worked out from
+the rows before it. Any other superstep reports each attempt (:class:`Attempt`) and is
+made into a :class:`~orkes.tracing.records.StepRecord` when it ends. Gate decisions, LLM
+calls and nested runs are kept with their step. When the run ends, the recorder keeps
+what could still change (the state, the error) and hands itself to its sink: the
+tracer, or the record of the task that ran it (a subgraph); the
+:class:`~orkes.tracing.trace.Trace` is made when first asked for, and its steps when
+first read.
 """
 
 from __future__ import annotations
 
 import logging
+import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from time import perf_counter as clock
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from orkes.graph._sentinels import END, START
 from orkes.graph._tasks import STATE
 from orkes.graph.context import StepPaused
+from orkes.tracing._attempt import Attempt
 from orkes.tracing._calls import CallRecording
 from orkes.tracing._clean import SCALARS, Cleaner
-from orkes.tracing._rows import Row, keys_of, steps_of
+from orkes.tracing._rows import Row, grown, keys_of, steps_of
 from orkes.tracing._shape import plan_shape
 from orkes.tracing.records import (
     CheckpointRecord,
@@ -43,31 +47,37 @@ if TYPE_CHECKING:
     from orkes.graph.plan import Run
     from orkes.viz.shape import GraphShape
 
-__all__ = ["Attempt", "RunRecorder"]
+__all__ = ["RunRecorder"]
 
 logger = logging.getLogger("orkes.tracing")
 
-_NO_REPORT: Any = ((None, {}, False),)  # a listened-to run always has a report: never used
+_End = tuple[float, dict[str, Any], bool, Status, tuple[InterruptRecord, ...], ErrorRecord | None]
+"""What a run ended with: when, its state and whether it is cleaned yet, status, pauses, error."""
+
+_making = threading.Lock()  # a trace is made once, whoever asks first
 
 
 class RunRecorder:
-    """Records one run for a tracer; hands the finished :class:`Trace` to ``sink``."""
+    """Records one run for a tracer; hands itself to ``sink`` when the run ends."""
 
     __slots__ = (
         "_attempts",
         "_calls",
         "_checkpoints",
+        "_end",
         "_gates",
-        "_keys",
+        "_known",
+        "_made",
+        "_marks",
         "_nested",
         "_perf0",
-        "_rows",
         "_run",
         "_wall0",
         "cleaner",
         "drawn",
         "graph",
         "path",
+        "rows",
         "sink",
     )
 
@@ -76,11 +86,14 @@ class RunRecorder:
         cleaner: Cleaner,
         graph: str | None,
         path: tuple[str, ...],
-        sink: Callable[[Trace], None],
+        sink: Callable[[RunRecorder], None],
         *,
         drawn: bool = False,
     ) -> None:
-        """``drawn``: the run is a subgraph node's, whose shape the parent's trace holds."""
+        """``sink`` takes the recorder when the run ends, to ask for its :meth:`trace`.
+
+        ``drawn``: the run is a subgraph node's, whose shape the parent's trace holds.
+        """
         self._wall0 = time.time()
         self._perf0 = clock()
         self.cleaner = cleaner
@@ -88,7 +101,9 @@ class RunRecorder:
         self.path = path
         self.sink = sink
         self.drawn = drawn
-        self._rows: list[Row | StepRecord] = []
+        # One entry a superstep: a Row (the loop appends those of a run nobody streams),
+        # or the StepRecord of a step the invoke path ran.
+        self.rows: list[Row | StepRecord] = []
         self._attempts: list[Attempt] = []  # of the superstep going on
         self._gates: list[GateRecord] = []  # every gate asked, with its step
         # Made by plain tasks (one per step): (step, call), (step, run nested in it).
@@ -96,7 +111,12 @@ class RunRecorder:
         self._nested: list[tuple[int, Trace]] = []
         self._run: Run | None = None
         self._checkpoints: list[CheckpointRecord] = []
-        self._keys: tuple[str, ...] = ()  # the state's keys: the next step's input keys
+        # The state's keys before rows[i], where they were seen: (i, keys). A Row's writes
+        # add theirs after them (a state only gains keys, in the order they are written).
+        self._marks: list[tuple[int, tuple[str, ...]]] = []
+        self._known: tuple[int, tuple[str, ...]] = (0, ())  # the latest keys worked out
+        self._end: _End | None = None
+        self._made: Trace | None = None
 
     def wall(self, moment: float) -> float:
         """A ``perf_counter`` reading as seconds since the epoch."""
@@ -112,7 +132,17 @@ class RunRecorder:
     def nested(self, graph: str | None, path: tuple[str, ...]) -> RunRecorder:
         """The recorder of a run started inside the plain task running now."""
         step, nested = self._step(), self._nested
-        return RunRecorder(self.cleaner, graph, path, lambda trace: nested.append((step, trace)))
+        return self.child(graph, path, lambda done: nested.append((step, done.trace())))
+
+    def child(
+        self,
+        graph: str | None,
+        path: tuple[str, ...],
+        sink: Callable[[RunRecorder], None],
+        drawn: bool = False,
+    ) -> RunRecorder:
+        """The recorder of a run nested in one of this run's tasks (see ``__init__``)."""
+        return RunRecorder(self.cleaner, graph, path, sink, drawn=drawn)
 
     def _step(self) -> int:
         return 0 if self._run is None else self._run.step
@@ -122,19 +152,17 @@ class RunRecorder:
     def started(self, run: Run) -> None:
         """The run begins: note the input's keys."""
         self._run = run
-        self._keys = tuple(run.state)
+        self._mark(run)
 
-    def ran_one(self, run: Run, task: Task, started: float, ended: float) -> None:
-        """A step of one plain task ended: keep it as a row (the hot path of a traced run)."""
-        writes: Any = (run.report or _NO_REPORT)[0][1]
+    def ran_one(
+        self, run: Run, task: Task, started: float, ended: float, writes: Mapping[str, Any]
+    ) -> None:
+        """A step of one plain task ended: keep it as a row (cleaned now if it may change)."""
         for value in writes.values():
             if type(value) not in SCALARS:  # may change later: cleaned (copied) now
                 writes = self.cleaner.mapping(writes)
                 break
-        keys = self._keys
-        self._rows.append((run.step, task, keys, started, ended, writes))
-        if len(run.state) != len(keys):  # keys never leave a state: a new one came
-            self._keys = tuple(run.state)
+        self.rows.append((run.step, task, started, ended, writes))
 
     def failed_one(self, run: Run, task: Task, started: float, error: BaseException | None) -> None:
         """The plain task of this step raised ``error``.
@@ -175,8 +203,22 @@ class RunRecorder:
         for rest in by_task.values():
             tasks.extend(attempt.record() for attempt in rest)
         self._add_step(run.step, tasks, now)
-        if len(run.state) != len(self._keys):
-            self._keys = tuple(run.state)
+        self._mark(run)
+
+    def keys_now(self) -> tuple[str, ...]:
+        """The state's keys before the step going on: its tasks' input keys."""
+        at, keys = self._known
+        rows = self.rows
+        if at < len(rows):
+            later = [row[4] for row in rows[at:] if not isinstance(row, StepRecord)]
+            at, keys = len(rows), grown(keys, later)
+            self._known = (at, keys)
+        return keys
+
+    def _mark(self, run: Run) -> None:
+        mark = (len(self.rows), tuple(run.state))
+        self._marks.append(mark)
+        self._known = mark
 
     def routed(self, gate: GatePlan, answer: object, tasks: Sequence[Task], run: Run) -> None:
         """A gate answered: keep what, where from, and where it led."""
@@ -197,43 +239,68 @@ class RunRecorder:
         self._checkpoints.append(CheckpointRecord(checkpoint_id, step))
 
     def ended(self, run: Run, error: BaseException | None) -> None:
-        """The run ended: make its :class:`Trace` and hand it over.
+        """The run ended: keep what may change later, and hand the recorder to its sink.
 
-        A failure here is logged, never raised: a tracer does not change how a run ends.
+        The state, the error and the pauses are taken now; the :class:`Trace` is made
+        when first asked for (:meth:`trace`). A failure here is logged, never raised: a
+        tracer does not change how a run ends.
         """
         try:
-            trace = self._trace(run, error)
+            if self._attempts:  # a step that did not finish
+                attempts, self._attempts = self._attempts, []
+                attempts.sort(key=lambda a: (a.task.node.name, a.task.index, a.number))
+                tasks = [attempt.record() for attempt in attempts]
+                self._add_step(run.step, tasks, clock())
+            status, kept_error, interrupts = self._ending(run, error)
+            cleaner, state, clean = self.cleaner, run.state, True
+            for value in state.values():
+                if type(value) not in SCALARS:  # may change later: cleaned (copied) now
+                    state = cleaner.mapping(state)
+                    break
+            else:
+                state, clean = dict(state), False  # cleaned when read
+            self._end = (
+                time.time(), state, clean, status, interrupts,
+                None if kept_error is None else cleaner.error(kept_error),
+            )  # fmt: skip
+            self.sink(self)
         except Exception:
             logger.exception("could not record run %s of graph %r", run.run_id, self.graph)
-            return
-        self.sink(trace)
 
-    def _trace(self, run: Run, error: BaseException | None) -> Trace:
-        if self._attempts:  # a step that did not finish
-            attempts, self._attempts = self._attempts, []
-            attempts.sort(key=lambda a: (a.task.node.name, a.task.index, a.number))
-            tasks = [attempt.record() for attempt in attempts]
-            self._add_step(run.step, tasks, clock())
-        status, kept_error, interrupts = self._ending(run, error)
-        rows = self._rows
-        made = (
-            self._gates, self._calls, self._nested, self.wall, self.path, self.cleaner, self._perf0,
+    def trace(self) -> Trace:
+        """The run's :class:`Trace`, made the first time it is asked for (after the run)."""
+        made = self._made
+        if made is None:
+            with _making:
+                made = self._made
+                if made is None:
+                    made = self._made = self._trace()
+        return made
+
+    def _trace(self) -> Trace:
+        run, end = self._run, self._end
+        assert run is not None, "a trace is made once its run has ended"
+        assert end is not None, "a trace is made once its run has ended"
+        rows, marks, gates, calls, nested = (
+            self.rows, self._marks, self._gates, self._calls, self._nested,
         )  # fmt: skip
-        return Trace(
-            graph=self.graph,
-            run_id=run.run_id,
-            status=status,
-            started=self._wall0,
-            ended=time.time(),
-            state=self.cleaner.mapping(run.state),
-            steps=Steps(build=lambda: steps_of(rows, *made)),
-            thread_id=run.thread_id,
-            path=self.path,
-            error=None if kept_error is None else self.cleaner.error(kept_error),
-            checkpoints=tuple(self._checkpoints),
-            interrupts=interrupts,
-            shape=None if self.drawn else self._shape(run),
-        )
+        made = (self.path, self.cleaner, self._wall0, self._perf0)
+        trace: Any = _new(_TraceDraft)  # a Trace, filled with plain stores (see _TraceDraft)
+        trace.graph = self.graph
+        trace.run_id = run.run_id
+        trace.started = self._wall0
+        trace.ended, state, clean, trace.status, trace.interrupts, trace.error = end
+        trace.state = state if clean else self.cleaner.mapping(state)
+        trace.steps = Steps(build=lambda: steps_of(rows, marks, gates, calls, nested, *made))
+        trace.thread_id = run.thread_id
+        trace.path = self.path
+        trace.checkpoints = tuple(self._checkpoints)
+        trace.shape = None if self.drawn else self._shape(run)
+        trace.__class__ = Trace
+        # Let go of the run, and of the rows: the trace's steps hold them until made.
+        self._run = self._end = None
+        self.rows, self._marks, self._gates, self._calls, self._nested = [], [], [], [], []
+        return cast(Trace, trace)
 
     def _shape(self, run: Run) -> GraphShape | None:
         try:
@@ -278,85 +345,23 @@ class RunRecorder:
     def _add_step(self, step: int, tasks: Sequence[TaskRecord], ended: float) -> None:
         end = self.wall(ended)
         started = min((task.started for task in tasks), default=end)
-        self._rows.append(StepRecord(step, started, end, tuple(tasks)))
+        self.rows.append(StepRecord(step, started, end, tuple(tasks)))
 
     def _not_called(
         self, step: int, task: Task, update: dict[str, Any], cached: bool, now: float
     ) -> TaskRecord:
         moment = self.wall(now)
-        keys = self._keys if task.arg is STATE else keys_of(task.arg)
+        keys = self.keys_now() if task.arg is STATE else keys_of(task.arg)
         return TaskRecord(
             task.node.name, step, task.task_id(step), self.path, 0, keys, update, moment, moment,
             cached,
         )  # fmt: skip
 
 
-class Attempt:
-    """One attempt of a task on the invoke path (an :class:`orkes._observe.AttemptObserver`)."""
+class _TraceDraft:
+    """A ``Trace`` being made (see ``orkes.tracing._rows._TaskDraft``)."""
 
-    __slots__ = (
-        "calls",
-        "error",
-        "finished",
-        "interrupted",
-        "keys",
-        "number",
-        "recorder",
-        "started",
-        "step",
-        "subgraphs",
-        "task",
-    )
+    __slots__ = Trace.__slots__
 
-    def __init__(self, recorder: RunRecorder, step: int, task: Task, number: int) -> None:
-        self.recorder = recorder
-        self.step = step
-        self.task = task
-        self.number = number
-        self.keys = recorder._keys if task.arg is STATE else keys_of(task.arg)
-        self.started = clock()
-        self.finished: float | None = None
-        self.error: ErrorRecord | None = None
-        self.interrupted = False
-        self.calls: list[LLMCall] = []
-        self.subgraphs: list[Trace] = []
 
-    def llm_call(self, connector: object) -> CallRecording:
-        """A recorder for an LLM call made in this attempt."""
-        return CallRecording(self.recorder.cleaner, connector, self.calls.append)
-
-    def nested(self, graph: str | None, path: tuple[str, ...]) -> RunRecorder:
-        """The recorder of a run made in this attempt (a subgraph node's)."""
-        drawn = self.task.node.subgraph is not None  # the parent's shape draws it
-        return RunRecorder(self.recorder.cleaner, graph, path, self.subgraphs.append, drawn=drawn)
-
-    def ended(self, error: BaseException | None) -> None:
-        """The attempt returned, or raised ``error`` (formatted now, traceback and all)."""
-        self.finished = clock()
-        if error is not None:
-            self.error = self.recorder.cleaner.error(error)
-
-    def paused(self) -> None:
-        """The attempt paused the run."""
-        self.finished = clock()
-        self.interrupted = True
-
-    def record(self, update: dict[str, Any] | None = None, cached: bool = False) -> TaskRecord:
-        """The attempt as a record (its update, if it was the one whose writes were kept)."""
-        wall = self.recorder.wall
-        return TaskRecord(
-            node=self.task.node.name,
-            step=self.step,
-            task_id=self.task.task_id(self.step),
-            path=self.recorder.path,
-            attempt=self.number,
-            input_keys=self.keys,
-            update=update,
-            started=wall(self.started),
-            ended=wall(self.started if self.finished is None else self.finished),
-            cached=cached,
-            error=self.error,
-            interrupted=self.interrupted,
-            llm_calls=tuple(self.calls),
-            subgraphs=tuple(self.subgraphs),
-        )
+_new = object.__new__

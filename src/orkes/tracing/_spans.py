@@ -24,9 +24,9 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from time import perf_counter as clock
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from opentelemetry import context as otel_context
 from opentelemetry import trace
@@ -136,7 +136,9 @@ class RunSpans(EachTaskObserved):
             self._attempts.add(watch)
         return watch
 
-    def ran_one(self, run: Run, task: Task, started: float, ended: float) -> None:
+    def ran_one(
+        self, run: Run, task: Task, started: float, ended: float, writes: Mapping[str, Any]
+    ) -> None:
         """A step of one inline task ended: its spans, made now with the times it ran."""
         self._inline_step(run, task, started, ended, None)
 

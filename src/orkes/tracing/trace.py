@@ -243,6 +243,14 @@ class Trace:
         return target
 
 
-def json_text(trace: Trace) -> str:
-    """``trace`` as compact JSON text (non-ASCII kept as it is)."""
-    return json.dumps(trace.to_dict(), ensure_ascii=False, separators=(",", ":"))
+def json_text(trace: Trace, *, acyclic: bool = False) -> str:
+    """``trace`` as compact JSON text (non-ASCII kept as it is).
+
+    ``acyclic``: the trace is a tracer's, whose values hold no cycle (the tracer cuts
+    them), so the encoder need not look for one (a tenth faster).
+    """
+    return (_ACYCLIC if acyclic else _ENCODER).encode(trace.to_dict())
+
+
+_ENCODER = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"))
+_ACYCLIC = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), check_circular=False)

@@ -83,7 +83,8 @@ class Tracer:
         self.redact = redact
         self.keep = keep
         self._cleaner = Cleaner(redact)
-        self._traces: deque[Trace] = deque(maxlen=keep)
+        # A run's recorder until its trace is asked for: made then (see RunRecorder.trace).
+        self._traces: deque[RunRecorder] = deque(maxlen=keep)
 
     def __repr__(self) -> str:
         where = f"directory={str(self.directory)!r}, " if self.directory else ""
@@ -92,15 +93,16 @@ class Tracer:
     @property
     def traces(self) -> list[Trace]:
         """The traces kept, oldest first (a new list: runs may add to the tracer meanwhile)."""
-        return list(self._traces)
+        return [done.trace() for done in list(self._traces)]
 
     @property
     def last(self) -> Trace | None:
         """The trace of the run that ended last, or ``None`` before any."""
         try:
-            return self._traces[-1]
+            done = self._traces[-1]
         except IndexError:
             return None
+        return done.trace()
 
     def clear(self) -> None:
         """Forget the traces kept in memory (files stay)."""
@@ -124,16 +126,17 @@ class Tracer:
         """The engine's hook: a recorder for a run of ``graph`` at ``path``."""
         return RunRecorder(self._cleaner, graph, path, self._keep)
 
-    def _keep(self, trace: Trace) -> None:
-        self._traces.append(trace)
+    def _keep(self, done: RunRecorder) -> None:
+        self._traces.append(done)
         if self.directory is not None:
-            self._write(trace)
+            self._write(done.trace())
 
     def _write(self, trace: Trace) -> None:
         target = self.path_for(trace)
         partial = target.with_name(f".{target.name}.part")
         try:
-            partial.write_text(json_text(trace), encoding="utf-8", errors="surrogatepass")
+            text = json_text(trace, acyclic=True)
+            partial.write_text(text, encoding="utf-8", errors="surrogatepass")
             os.replace(partial, target)  # readers never see half a file
         except (OSError, ValueError, TypeError) as exc:
             logger.warning(
