@@ -7,15 +7,22 @@ garbage collector off while timing. "In memory" keeps the last 100 traces
 and the JSON too. The ratios are of the best rounds; the target for tracing in memory
 is at most 2x the untraced run.
 
-Run: ``python bench/tracing_bench.py [--rounds 15]`` (``--quick``: one round, for tests).
+The seed project (``orkes`` 0.1.x, which shares this one's import name) is measured in
+its own interpreter, where it is installed: ``--seed-python /path/to/venv/bin/python``
+runs ``seed_tracing.py`` there and prints its figures beside these, in the same run.
+
+Run: ``python bench/tracing_bench.py [--rounds 15] [--seed-python PYTHON]``
+(``--quick``: one round, for tests).
 """
 
 from __future__ import annotations
 
 import argparse
 import gc
+import json
 import platform
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
@@ -86,10 +93,26 @@ def measure(
     return timings
 
 
+def seed_figures(python: str, rounds: int) -> dict[str, float]:
+    """The seed project's µs per step (untraced, traced, to a directory), from ``python``."""
+    script = Path(__file__).with_name("seed_tracing.py")
+    command = [python, str(script), "--nodes", str(CHAIN_LENGTH), "--rounds", str(rounds)]
+    # Run outside the repository, so that its src/orkes can't shadow the seed's orkes.
+    done = subprocess.run(command, capture_output=True, text=True, check=False, cwd="/")
+    if done.returncode != 0:
+        raise SystemExit(f"{python} could not run the seed project:\n{done.stderr}")
+    figures: dict[str, float] = json.loads(done.stdout.strip().splitlines()[-1])
+    return figures
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument("--rounds", type=int, default=15, help="rounds per engine (default 15)")
     parser.add_argument("--quick", action="store_true", help="one round (for the test suite)")
+    parser.add_argument(
+        "--seed-python",
+        help="the Python of a venv with the seed project (orkes 0.1.x) installed",
+    )
     arguments = parser.parse_args()
     rounds = 1 if arguments.quick else arguments.rounds
     runner = chain()
@@ -122,6 +145,18 @@ def main() -> None:
     print(f"  traced in memory / untraced: {ratio:.2f}x; target ≤ {IN_MEMORY_TARGET}x: {verdict}")
     written = best["traced, to a directory"] / best["untraced"]
     print(f"  traced to a directory / untraced: {written:.2f}x ({files} files written)")
+    if arguments.seed_python is None:
+        print("\nseed project: not measured (give --seed-python, see the module's docs)")
+        return
+    seed = seed_figures(arguments.seed_python, max(1, rounds // 3))
+    print("\nthe seed project (orkes 0.1.x), same chain, in its own interpreter")
+    print(f"  {'engine':<24} {'best µs/step':>13} {'x untraced':>11}")
+    for label, key in [
+        ("untraced", "untraced"),
+        ("traced, in memory", "traced"),
+        ("traced, to a directory", "directory"),
+    ]:
+        print(f"  {label:<24} {seed[key]:>13.3f} {seed[key] / seed['untraced']:>11.2f}")
 
 
 if __name__ == "__main__":
