@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from typing import ClassVar
 
+from orkes._cassette import CallRequest, answer, current_tape
 from orkes._observe import llm_call_recorder
 from orkes.connectors._chat.recording import recorded
 from orkes.events import token_publisher
@@ -41,11 +42,20 @@ class EchoLlmConnector:
         return f"{type(self).__name__}(api_key={'***' if self.api_key else ''!r})"
 
     def invoke(self, messages: list[OrkesMessageSchema]) -> OrkesMessageSchema:
-        """Return an assistant message echoing the last ``user`` message."""
+        """Return an assistant message echoing the last ``user`` message.
+
+        Inside ``orkes.testing.record()`` the call is recorded; inside ``replay()`` the
+        recording answers it.
+        """
         call = llm_call_recorder(self)
         if call is not None:
             call.sent(messages, model="echo", secrets=(self.api_key,))
-        return recorded(call, lambda: _echo(messages))
+        tape = current_tape.get()
+        if tape is None:
+            return recorded(call, lambda: _echo(messages))
+        request = CallRequest(self, messages, model="echo", secrets=(self.api_key,))
+        publish = token_publisher() if tape.replaying else None
+        return recorded(call, lambda: answer(tape.take(request), lambda: _echo(messages), publish))
 
 
 def _echo(messages: list[OrkesMessageSchema]) -> OrkesMessageSchema:

@@ -14,6 +14,7 @@ import contextvars
 from collections.abc import AsyncIterator, Callable, Iterable, Mapping
 from typing import TYPE_CHECKING, Any, TypeVar, cast
 
+from orkes._cassette import current_tape
 from orkes.errors import GraphDefinitionError
 from orkes.graph._drain import (
     adrained,
@@ -140,6 +141,8 @@ class GraphRunner(RunMethods[StateT], ThreadRunMethods[StateT], ThreadMethods[St
         run = self._new_run(state, max_steps, max_concurrency)
         limit = run.max_concurrency
         listener = None if tracer is None else self._traced(run, tracer)
+        if listener is None and current_tape.get() is not None:
+            listener = self._listened(run)
         if run.plan.has_async:
             from orkes.graph._anywhere import run_to_end
 
@@ -170,6 +173,8 @@ class GraphRunner(RunMethods[StateT], ThreadRunMethods[StateT], ThreadMethods[St
 
         run = self._new_run(state, max_steps, max_concurrency)
         listener = None if tracer is None else self._traced(run, tracer)
+        if listener is None and current_tape.get() is not None:
+            listener = self._listened(run)
         # A task of its own (so a copy of the caller's context, as for run); cancelling
         # the caller cancels it.
         return await asyncio.ensure_future(self._arun(run, run.max_concurrency, listener))
@@ -185,11 +190,16 @@ class GraphRunner(RunMethods[StateT], ThreadRunMethods[StateT], ThreadMethods[St
 
     def _traced(self, run: Run, tracer: Tracer) -> Listener:
         """The listener of a plain run that ``tracer`` records (inside a node: nested)."""
+        listener = self._listened(run)
+        listener.trace = checked_tracer(tracer)._observe(self.compiled.name, listener.path)
+        return listener
+
+    def _listened(self, run: Run) -> Listener:
+        """A plain run's listener: each task gets a scope (for a tracer, or a tape's calls)."""
         listener = nested(run, self.compiled.name)
         if listener is None:
             listener = Listener(frozenset())
             run.listen()
-        listener.trace = checked_tracer(tracer)._observe(self.compiled.name, listener.path)
         return listener
 
     def _listener(self, modes: frozenset[str], tracer: Tracer | None) -> Listener:

@@ -7,7 +7,9 @@ inside a node of a run that a tracer records, each ``invoke`` (and ``ainvoke``,
 :class:`~orkes.tracing.records.LLMCall` of that node's record — messages, reply, tool
 calls, token usage (``reply["metadata"]["usage"]``), latency, model. Outside such a run
 the wrapper only calls through. Strings the connector holds under secret-sounding names
-(``api_key``, ``token``) are redacted from the whole trace.
+(``api_key``, ``token``) are redacted from the whole trace. Inside
+``orkes.testing.record()`` its calls are recorded too, and inside ``replay()`` the
+recording answers them.
 
 Example:
     >>> from orkes.shared.schema import OrkesMessageSchema
@@ -26,11 +28,21 @@ Example:
 from __future__ import annotations
 
 import functools
-from collections.abc import AsyncIterator, Iterable, Iterator, Mapping, Sequence
+from collections.abc import (
+    AsyncIterator,
+    Awaitable,
+    Callable,
+    Iterable,
+    Iterator,
+    Mapping,
+    Sequence,
+)
 from typing import Any, Generic, TypeVar
 
+from orkes._cassette import CallRequest, Tape, aanswer, answer, chunks_of, current_tape, untaped
 from orkes._observe import CallRecorder, llm_call_recorder, one_call
 from orkes.errors import GraphDefinitionError
+from orkes.events import token_publisher
 from orkes.shared.schema import LLMConnector, OrkesMessageSchema
 
 __all__ = ["Traced", "traced"]
@@ -74,11 +86,12 @@ class Traced(Generic[ConnectorT]):
     def invoke(self, messages: list[OrkesMessageSchema], **kwargs: Any) -> OrkesMessageSchema:
         """The wrapped ``invoke``, recorded when a traced run makes the call."""
         call = _recorder(self.wrapped, messages, kwargs)
+        make = _taped(self.wrapped, messages, kwargs)
         if call is None:
-            return self.wrapped.invoke(messages, **kwargs)
+            return make()
         try:
             with one_call():
-                reply = self.wrapped.invoke(messages, **kwargs)
+                reply = make()
         except BaseException as error:
             call.failed(error)
             raise
@@ -119,12 +132,12 @@ async def _ainvoke(
     connector: Any, messages: list[OrkesMessageSchema], **kwargs: Any
 ) -> OrkesMessageSchema:
     call = _recorder(connector, messages, kwargs)
+    make = _ataped(connector, messages, kwargs)
     if call is None:
-        reply: OrkesMessageSchema = await connector.ainvoke(messages, **kwargs)
-        return reply
+        return await make()
     try:
         with one_call():
-            reply = await connector.ainvoke(messages, **kwargs)
+            reply = await make()
     except BaseException as error:
         call.failed(error)
         raise
@@ -136,7 +149,7 @@ def _stream(connector: Any, messages: list[OrkesMessageSchema], **kwargs: Any) -
     call = _recorder(connector, messages, kwargs)
     chunks: list[str] = []
     try:
-        for chunk in connector.stream(messages, **kwargs):
+        for chunk in _taped_chunks(connector, messages, kwargs):
             chunks.append(chunk)
             yield chunk
     except BaseException as error:  # GeneratorExit too: the reader stopped early
@@ -153,7 +166,7 @@ async def _astream(
     call = _recorder(connector, messages, kwargs)
     chunks: list[str] = []
     try:
-        async for chunk in connector.astream(messages, **kwargs):
+        async for chunk in _ataped_chunks(connector, messages, kwargs):
             chunks.append(chunk)
             yield chunk
     except BaseException as error:
@@ -162,3 +175,118 @@ async def _astream(
         raise
     if call is not None:
         call.replied({"role": "assistant", "content": "".join(chunks)})
+
+
+# --- under orkes.testing.record() / replay() ---------------------------------------------
+
+
+def _tape_request(
+    connector: Any, messages: Sequence[Mapping[str, Any]], kwargs: Mapping[str, Any]
+) -> tuple[Tape, CallRequest] | None:
+    """The tape in force and the call as it compares it.
+
+    ``None`` when no tape is in force, or for a shipped connector: it meets the tape itself.
+    """
+    tape = current_tape.get()
+    if tape is None or getattr(connector, "records_llm_calls", False):
+        return None
+    model = getattr(connector, "model", None)
+    request = CallRequest(
+        connector,
+        messages,
+        model=model if isinstance(model, str) else None,
+        params={key: value for key, value in kwargs.items() if key != "tools"},
+        tools=_tool_names(kwargs.get("tools")),
+    )
+    return tape, request
+
+
+def _taped(
+    connector: Any, messages: list[OrkesMessageSchema], kwargs: Mapping[str, Any]
+) -> Callable[[], OrkesMessageSchema]:
+    """What makes the call: the connector's ``invoke``, or the tape in force."""
+
+    def live() -> OrkesMessageSchema:
+        reply: OrkesMessageSchema = connector.invoke(messages, **kwargs)
+        return reply
+
+    taped = _tape_request(connector, messages, kwargs)
+    if taped is None:
+        return live
+    tape, request = taped
+    publish = token_publisher() if tape.replaying else None
+    return lambda: answer(tape.take(request), live, publish)
+
+
+def _ataped(
+    connector: Any, messages: list[OrkesMessageSchema], kwargs: Mapping[str, Any]
+) -> Callable[[], Awaitable[OrkesMessageSchema]]:
+    """:func:`_taped` for ``ainvoke``."""
+
+    async def live() -> OrkesMessageSchema:
+        reply: OrkesMessageSchema = await connector.ainvoke(messages, **kwargs)
+        return reply
+
+    taped = _tape_request(connector, messages, kwargs)
+    if taped is None:
+        return live
+    tape, request = taped
+    publish = token_publisher() if tape.replaying else None
+    return lambda: aanswer(tape.take(request), live, publish)
+
+
+def _taped_chunks(
+    connector: Any, messages: list[OrkesMessageSchema], kwargs: Mapping[str, Any]
+) -> Iterator[str]:
+    """The connector's ``stream``, or the recorded text; recording, its reply is kept."""
+    taped = _tape_request(connector, messages, kwargs)
+    if taped is None:
+        yield from connector.stream(messages, **kwargs)
+        return
+    tape, request = taped
+    take = tape.take(request)
+    reply = take.reply
+    if reply is not None:
+        yield from chunks_of(reply)
+        return
+    pieces: list[str] = []
+    with untaped():
+        chunks = iter(connector.stream(messages, **kwargs))
+    while True:
+        with untaped():  # each read: the connector may call others while it streams
+            chunk = next(chunks, None)
+        if chunk is None:
+            break
+        pieces.append(chunk)
+        yield chunk
+    take.replied({"role": "assistant", "content": "".join(pieces)})
+
+
+async def _ataped_chunks(
+    connector: Any, messages: list[OrkesMessageSchema], kwargs: Mapping[str, Any]
+) -> AsyncIterator[str]:
+    """:func:`_taped_chunks` for ``astream``."""
+    taped = _tape_request(connector, messages, kwargs)
+    if taped is None:
+        async for chunk in connector.astream(messages, **kwargs):
+            yield chunk
+        return
+    tape, request = taped
+    take = tape.take(request)
+    reply = take.reply
+    if reply is not None:
+        for chunk in chunks_of(reply):
+            yield chunk
+        return
+    pieces: list[str] = []
+    with untaped():
+        chunks = connector.astream(messages, **kwargs).__aiter__()
+    while True:
+        try:
+            with untaped():
+                chunk = await chunks.__anext__()
+        except StopAsyncIteration:
+            break
+        pieces.append(chunk)
+        yield chunk
+    take.replied({"role": "assistant", "content": "".join(pieces)})

@@ -48,6 +48,7 @@ from orkes.connectors._chat.stream import (
     acollect,
     collect,
 )
+from orkes.connectors._chat.taped import taped_ainvoke, taped_astream, taped_invoke, taped_stream
 from orkes.connectors._closing import Closing
 from orkes.connectors._secrets import Secret, without_secrets
 from orkes.connectors._threads import in_thread
@@ -197,6 +198,7 @@ class HttpChatConnector(Closing, ABC):
         """Close the kept-alive connections of its own transport; it stays usable."""
         self._http.close()
 
+    @taped_invoke
     def invoke(
         self,
         messages: Sequence[OrkesMessageSchema],
@@ -214,8 +216,8 @@ class HttpChatConnector(Closing, ABC):
 
         While a graph run streams ``"messages"`` from the node making this call, the
         request streams: each chunk of text is published as a ``Token`` as it arrives,
-        and the reply returned is the same whole message. While a tracer records the
-        node's run, the call is recorded (``orkes.tracing``).
+        and the reply returned is the same whole message. A tracer records the call
+        (``orkes.tracing``); inside ``orkes.testing.replay()`` a recording answers it.
 
         Raises:
             BadRequest: a message's role is not one of :data:`ROLES` (nothing is sent),
@@ -246,6 +248,7 @@ class HttpChatConnector(Closing, ABC):
             failure = without_secrets(error, request.secrets)
         raise failure  # outside the except block: the unredacted error is not its context
 
+    @taped_ainvoke
     async def ainvoke(
         self,
         messages: Sequence[OrkesMessageSchema],
@@ -274,6 +277,7 @@ class HttpChatConnector(Closing, ABC):
             given_up.set()
             raise
 
+    @taped_stream
     def stream(
         self,
         messages: Sequence[OrkesMessageSchema],
@@ -290,6 +294,7 @@ class HttpChatConnector(Closing, ABC):
         """
         return MessageStream(self._traced_core(messages, tools, params), token_publisher())
 
+    @taped_astream
     def astream(
         self,
         messages: Sequence[OrkesMessageSchema],
