@@ -1,4 +1,11 @@
-"""Fixtures for connector tests: a loopback server, a recording sleep, clients on them."""
+"""Fixtures for connector tests: a loopback server, a recording sleep, clients on them.
+
+The provider tests run once per transport (``transport_kind``): on the stdlib transport,
+and on :class:`~orkes.connectors.transport.httpx.HttpxTransport`. For the latter, every
+connector the test makes without ``transport=`` gets an ``HttpxTransport`` of its own
+(with the settings the stdlib one would have had), which it closes as it closes the
+default: the tests run unchanged, down to who closes what.
+"""
 
 from __future__ import annotations
 
@@ -9,12 +16,31 @@ import pytest
 
 from orkes.connectors._chat.connector import HttpChatConnector
 from orkes.connectors.openai import OpenAIConnector
+from orkes.connectors.transport import client as client_module
 from orkes.connectors.transport.client import HttpClient
+from orkes.connectors.transport.httpx import HttpxTransport
 from tests.connectors.loopback import LoopbackServer, RecordingSleep
 from tests.connectors.openai_wire import OPENAI_TEST_KEY
-from tests.connectors.services import SERVICES, LoopbackService
+from tests.connectors.services import (
+    SERVICES,
+    TRANSPORT_KINDS,
+    LoopbackService,
+    check_transport,
+    httpx_like_stdlib,
+)
 
 _PROXY_VARIABLES = ("http_proxy", "https_proxy", "all_proxy", "no_proxy")
+
+
+@pytest.fixture(params=TRANSPORT_KINDS)
+def transport_kind(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
+    """Each transport in turn; a connector made without ``transport=`` runs on it."""
+    kind: str = request.param
+    if kind == "httpx":
+        monkeypatch.setattr(client_module, "StdlibTransport", httpx_like_stdlib)
+        with HttpClient("http://127.0.0.1") as probe:  # the swap must reach the connectors
+            assert isinstance(probe.transport, HttpxTransport)
+    return kind
 
 
 @pytest.fixture(autouse=True)
@@ -57,7 +83,9 @@ def make_client(
 
 
 @pytest.fixture
-def openai(loopback: LoopbackServer, recording_sleep: RecordingSleep) -> Iterator[OpenAIConnector]:
+def openai(
+    loopback: LoopbackServer, recording_sleep: RecordingSleep, transport_kind: str
+) -> Iterator[OpenAIConnector]:
     """An ``OpenAIConnector`` on the loopback server, with a key and a recording sleep."""
     with OpenAIConnector(
         "gpt-4o-mini",
@@ -66,6 +94,7 @@ def openai(loopback: LoopbackServer, recording_sleep: RecordingSleep) -> Iterato
         timeout=2,
         sleep=recording_sleep,
     ) as connector:
+        check_transport(connector, transport_kind)
         yield connector
 
 
@@ -78,8 +107,12 @@ def service(request: pytest.FixtureRequest) -> LoopbackService:
 
 @pytest.fixture
 def on_service(
-    service: LoopbackService, loopback: LoopbackServer, recording_sleep: RecordingSleep
+    service: LoopbackService,
+    loopback: LoopbackServer,
+    recording_sleep: RecordingSleep,
+    transport_kind: str,
 ) -> Iterator[HttpChatConnector]:
     """The ``service``'s connector on the loopback server, closed after the test."""
     with service.connect(loopback, recording_sleep) as connector:
+        check_transport(connector, transport_kind)
         yield connector

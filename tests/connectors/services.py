@@ -1,17 +1,25 @@
-"""The three shipped HTTP connectors side by side, on the loopback server.
+"""The three shipped HTTP connectors side by side, on the loopback server, on each transport.
 
 For tests of what the base gives every provider alike: each :class:`LoopbackService`
 makes its connector, holds a whole answer and streams in its wire format, and tells a
-streamed request from a whole one.
+streamed request from a whole one. :data:`TRANSPORT_KINDS` are the transports the
+provider tests run on (the ``transport_kind`` fixture of ``conftest.py``).
 """
 
 from __future__ import annotations
 
+import functools
+import ssl
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
+import httpx
+import pytest
+
 from orkes.connectors._chat.connector import HttpChatConnector
 from orkes.connectors.openai import OpenAIConnector
+from orkes.connectors.transport.httpx import HttpxTransport
+from orkes.connectors.transport.stdlib import StdlibTransport
 from tests.connectors import anthropic_wire, gemini_wire, openai_wire
 from tests.connectors.loopback import (
     CannedResponse,
@@ -21,6 +29,42 @@ from tests.connectors.loopback import (
     json_response,
     sse_response,
 )
+
+TRANSPORT_KINDS = ("stdlib", "httpx")
+"""The transports the provider tests run on."""
+
+TRANSPORT_CLASSES: dict[str, type[StdlibTransport | HttpxTransport]] = {
+    "stdlib": StdlibTransport,
+    "httpx": HttpxTransport,
+}
+
+
+@functools.cache
+def _trust_store() -> ssl.SSLContext:
+    """One default context for every test client: loading the CA bundle takes ~20 ms."""
+    return ssl.create_default_context()
+
+
+def httpx_like_stdlib(
+    *, pool_size: int = 8, idle_timeout: float = 15.0, ssl_context: ssl.SSLContext | None = None
+) -> HttpxTransport:
+    """An ``HttpxTransport`` with the settings ``HttpClient`` gives its ``StdlibTransport``."""
+    limits = httpx.Limits(
+        max_connections=None, max_keepalive_connections=pool_size, keepalive_expiry=idle_timeout
+    )
+    return HttpxTransport(limits=limits, verify=ssl_context or _trust_store())
+
+
+def check_transport(connector: HttpChatConnector, kind: str) -> None:
+    """Fail loudly if the connector does not run on the transport the test is for."""
+    expected = TRANSPORT_CLASSES[kind]
+    assert isinstance(connector.transport, expected), (connector.transport, kind)
+
+
+def stdlib_only(reason: str) -> pytest.MarkDecorator:
+    """Run a provider test on the stdlib transport only; ``reason`` says what httpx does."""
+    assert reason
+    return pytest.mark.parametrize("transport_kind", ["stdlib"], indirect=True)
 
 
 @dataclass(frozen=True)

@@ -35,6 +35,8 @@ from tests.connectors.anthropic_wire import (
 )
 from tests.connectors.loopback import LoopbackServer, RecordingSleep, json_response, sse_response
 
+pytestmark = pytest.mark.usefixtures("transport_kind")  # once per transport: conftest.py
+
 SECRET = ANTHROPIC_TEST_KEY
 
 

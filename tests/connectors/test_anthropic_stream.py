@@ -38,6 +38,8 @@ from tests.connectors.loopback import (
     sse_response,
 )
 
+pytestmark = pytest.mark.usefixtures("transport_kind")  # once per transport: conftest.py
+
 
 @pytest.fixture
 def anthropic(

@@ -32,6 +32,8 @@ from tests.connectors.loopback import (
 )
 from tests.connectors.toy import END_EVENT, ToyConnector, text_event
 
+pytestmark = pytest.mark.usefixtures("transport_kind")  # once per transport: conftest.py
+
 SECRET = "toy-secret-123"
 HELLO: list[OrkesMessageSchema] = [{"role": "user", "content": "Hi"}]
 

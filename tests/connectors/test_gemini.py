@@ -39,6 +39,8 @@ from tests.connectors.loopback import (
     sse_response,
 )
 
+pytestmark = pytest.mark.usefixtures("transport_kind")  # once per transport: conftest.py
+
 SECRET = GEMINI_TEST_KEY
 
 

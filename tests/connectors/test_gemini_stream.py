@@ -29,6 +29,8 @@ from tests.connectors.gemini_wire import (
 )
 from tests.connectors.loopback import LoopbackServer, RecordingSleep, json_response, sse_response
 
+pytestmark = pytest.mark.usefixtures("transport_kind")  # once per transport: conftest.py
+
 
 @pytest.fixture
 def gemini(loopback: LoopbackServer, recording_sleep: RecordingSleep) -> Iterator[GeminiConnector]:

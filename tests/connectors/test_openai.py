@@ -30,6 +30,8 @@ from tests.connectors.openai_wire import (
     get_weather,
 )
 
+pytestmark = pytest.mark.usefixtures("transport_kind")  # once per transport: conftest.py
+
 SECRET = OPENAI_TEST_KEY
 
 # --- requests --------------------------------------------------------------------------

@@ -24,6 +24,8 @@ from tests.connectors.openai_wire import (
     get_weather,
 )
 
+pytestmark = pytest.mark.usefixtures("transport_kind")  # once per transport: conftest.py
+
 # --- streams ------------------------------------------------------------------------------
 
 

@@ -15,6 +15,8 @@ from tests.connectors.listener import listening
 from tests.connectors.loopback import LoopbackServer
 from tests.connectors.services import LoopbackService
 
+pytestmark = pytest.mark.usefixtures("transport_kind")  # once per transport: conftest.py
+
 ALLOWED = "'system', 'user', 'assistant', 'tool'"
 
 

@@ -29,6 +29,8 @@ from tests.connectors.listener import NODE, STEP, listening
 from tests.connectors.loopback import LoopbackServer, sse_response
 from tests.connectors.services import LoopbackService
 
+pytestmark = pytest.mark.usefixtures("transport_kind")  # once per transport: conftest.py
+
 HELLO: list[OrkesMessageSchema] = [{"role": "user", "content": "Hi"}]
 
 
