@@ -341,3 +341,20 @@ def test_pending_writes_made_at_once_keep_the_order_they_were_made_in(
     assert sorted(write.node for write in kept) == [f"t{task}" for task in range(8)]
     numbers = [ops._write_seq() for _ in range(1000)]
     assert numbers == sorted(set(numbers))  # every write of a process gets its own number
+
+
+def test_a_database_that_cannot_be_reached_says_why_at_once(postgres_dsn: str) -> None:
+    import socket
+
+    with socket.socket() as probe:  # a port nothing listens on
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    started = time.perf_counter()
+    with pytest.raises(CheckpointError) as caught:
+        PostgresCheckpointer(f"postgresql://orkes:hunter2@127.0.0.1:{port}/nowhere")
+    assert time.perf_counter() - started < 5
+    message = str(caught.value)
+    assert message.startswith("cannot reach the checkpoint database: ")
+    assert f"port {port} failed: Connection refused" in message
+    assert "hunter2" not in message
+    assert caught.value.__cause__ is None  # nothing that could hold the DSN is kept

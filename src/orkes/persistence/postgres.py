@@ -66,6 +66,12 @@ class PostgresCheckpointer:
         self._pool_closed = (psycopg_pool.PoolClosed, PoolClosed)
         self._closed = False
         try:
+            # One connection first, on its own: a database that can't be reached says why
+            # at once (the pool would retry for its whole timeout, then say only that).
+            psycopg.connect(dsn, autocommit=True, connect_timeout=10).close()
+        except psycopg.Error as exc:
+            raise CheckpointError(f"cannot reach the checkpoint database: {exc}") from None
+        try:
             self._pool = psycopg_pool.ConnectionPool(
                 dsn,
                 min_size=1,
