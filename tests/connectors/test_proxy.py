@@ -319,6 +319,27 @@ def test_a_proxy_that_answers_407_is_a_connection_failure_naming_it_not_retried(
     )
     assert "wrong" not in repr(caught.value)
     assert (guarded.refusals, net.sleep.delays, net.target(https).requests) == (1, [], [])
+    # Nothing that walks the error's causes and contexts and records their frames' locals
+    # (Sentry, pytest -l) finds the header value that http.client builds from them.
+    shown = _locals_of_every_frame(caught.value)
+    assert base64.b64encode(f"ada:wrong-{PASSWORD}".encode()).decode() not in shown
+    assert "Basic " not in shown
+
+
+def _locals_of_every_frame(error: BaseException) -> str:
+    """The ``repr`` of every local of every frame of ``error``'s chain, causes and contexts."""
+    seen: list[str] = []
+    pending: list[BaseException | None] = [error]
+    while pending:
+        current = pending.pop()
+        if current is None:
+            continue
+        tb = current.__traceback__
+        while tb is not None:
+            seen.extend(repr(value) for value in tb.tb_frame.f_locals.values())
+            tb = tb.tb_next
+        pending += [current.__cause__, current.__context__]
+    return "\n".join(seen)
 
 
 def test_an_unreachable_proxy_is_a_connection_failure_that_mentions_it(net: Net) -> None:

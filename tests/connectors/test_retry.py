@@ -5,6 +5,8 @@ from __future__ import annotations
 import pytest
 
 from orkes.connectors.transport.retry import (
+    RetryRules,
+    decide_retry,
     is_retryable_status,
     parse_retry_after,
     retry_after_from_headers,
@@ -77,3 +79,11 @@ def test_retry_after_headers_prefer_milliseconds() -> None:
     assert retry_after_from_headers({"retry-after": "2"}) == 2.0
     assert retry_after_from_headers({"Retry-After-Ms": "soon", "Retry-After": "2"}) == 2.0
     assert retry_after_from_headers({}) is None
+
+
+def test_a_retry_after_date_is_read_against_the_time_given() -> None:
+    headers = {"Retry-After": "Wed, 21 Oct 2015 07:28:10 GMT"}
+    decision = decide_retry(
+        RetryRules(), 1, status=503, headers=headers, jitter=0.0, now=1445412480.0
+    )
+    assert (decision.retry, decision.delay, decision.retry_after) == (True, 10.0, 10.0)

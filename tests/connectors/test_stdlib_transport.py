@@ -9,7 +9,7 @@ import pytest
 
 from orkes.connectors.openai import OpenAIConnector
 from orkes.connectors.transport import Request, RetryRules, StdlibTransport
-from orkes.errors import ConnectorError, ConnectorTimeout
+from orkes.errors import BadRequest, ConnectorError, ConnectorTimeout
 from orkes.shared.schema import OrkesMessageSchema
 from tests.connectors.loopback import CannedResponse, LoopbackServer, RecordingSleep, json_response
 from tests.connectors.openai_wire import OPENAI_TEST_KEY, completion
@@ -100,3 +100,18 @@ def test_a_recording_sleep_is_used_instead_of_the_stop_event(
         request = Request(server.url("/a"), {}, retry=RetryRules(sleep=recording_sleep))
         assert StdlibTransport().send(request, stop=threading.Event()) == {"ok": True}
     assert recording_sleep.delays == [2.0]
+
+
+def test_a_base_url_whose_port_is_no_number_is_refused_when_the_connector_is_made() -> None:
+    with pytest.raises(ConnectorError) as caught:
+        OpenAIConnector("m", api_key="sk-1", base_url="https://host:abc/v1?key=SECRETQ")
+    assert str(caught.value) == (
+        "base_url has no valid port (Port could not be cast to integer value as 'abc'): "
+        "'https://host:abc/v1'"
+    )
+
+
+@pytest.mark.parametrize("timeout", [0.0, -1.0, float("nan")])
+def test_a_request_without_a_positive_timeout_is_a_bad_request(timeout: float) -> None:
+    with pytest.raises(BadRequest, match="Svc: timeout must be > 0 seconds"):
+        Request("https://host/v1", {}, service="Svc", timeout=timeout)

@@ -245,3 +245,33 @@ def test_a_node_run_on_a_pool_thread_for_its_timeout_is_named_in_the_recording(
     with record() as recording:
         assert driver(runner, {"reply": ""}) == {"reply": "You asked: ping"}
     assert [(call.node, call.number) for call in recording] == [("ask", 1)]
+
+
+@pytest.mark.parametrize("how", ["run", "traced", "stream"])
+def test_a_call_made_by_a_gate_is_made_outside_any_node_however_the_run_is_driven(
+    service: FakeOpenAI, how: str
+) -> None:
+    from orkes.tracing import Tracer
+
+    class Routed(TypedDict):
+        reply: str
+
+    model = service.connector()
+
+    def first(state: Routed) -> dict[str, str]:
+        return {"reply": "first"}
+
+    def decide(state: Routed) -> str:
+        verdict = model.invoke([{"role": "user", "content": "which way?"}])
+        return "END" if verdict["content"] else "first"
+
+    graph = OrkesGraph(Routed).add_node("first", first).add_edge(START, "first")
+    runner = GraphRunner(graph.add_conditional_edge("first", decide, {"END": END}).compile())
+    with record() as recording:
+        if how == "run":
+            runner.run({"reply": ""})
+        elif how == "traced":
+            runner.run({"reply": ""}, tracer=Tracer())
+        else:
+            list(runner.stream({"reply": ""}, modes=("updates", "messages")))
+    assert [(call.node, call.number) for call in recording] == [(None, 1)]

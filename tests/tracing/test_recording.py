@@ -149,3 +149,36 @@ def test_a_run_gives_one_trace_however_often_it_is_read(tracer: Tracer) -> None:
     assert tracer.traces[-1] is first
     assert tracer.traces[0] is not first
     assert len({trace.run_id for trace in tracer.traces}) == 2
+
+
+@pytest.mark.parametrize("how", ["run", "stream"])
+def test_a_node_that_changes_its_returned_dict_later_changes_nothing_recorded(how: str) -> None:
+    class Two(TypedDict, total=False):
+        q: str
+        a: str
+        z: str
+
+    kept: list[dict[str, Any]] = []
+
+    def answer(state: Two) -> dict[str, Any]:
+        update = {"a": "first"}
+        kept.append(update)
+        return update
+
+    def after(state: Two) -> dict[str, Any]:
+        return {"q": state["q"] + "!"}
+
+    graph = OrkesGraph(Two).add_node("answer", answer).add_node("after", after)
+    graph.add_edge(START, "answer").add_edge("answer", "after").add_edge("after", END)
+    runner = GraphRunner(graph.compile())
+    tracer = Tracer()
+    if how == "run":
+        runner.run({"q": "?"}, tracer=tracer)
+    else:
+        list(runner.stream({"q": "?"}, tracer=tracer))
+    kept[0]["a"] = "CHANGED"
+    kept[0]["z"] = "added later"
+    trace = tracer.last
+    assert trace is not None
+    assert [task.update for task in trace.tasks] == [{"a": "first"}, {"q": "?!"}]
+    assert [task.input_keys for task in trace.tasks] == [("q",), ("q", "a")]

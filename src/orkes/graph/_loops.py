@@ -111,6 +111,7 @@ def drive(
                             returned = signal.command
                         except Exception as exc:
                             raise node_error(run, task, exc) from exc
+                        scope.node = ""  # the gate after it runs in no node's name
                         tasks = run.finish_one(task, view, returned)
                     else:  # the same step, its times and its end told to the tracer
                         started = clock()
@@ -122,6 +123,7 @@ def drive(
                             trace.failed_one(run, task, started, exc)
                             raise node_error(run, task, exc) from exc
                         ended = clock()
+                        scope.node = ""
                         try:
                             tasks = run.finish_one(task, view, returned)
                         except Exception:  # a wrong update, or a failing gate: the run's error
@@ -236,6 +238,7 @@ def recorded(
                         trace.failed_one(run, task, started, exc)
                         raise node_error(run, task, exc) from exc
                     ended = clock()
+                    scope.node = ""  # the gate after it runs in no node's name
                     fresh = type(returned) is dict and returned is not view  # its own writes
                     if not fresh:
                         run.report = []
@@ -252,8 +255,8 @@ def recorded(
                         if type(value) not in IMMUTABLE:  # may change later: the tracer copies
                             ran_one(run, task, started, ended, writes)
                             break
-                    else:
-                        keep((run.step, task, started, ended, writes))
+                    else:  # a node's own dict may change after the run: copied
+                        keep((run.step, task, started, ended, dict(writes) if fresh else writes))
                 else:
                     run.report = []
                     if len(tasks) == 1:

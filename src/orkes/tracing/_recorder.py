@@ -162,6 +162,8 @@ class RunRecorder:
             if type(value) not in SCALARS:  # may change later: cleaned (copied) now
                 writes = self.cleaner.mapping(writes)
                 break
+        else:
+            writes = dict(writes)  # the node's own dict, which it may still change
         self.rows.append((run.step, task, started, ended, writes))
 
     def failed_one(self, run: Run, task: Task, started: float, error: BaseException | None) -> None:

@@ -107,6 +107,11 @@ class HttpClient(Closing):
         if parts.scheme not in ("http", "https") or not parts.hostname:
             message = f"base_url must look like 'https://host/path', got {base_url!r}"
             raise ConnectorError(message)
+        try:
+            parts.port  # noqa: B018 - read for its check: a port that is no number, or too big
+        except ValueError as error:
+            shown = base_url.split("?")[0]  # never the query: it may hold a key
+            raise ConnectorError(f"base_url has no valid port ({error}): {shown!r}") from None
         if not timeout > 0 or max_retries < 0:
             message = f"timeout must be > 0 and max_retries >= 0, got {timeout!r}, {max_retries!r}"
             raise ConnectorError(message)

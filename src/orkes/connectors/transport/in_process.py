@@ -66,7 +66,7 @@ class Reply:
 
     def error_body(self) -> bytes:
         """The body as the service would have sent it."""
-        return json.dumps(self.body).encode()
+        return json.dumps(self.body, default=repr).encode()
 
 
 class _Events:

@@ -24,6 +24,7 @@ from typing import Any, Protocol
 
 from orkes.connectors.transport.retry import RetryRules
 from orkes.connectors.transport.sse import ServerSentEvent
+from orkes.errors import BadRequest
 
 __all__ = ["EventSource", "Request", "Transport"]
 
@@ -55,6 +56,10 @@ class Request:
     retry: RetryRules = field(default_factory=RetryRules, repr=False)
     secrets: tuple[str, ...] = field(default=(), repr=False)
     on_retry: Callable[[], None] | None = field(default=None, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        if not self.timeout > 0:  # also refuses NaN
+            raise BadRequest(f"{self.service}: timeout must be > 0 seconds, got {self.timeout!r}")
 
 
 class EventSource(Protocol):

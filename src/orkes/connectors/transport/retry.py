@@ -85,6 +85,7 @@ def decide_retry(
     headers: Mapping[str, str] | None = None,
     body: bytes = b"",
     jitter: float,
+    now: float | None = None,
 ) -> RetryDecision:
     """Whether attempt number ``attempt`` (from 1), which failed, is followed by another.
 
@@ -96,6 +97,8 @@ def decide_retry(
         body: the start of the answer's body (Gemini says how long to wait in it).
         jitter: a number in ``[0, 1)`` that picks the backoff within its ceiling; the
             transport draws it (``random.random()``), so this function stays pure.
+        now: the time (``time.time()``) against which a ``Retry-After`` date is read;
+            the clock's when ``None`` (give it, and the answer depends on nothing else).
     """
     retry_after: float | None = None
     note: str | None = None
@@ -103,7 +106,7 @@ def decide_retry(
         worth_it = True
     else:
         headers = headers or {}
-        retry_after = retry_after_from_headers(headers)
+        retry_after = retry_after_from_headers(headers, now=now)
         if retry_after is None and status == 429:
             retry_after = retry_after_from_body(body)
         worth_it = should_retry(status, headers)
@@ -181,7 +184,9 @@ def parse_retry_after(value: str | None, *, now: float | None = None) -> float |
     return max(seconds, 0.0)
 
 
-def retry_after_from_headers(headers: Mapping[str, str]) -> float | None:
+def retry_after_from_headers(
+    headers: Mapping[str, str], *, now: float | None = None
+) -> float | None:
     """The wait a service asks for: ``retry-after-ms`` (OpenAI) or ``Retry-After``.
 
     Example:
@@ -192,7 +197,7 @@ def retry_after_from_headers(headers: Mapping[str, str]) -> float | None:
     milliseconds = parse_retry_after(lowered.get("retry-after-ms"))
     if milliseconds is not None:
         return milliseconds / 1000
-    return parse_retry_after(lowered.get("retry-after"))
+    return parse_retry_after(lowered.get("retry-after"), now=now)
 
 
 def retry_after_from_body(body: bytes) -> float | None:

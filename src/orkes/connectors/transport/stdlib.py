@@ -214,7 +214,8 @@ class StdlibTransport(Closing):
         try:
             port = parts.port or (443 if https else 80)
         except ValueError as error:
-            raise ConnectorError(f"{request.service}: {error} in {request.url!r}") from None
+            shown = request.url.split("?")[0]  # never the query: it may hold a key
+            raise ConnectorError(f"{request.service}: {error} in {shown!r}") from None
         key = (parts.scheme, parts.hostname, port)
         found = self._pools.get(key)
         if found is None:
@@ -271,6 +272,10 @@ class StdlibTransport(Closing):
         while True:
             connection, reused = pool.acquire()
             connection.timeout = timeout
+            # Causes lose their frames: http.client's tunnel code holds the proxy's
+            # credentials in a local. A refused tunnel is raised outside the except
+            # block, so that not even its context keeps them.
+            tunnel = None
             try:
                 if connection.sock is None:
                     connection.connect()
@@ -278,13 +283,16 @@ class StdlibTransport(Closing):
                     connection.sock.settimeout(timeout)
             except TimeoutError as error:
                 connection.close()
-                raise NoAnswer(f"no connection within {timeout:g} s") from error
+                cause = without_frames(error)
+                raise NoAnswer(f"no connection within {timeout:g} s") from cause
             except OSError as error:
                 connection.close()
                 tunnel = _tunnel_refusal(error, origin)
-                if tunnel is not None:
-                    raise ConnectionFailed(tunnel) from None
-                raise NoAnswer(_via(str(error) or type(error).__name__, origin)) from error
+                if tunnel is None:
+                    failure = _via(str(error) or type(error).__name__, origin)
+                    raise NoAnswer(failure) from without_frames(error)
+            if tunnel is not None:
+                raise ConnectionFailed(tunnel)
             sock = connection.sock
             unsendable = False
             try:
