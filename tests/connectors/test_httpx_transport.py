@@ -225,6 +225,77 @@ def test_a_hang_up_is_retried_and_a_slow_answer_is_a_timeout_that_is_not(
     assert len(loopback.requests) == 3
 
 
+class _Failing(httpx.BaseTransport):
+    """A transport that never answers: each call raises ``httpx.ReadError``.
+
+    With ``reused=True`` it tells httpx's trace hook that a request went out on a kept-alive
+    connection (as httpcore does), without a dial; without it, the hook never fires (as
+    with ``httpx.MockTransport`` or a WSGI transport). ``stop`` is set on the first call.
+    """
+
+    def __init__(self, *, reused: bool = False, stop: threading.Event | None = None) -> None:
+        self.calls = 0
+        self.reused = reused
+        self.stop = stop
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        self.calls += 1
+        if self.stop is not None:
+            self.stop.set()
+        if self.calls > 50:  # a resend without end: fail loudly instead of hanging
+            raise httpx.ConnectError("resent without end")
+        trace = request.extensions.get("trace")
+        if self.reused and trace is not None:
+            trace("http11.send_request_headers.started", {"request": request})
+        raise httpx.ReadError("the server closed the connection")
+
+
+def test_a_transport_that_fires_no_trace_event_is_retried_only_max_retries_times(
+    recording_sleep: RecordingSleep,
+) -> None:
+    failing = _Failing()
+    with httpx.Client(transport=failing) as client, pytest.raises(ConnectionFailed) as caught:
+        HttpxTransport(client).send(request_to("http://svc.test/chat", recording_sleep))
+    assert str(caught.value) == (
+        "could not reach Svc at svc.test:80 (POST /chat) after 4 attempts: "
+        "the server closed the connection"
+    )
+    assert failing.calls == 4
+    assert len(recording_sleep.delays) == 3
+
+
+def test_a_mock_transport_that_fails_gives_up_when_the_call_is_stopped(
+    recording_sleep: RecordingSleep,
+) -> None:
+    calls: list[httpx.Request] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        calls.append(request)
+        stop.set()
+        if len(calls) > 50:  # a resend without end: fail loudly instead of hanging
+            raise httpx.ConnectError("resent without end")
+        raise httpx.ReadError("the server closed the connection")
+
+    stop = threading.Event()
+    with (
+        httpx.Client(transport=httpx.MockTransport(handler)) as client,
+        pytest.raises(ConnectorError, match="given up before an answer came"),
+    ):
+        HttpxTransport(client).send(request_to("http://svc.test/chat", recording_sleep), stop=stop)
+    assert len(calls) == 1
+
+
+def test_a_kept_alive_connection_that_fails_is_resent_once_silently_per_attempt(
+    recording_sleep: RecordingSleep,
+) -> None:
+    failing = _Failing(reused=True)
+    with httpx.Client(transport=failing) as client, pytest.raises(ConnectionFailed) as caught:
+        HttpxTransport(client).send(request_to("http://svc.test/chat", recording_sleep))
+    assert "after 4 attempts: the server closed the connection" in str(caught.value)
+    assert failing.calls == 8  # each attempt: the send, and one silent resend
+    assert len(recording_sleep.delays) == 3
+
+
 @pytest.mark.parametrize(
     "key",
     [f"{SECRET}\nX-Injected: 1", f"{SECRET}\x00", f"{SECRET}€", f"{SECRET} "],
@@ -322,6 +393,37 @@ def test_a_cut_stream_and_a_silent_one_fail_after_the_events_that_came(
         assert list(events) == []
         events.close()
     assert transport.idle_connections == 0
+
+
+def test_a_close_racing_the_end_of_a_stream_leaves_the_pooled_connection_alone(
+    monkeypatch: pytest.MonkeyPatch,
+    loopback: LoopbackServer,
+    recording_sleep: RecordingSleep,
+    transport: HttpxTransport,
+) -> None:
+    # The reading thread is held right after httpx handed the connection back to the pool
+    # (at the end of the body), and the stream is closed from another thread meanwhile:
+    # the close must not shut down a socket that the next request may already carry.
+    pooled, resume = threading.Event(), threading.Event()
+    release = httpx.Response.close
+
+    def close_then_wait(response: httpx.Response) -> None:
+        release(response)
+        if threading.current_thread().name.startswith("orkes-httpx-events"):
+            pooled.set()
+            resume.wait(2.0)
+
+    monkeypatch.setattr(httpx.Response, "close", close_then_wait)
+    loopback.enqueue(sse_response([{"n": 1}]), json_response({"n": 2}))
+    events = transport.open_events(request_to(loopback.url("/chat"), recording_sleep))
+    assert pooled.wait(2.0)
+    assert transport.idle_connections == 1
+    events.close()
+    resume.set()
+    assert events.closed
+    assert transport.send(request_to(loopback.url("/chat"), recording_sleep)) == {"n": 2}
+    assert loopback.connections_opened == 1  # the same connection carried both
+    assert recording_sleep.delays == []
 
 
 def _close_while_waiting(events: EventSource) -> tuple[float, float, BaseException | None]:

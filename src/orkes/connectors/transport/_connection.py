@@ -21,18 +21,21 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import urlsplit
 
 from orkes.connectors._secrets import HeaderValue, HiddenValue
-from orkes.errors import BadRequest
+from orkes.errors import BadRequest, ConnectorError
 
 __all__ = [
     "ConnectionPool",
     "Exchange",
+    "UrlParts",
     "check_target",
     "encode_body",
     "merge_headers",
     "read_error_body",
     "release",
+    "split_url",
     "write_request",
 ]
 
@@ -214,3 +217,40 @@ def read_error_body(response: http.client.HTTPResponse) -> bytes:
         return response.read(_MAX_ERROR_BODY)
     except (OSError, http.client.HTTPException):
         return b""
+
+
+@dataclass(frozen=True)
+class UrlParts:
+    """An absolute URL taken apart: where to connect, and what to ask for there."""
+
+    scheme: str
+    host: str
+    port: int
+    path_and_query: str  # as given: check it with :func:`check_target` before sending
+
+
+def split_url(url: str, service: str) -> UrlParts:
+    """``url``'s parts; the path and query are cut off by hand, so nothing in them is lost.
+
+    (``urlsplit`` silently drops tabs and line breaks: :func:`check_target` must see them.)
+
+    Raises:
+        ConnectorError: not an ``http``/``https`` URL with a host, or a port that is no
+            number; the message never shows the query, which may hold a key.
+    """
+    scheme, separator, rest = url.partition("://")
+    cut = min((i for i in (rest.find("/"), rest.find("?")) if i >= 0), default=len(rest))
+    parts = urlsplit(f"{scheme}://{rest[:cut]}")
+    shown = url.split("?")[0]
+    if not separator or parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ConnectorError(
+            f"{service}: the URL must look like 'https://host/path', got {shown!r}"
+        )
+    try:
+        port = parts.port or (443 if parts.scheme == "https" else 80)
+    except ValueError as error:
+        raise ConnectorError(f"{service}: {error} in {shown!r}") from None
+    path_and_query = rest[cut:]
+    if not path_and_query.startswith("/"):
+        path_and_query = "/" + path_and_query
+    return UrlParts(parts.scheme, parts.hostname, port, path_and_query)

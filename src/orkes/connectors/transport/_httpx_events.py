@@ -8,16 +8,23 @@ Over HTTP/2 that would end every stream on the connection, so the reading thread
 of the stream only when its next bytes come (or at the timeout); until then it still
 takes turns at reading the connection with the other streams. Only the reading thread
 touches the response once it has started.
+
+The socket is shut down only while the stream still holds its connection: the response's
+byte stream is wrapped so that, whoever closes it (httpx itself at the end of the body,
+before ``iter_bytes`` returns), it first says so under the lock that :meth:`close` takes.
+A close that comes later leaves the socket alone (it may carry another request by then);
+one that came sooner shut down a socket that was still this stream's.
 """
 
 from __future__ import annotations
 
 import contextlib
+import functools
 import queue
 import socket
 import threading
 from collections import deque
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Iterator
 from typing import TYPE_CHECKING
 
 from typing_extensions import Self
@@ -45,6 +52,10 @@ class HttpxEvents(Closing):
     """
 
     def __init__(self, response: httpx.Response, where: str, request: Request) -> None:
+        import httpx
+
+        if isinstance(response.stream, httpx.SyncByteStream):
+            response.stream = _handing_back()(response.stream, self._let_go)
         self._response = response
         self._where = where
         self._request = request
@@ -120,6 +131,11 @@ class HttpxEvents(Closing):
                     socket.socket.shutdown(self._socket, socket.SHUT_RDWR)
         self._chunks.put(ConnectionFailed(f"the stream from {self._where} was closed"))
 
+    def _let_go(self) -> None:
+        """Say that the connection is about to be pooled or closed: the socket is not ours."""
+        with self._lock:
+            self._read_all = True
+
     def _take(self, timeout: float | None) -> bytes | None:
         """The next chunk (``b""`` at the end); ``None`` if none came within ``timeout``."""
         if self._closed:
@@ -150,11 +166,33 @@ class HttpxEvents(Closing):
         except Exception as error:
             message = f"the connection to {self._where} broke in the middle of a stream"
             failure = caused(ConnectionFailed(message), error, secrets)
-        with self._lock:
-            self._read_all = True  # the socket is ours no more: close() must not touch it
+        self._let_go()  # done already if httpx closed the response at the end of the body
         with contextlib.suppress(Exception):
             self._response.close()  # pooled if read to the end, else closed
         self._chunks.put(b"" if failure is None or self._closed else failure)
+
+
+@functools.cache
+def _handing_back() -> Callable[[httpx.SyncByteStream, Callable[[], None]], httpx.SyncByteStream]:
+    """The wrapper of a byte stream that calls ``letting_go`` before the stream is closed.
+
+    Made on first use: this module is imported where httpx may not be installed.
+    """
+    import httpx
+
+    class HandingBack(httpx.SyncByteStream):
+        def __init__(self, stream: httpx.SyncByteStream, letting_go: Callable[[], None]) -> None:
+            self._stream = stream
+            self._letting_go = letting_go
+
+        def __iter__(self) -> Iterator[bytes]:
+            return iter(self._stream)
+
+        def close(self) -> None:
+            self._letting_go()  # first: once closed, the connection may serve another request
+            self._stream.close()
+
+    return HandingBack
 
 
 def clean(error: Exception, secrets: Iterable[str]) -> Exception:

@@ -28,12 +28,16 @@ import re
 import threading
 from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING, Any
-from urllib.parse import urlsplit
 
 from orkes.connectors._closing import Closing
 from orkes.connectors._secrets import HeaderValue, HiddenValue, redact
 from orkes.connectors.transport._attempts import NoAnswer, send_with_retries
-from orkes.connectors.transport._connection import check_target, encode_body, merge_headers
+from orkes.connectors.transport._connection import (
+    check_target,
+    encode_body,
+    merge_headers,
+    split_url,
+)
 from orkes.connectors.transport._httpx_events import HttpxEvents, caused, clean
 from orkes.connectors.transport.protocol import Request
 from orkes.connectors.transport.status import service_message_from_body
@@ -207,18 +211,9 @@ class HttpxTransport(Closing):
     def _send(self, request: Request, *, accept: str, stop: threading.Event | None) -> _Head:
         import httpx
 
-        scheme, separator, rest = request.url.partition("://")
-        cut = min((i for i in (rest.find("/"), rest.find("?")) if i >= 0), default=len(rest))
-        parts = urlsplit(f"{scheme}://{rest[:cut]}")
-        if not separator or parts.scheme not in ("http", "https") or not parts.hostname:
-            message = f"{request.service}: the URL must look like 'https://host/path', got "
-            raise ConnectorError(message + repr(request.url.split("?")[0]))
-        try:
-            port = parts.port or (443 if parts.scheme == "https" else 80)
-        except ValueError as error:
-            raise ConnectorError(f"{request.service}: {error} in {request.url!r}") from None
-        path_and_query = "/" + rest[cut:].lstrip("/")
-        service_at = f"{request.service} at {parts.hostname}:{port}"
+        url = split_url(request.url, request.service)
+        path_and_query = url.path_and_query
+        service_at = f"{request.service} at {url.host}:{url.port}"
         check_target(path_and_query, service_at)
         where = f"{service_at} ({request.method} {path_and_query.split('?')[0]})"
         payload = encode_body(request.body, where)
@@ -236,11 +231,12 @@ class HttpxTransport(Closing):
             extensions={"trace": dialled},
         )
         del headers
-        origin = f"{parts.hostname}:{port}"
+        origin = f"{url.host}:{url.port}"
 
         def send_once() -> _Head:
+            resent = False
             while True:
-                dialled.address = None
+                dialled.reset()
                 failure: Exception | None = None
                 try:
                     response = self.client.send(outgoing, stream=True)
@@ -260,7 +256,8 @@ class HttpxTransport(Closing):
                     )
                 except httpx.TransportError as error:
                     stale = (httpx.RemoteProtocolError, httpx.ReadError, httpx.WriteError)
-                    if dialled.address is None and isinstance(error, stale):
+                    if dialled.reused and not resent and isinstance(error, stale):
+                        resent = True  # once: a fresh connection failing is the service's
                         continue  # a kept-alive connection the server had closed: no failure
                     said = redact(str(error), request.secrets) or type(error).__name__
                     if dialled.address not in (None, origin):
@@ -341,14 +338,30 @@ def _revealed(value: HeaderValue) -> bytes:
 
 
 class _Dialled:
-    """The trace hook of httpx: the address an attempt connected to (``None``: reused)."""
+    """The trace hook of httpx: the address an attempt connected to, if it dialled.
 
-    __slots__ = ("address",)
+    Whether the connection was reused is known only when httpcore traced the request: a
+    mock, WSGI or custom transport never calls the hook, and then nothing is "reused".
+    """
+
+    __slots__ = ("address", "traced")
 
     def __init__(self) -> None:
         self.address: str | None = None
+        self.traced = False
+
+    @property
+    def reused(self) -> bool:
+        """Whether the request went out on a kept-alive connection (traced, not dialled)."""
+        return self.traced and self.address is None
+
+    def reset(self) -> None:
+        """Forget the last send: the next one is traced anew."""
+        self.address = None
+        self.traced = False
 
     def __call__(self, event: str, info: Mapping[str, Any]) -> None:
+        self.traced = True
         if event == "connection.connect_tcp.started":
             self.address = f"{info.get('host')}:{info.get('port')}"
         elif event.startswith("connection.connect_"):

@@ -30,7 +30,6 @@ import threading
 import weakref
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import urlsplit
 
 from orkes.connectors._closing import Closing
 from orkes.connectors._secrets import HeaderValue, without_frames
@@ -43,6 +42,7 @@ from orkes.connectors.transport._connection import (
     merge_headers,
     read_error_body,
     release,
+    split_url,
     write_request,
 )
 from orkes.connectors.transport._event_stream import EventStream
@@ -52,7 +52,6 @@ from orkes.connectors.transport.status import service_message_from_body
 from orkes.errors import (
     BadRequest,
     ConnectionFailed,
-    ConnectorError,
     ConnectorTimeout,
     ResponseFormatError,
 )
@@ -204,33 +203,20 @@ class StdlibTransport(Closing):
 
     def _origin(self, request: Request) -> tuple[_Origin, ConnectionPool, str]:
         """The request's origin and pool, and its path with the query (as given: unchecked)."""
-        scheme, separator, rest = request.url.partition("://")
-        cut = min((i for i in (rest.find("/"), rest.find("?")) if i >= 0), default=len(rest))
-        parts = urlsplit(f"{scheme}://{rest[:cut]}")
-        if not separator or parts.scheme not in ("http", "https") or not parts.hostname:
-            message = f"{request.service}: the URL must look like 'https://host/path', got "
-            raise ConnectorError(message + repr(request.url.split("?")[0]))
-        https = parts.scheme == "https"
-        try:
-            port = parts.port or (443 if https else 80)
-        except ValueError as error:
-            shown = request.url.split("?")[0]  # never the query: it may hold a key
-            raise ConnectorError(f"{request.service}: {error} in {shown!r}") from None
-        key = (parts.scheme, parts.hostname, port)
+        url = split_url(request.url, request.service)
+        https, port = url.scheme == "https", url.port
+        key = (url.scheme, url.host, port)
         found = self._pools.get(key)
         if found is None:
             proxy = self._proxy
             if proxy is None and self._trust_env:
-                proxy = proxy_for(parts.scheme, parts.hostname, port, os.environ)
-            origin = _Origin(https, parts.hostname, port, proxy)
+                proxy = proxy_for(url.scheme, url.host, port, os.environ)
+            origin = _Origin(https, url.host, port, proxy)
             connect = functools.partial(_new_connection, origin, self._tls)
             pool = ConnectionPool(connect, self._pool_size, max_idle=self._idle_timeout)
             with self._lock:
                 found = self._pools.setdefault(key, (origin, pool))
-        path_and_query = rest[cut:]
-        if not path_and_query.startswith("/"):
-            path_and_query = "/" + path_and_query
-        return found[0], found[1], path_and_query
+        return found[0], found[1], url.path_and_query
 
     def _send(self, request: Request, *, accept: str, stop: threading.Event | None) -> _Head:
         origin, pool, path_and_query = self._origin(request)
