@@ -256,7 +256,7 @@ def recorded(
                             ran_one(run, task, started, ended, writes)
                             break
                     else:  # a node's own dict may change after the run: copied
-                        keep((run.step, task, started, ended, dict(writes) if fresh else writes))
+                        keep((run.step, task, started, ended, writes.copy() if fresh else writes))
                 else:
                     run.report = []
                     if len(tasks) == 1:
