@@ -5,7 +5,8 @@ and the reply — and writes them to a JSON file; :func:`replay` answers the sam
 from that file (or from a :class:`~orkes.tracing.Trace`) without sending anything, so a
 graph that calls a model becomes a fast, deterministic unit test. A call that is not
 the recorded one fails with a :class:`ReplayMismatch` naming the node, the call and the
-first difference. :class:`InProcessTransport` and :class:`Reply` fake a service in
+first difference. :class:`~orkes.connectors.transport.InProcessTransport` and
+:class:`~orkes.connectors.transport.Reply` fake a service in
 process, for tests of a connector itself. ``import orkes`` does not load this package.
 
 Example:

@@ -32,7 +32,7 @@ from typing import Any
 from typing_extensions import Self
 
 from orkes.connectors.transport._attempts import NoAnswer, send_with_retries
-from orkes.connectors.transport.protocol import Request
+from orkes.connectors.transport.protocol import EventSource, Request
 from orkes.connectors.transport.sse import ServerSentEvent
 from orkes.errors import ConnectionFailed, ConnectorError, ResponseFormatError
 
@@ -134,7 +134,7 @@ class InProcessTransport:
             raise ResponseFormatError(f"{where} answered with events where JSON was asked for")
         return reply.body
 
-    def open_events(self, request: Request, *, stop: threading.Event | None = None) -> _Events:
+    def open_events(self, request: Request, *, stop: threading.Event | None = None) -> EventSource:
         """The handler's events for ``request``, one at a time."""
         reply = self._exchange(request, stop)
         where = _where(request)

@@ -72,7 +72,7 @@ class EventSource(Protocol):
 
     @property
     def where(self) -> str:
-        """Who is streaming, for messages: ``"OpenAI at host:443 (POST /v1/...)"``."""
+        """Who is streaming, as messages name it (``"OpenAI at host:443 (POST /v1/...)"``)."""
         ...
 
     def __iter__(self) -> Iterator[ServerSentEvent]:

@@ -47,7 +47,7 @@ from orkes.connectors.transport._connection import (
 )
 from orkes.connectors.transport._event_stream import EventStream
 from orkes.connectors.transport._proxy import Proxy, parse_proxy, proxy_for
-from orkes.connectors.transport.protocol import Request
+from orkes.connectors.transport.protocol import EventSource, Request
 from orkes.connectors.transport.status import service_message_from_body
 from orkes.errors import (
     BadRequest,
@@ -179,7 +179,7 @@ class StdlibTransport(Closing):
         message = f"{exchange.where} answered with a body that is not JSON: {snippet!r}"
         raise ResponseFormatError(message, status=exchange.response.status)
 
-    def open_events(self, request: Request, *, stop: threading.Event | None = None) -> EventStream:
+    def open_events(self, request: Request, *, stop: threading.Event | None = None) -> EventSource:
         """Send ``request`` (with retries) and return its answer as a stream of events.
 
         Raises:
