@@ -171,6 +171,21 @@ def test_pending_writes_are_kept_in_order_and_replaced(checkpointer: Checkpointe
     assert checkpointer.get_writes("t", "other") == []
 
 
+def test_an_answer_is_written_once_the_second_is_a_conflict(checkpointer: Checkpointer) -> None:
+    key = chain(checkpointer, "t", 1)[0].checkpoint_id
+    first = PendingWrite("1:review:0", "review", {"value": "yes"}, kind="answer:1:review:0")
+    checkpointer.put_writes("t", key, first)
+    second = PendingWrite("1:review:0", "review", {"value": "no"}, kind="answer:1:review:0")
+    with pytest.raises(CheckpointConflict) as caught:
+        checkpointer.put_writes("t", key, second)
+    assert str(caught.value) == (
+        "another worker advanced the thread first: '1:review:0' of thread 't' was already "
+        "answered; nothing was written"
+    )
+    kept = checkpointer.get_writes("t", key)
+    assert [(w.kind, dict(w.writes)) for w in kept] == [("answer:1:review:0", {"value": "yes"})]
+
+
 def test_an_unknown_type_is_refused_naming_key_and_node(checkpointer: Checkpointer) -> None:
     class Opaque:
         pass

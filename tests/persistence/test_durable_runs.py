@@ -10,13 +10,14 @@ from __future__ import annotations
 import asyncio
 import operator
 import threading
+import time
 from collections.abc import Callable, Mapping
 from datetime import timedelta
 from typing import Annotated, Any, Protocol, TypedDict, cast
 
 import pytest
 
-from orkes import END, START, GraphRunner, OrkesGraph
+from orkes import END, START, GraphRunner, OrkesGraph, RunContext
 from orkes.errors import (
     CheckpointConflict,
     CheckpointError,
@@ -142,11 +143,14 @@ def test_two_workers_resuming_one_thread_one_proceeds_the_other_conflicts(
     checkpointer: Checkpointer,
 ) -> None:
     """Optimistic concurrency on the checkpoint a run started from: no step runs twice
-    into the thread's line, and the loser is told, having written no checkpoint."""
-    both_inside = threading.Barrier(2, timeout=10)
+    into the thread's line, and the loser is told, having written no checkpoint (it stops
+    at its answer, or at its checkpoint if the winner's answer was already kept)."""
+    start_together = threading.Barrier(2, timeout=10)
+    ran: list[str] = []
 
     def slow(state: Chat) -> Chat:
-        both_inside.wait()  # both workers are in this node at once
+        ran.append("slow")
+        time.sleep(0.05)  # both workers overlap
         return {"messages": ["worked"]}
 
     graph = OrkesGraph(Chat).add_node("first", lambda s: {"turns": 1}).add_node(slow)
@@ -156,6 +160,7 @@ def test_two_workers_resuming_one_thread_one_proceeds_the_other_conflicts(
     outcomes: list[object] = []
 
     def worker() -> None:
+        start_together.wait()
         try:
             outcomes.append(runner.resume("shared").state)
         except CheckpointConflict as conflict:
@@ -171,12 +176,52 @@ def test_two_workers_resuming_one_thread_one_proceeds_the_other_conflicts(
     assert len(conflicts) == 1
     assert "another worker" in str(conflicts[0])
     assert finished == [{"messages": ["worked"], "turns": 1}]
+    assert 1 <= len(ran) <= 2
     history = runner.history("shared")
     assert [(snapshot.step, snapshot.writers) for snapshot in history] == [
         (2, ("slow",)),
         (1, ("first",)),
         (0, ()),
     ]
+
+
+def test_two_people_answering_one_interrupt_keep_the_answer_that_was_acted_on(
+    checkpointer: Checkpointer,
+) -> None:
+    start_together = threading.Barrier(2, timeout=10)
+
+    def review(state: Chat, ctx: RunContext) -> Chat:
+        answer = ctx.interrupt("ship it?")
+        time.sleep(0.05)
+        return {"messages": [f"answered {answer}"]}
+
+    graph = OrkesGraph(Chat).add_node(review).add_edge(START, "review").add_edge("review", END)
+    runner = GraphRunner(graph.compile(), checkpointer=checkpointer)
+    paused = runner.invoke({"messages": []}, thread_id="q")
+    outcomes: list[object] = []
+
+    def person(answer: str) -> None:
+        start_together.wait()
+        try:
+            outcomes.append(runner.resume("q", answer).state)
+        except CheckpointConflict as conflict:
+            outcomes.append(conflict)
+
+    people = [threading.Thread(target=person, args=(said,)) for said in ("yes", "no")]
+    for thread in people:
+        thread.start()
+    for thread in people:
+        thread.join()
+    finished = [o for o in outcomes if not isinstance(o, CheckpointConflict)]
+    assert len(finished) == 1
+    assert len(outcomes) == 2
+    acted_on = finished[0]["messages"][0].removeprefix("answered ")  # type: ignore[index]
+    kept = [
+        dict(write.writes)["value"]
+        for write in checkpointer.get_writes("q", str(paused.checkpoint_id))
+        if write.kind.startswith("answer:")
+    ]
+    assert kept == [acted_on]
 
 
 def test_a_failed_run_resumes_without_running_finished_nodes_again(

@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
-from orkes.errors import CheckpointError
+from orkes.errors import CheckpointConflict, CheckpointError
 from orkes.graph._thread_runs import NO_ANSWER
 from orkes.graph.context import Pauses, PauseSignal
 from orkes.persistence.base import PendingWrite
@@ -105,6 +105,13 @@ class Pausing:
         answers those. Raises ``CheckpointError`` naming the pending ids otherwise.
         """
         waiting = sorted(key for key in self.paused_at if key not in self.answers)
+        answered = sorted(key for key in self.paused_at if not key.endswith((":before", ":after")))
+        if not waiting and answered:
+            raise CheckpointConflict(
+                f"another worker advanced the thread first: {', '.join(map(repr, answered))} "
+                f"of thread {self.thread_id!r} was already answered (that run goes on; if it "
+                "failed, resume(thread_id) without an answer goes on from there)"
+            )
         if not waiting:
             raise CheckpointError(
                 f"thread {self.thread_id!r} has no interrupt waiting for an answer; "

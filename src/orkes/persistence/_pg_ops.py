@@ -26,6 +26,7 @@ from orkes.persistence._rows import (
     write_of,
     write_text,
 )
+from orkes.persistence.base import answered_twice
 
 if TYPE_CHECKING:
     from datetime import timedelta
@@ -95,6 +96,11 @@ _PUT_WRITES = (
     "ON CONFLICT (thread_id, checkpoint_id, task_id, kind) DO UPDATE SET "
     "seq = EXCLUDED.seq, node = EXCLUDED.node, payload = EXCLUDED.payload"
 )
+_PUT_ANSWER = (  # an answer is written once: a second one finds the row and adds none
+    "INSERT INTO orkes_writes (thread_id, checkpoint_id, task_id, kind, seq, node, payload) "
+    "VALUES (%s, %s, %s, %s, %s, %s, %s) "
+    "ON CONFLICT (thread_id, checkpoint_id, task_id, kind) DO NOTHING RETURNING seq"
+)
 _last_seq = 0
 _seq_lock = threading.Lock()
 
@@ -160,10 +166,11 @@ def put(checkpoint: Checkpoint, expected_head: str | None) -> Op[None]:
 def put_writes(thread_id: str, checkpoint_id: str, write: PendingWrite) -> Op[None]:
     """Keep one task's writes for the superstep after ``checkpoint_id``."""
     text = write_text(write, thread_id)
-    yield Query(
-        _PUT_WRITES,
-        (thread_id, checkpoint_id, write.task_id, write.kind, _write_seq(), write.node, text),
-    )
+    row = (thread_id, checkpoint_id, write.task_id, write.kind, _write_seq(), write.node, text)
+    if not write.kind.startswith("answer:"):
+        yield Query(_PUT_WRITES, row)
+    elif (yield Query(_PUT_ANSWER, row, "one")) is None:
+        raise CheckpointConflict(answered_twice(thread_id, write))
 
 
 def get(thread_id: str, checkpoint_id: str | None) -> Op[Checkpoint | None]:

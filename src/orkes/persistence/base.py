@@ -28,7 +28,7 @@ from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 if TYPE_CHECKING:
     from datetime import timedelta
 
-__all__ = ["Checkpoint", "Checkpointer", "PendingWrite", "new_checkpoint_id"]
+__all__ = ["Checkpoint", "Checkpointer", "PendingWrite", "answered_twice", "new_checkpoint_id"]
 
 
 def new_checkpoint_id(now_ns: int | None = None) -> str:
@@ -171,7 +171,10 @@ class Checkpointer(Protocol):
     def put_writes(self, thread_id: str, checkpoint_id: str, write: PendingWrite) -> None:
         """Keep what one task of the superstep after ``checkpoint_id`` wrote (at once).
 
-        Writing the same ``(task_id, kind)`` again replaces the earlier write.
+        Writing the same ``(task_id, kind)`` again replaces the earlier write, except an
+        answer (``kind`` ``"answer:<id>"``), which is written once: a second one raises
+        :class:`~orkes.errors.CheckpointConflict` (another worker answered first), so the
+        answer kept is the one the proceeding run was given.
         """
         ...
 
@@ -242,3 +245,12 @@ class Checkpointer(Protocol):
     ) -> int:
         """:meth:`prune` for async code."""
         ...
+
+
+def answered_twice(thread_id: str, write: PendingWrite) -> str:
+    """The message of the conflict when a resume's answer finds one already kept."""
+    answered = write.kind.removeprefix("answer:")
+    return (
+        f"another worker advanced the thread first: {answered!r} of thread {thread_id!r} "
+        "was already answered; nothing was written"
+    )

@@ -27,7 +27,7 @@ from orkes.persistence._rows import (
     write_of,
     write_text,
 )
-from orkes.persistence.base import Checkpoint, PendingWrite
+from orkes.persistence.base import Checkpoint, PendingWrite, answered_twice
 from orkes.persistence.serde import loads
 
 if TYPE_CHECKING:
@@ -147,6 +147,8 @@ class MemoryCheckpointer:
         with self._lock:
             thread = self._threads.get(thread_id) or self._new_thread(thread_id)
             kept = thread.writes.setdefault(checkpoint_id, {})
+            if write.kind.startswith("answer:") and (write.task_id, write.kind) in kept:
+                raise CheckpointConflict(answered_twice(thread_id, write))
             kept.pop((write.task_id, write.kind), None)  # replaced: it goes last
             kept[(write.task_id, write.kind)] = (write.node, text)
 

@@ -29,7 +29,7 @@ from orkes.persistence._rows import (
     write_text,
 )
 from orkes.persistence._threaded import AsyncOnThreads
-from orkes.persistence.base import Checkpoint, PendingWrite
+from orkes.persistence.base import Checkpoint, PendingWrite, answered_twice
 
 if TYPE_CHECKING:
     from datetime import timedelta
@@ -141,11 +141,14 @@ class SqliteCheckpointer(AsyncOnThreads):
                 "AND checkpoint_id = ?",
                 (thread_id, checkpoint_id),
             ).fetchone()
-            db.execute(
-                "INSERT OR REPLACE INTO orkes_writes (thread_id, checkpoint_id, task_id, kind, "
-                "seq, node, payload) VALUES (?, ?, ?, ?, ?, ?, ?)",
+            once = write.kind.startswith("answer:")  # an answer is never replaced
+            inserted = db.execute(
+                f"INSERT OR {'IGNORE' if once else 'REPLACE'} INTO orkes_writes (thread_id, "
+                "checkpoint_id, task_id, kind, seq, node, payload) VALUES (?, ?, ?, ?, ?, ?, ?)",
                 (thread_id, checkpoint_id, write.task_id, write.kind, seq + 1, write.node, text),
-            )
+            ).rowcount
+            if not inserted:
+                raise CheckpointConflict(answered_twice(thread_id, write))
 
     def delete_thread(self, thread_id: str) -> None:
         """Forget the thread: its checkpoints, values and kept writes."""
