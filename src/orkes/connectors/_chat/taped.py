@@ -84,44 +84,36 @@ def taped_ainvoke(method: _Method) -> _Method:
     return cast(_Method, ainvoke)
 
 
-def taped_stream(method: _Method) -> _Method:
-    """``stream``, recorded or replayed under a tape."""
+def _taped_streaming(
+    face: type[MessageStream] | type[AsyncMessageStream],
+) -> Callable[[_Method], _Method]:
+    """The decorator of a method that returns ``face`` (``stream``: sync, ``astream``: async)."""
 
-    @functools.wraps(method)
-    def stream(
-        self: HttpChatConnector,
-        messages: Sequence[OrkesMessageSchema],
-        *,
-        tools: Iterable[Any] | None = None,
-        **params: Any,
-    ) -> MessageStream:
-        tape = current_tape.get()
-        if tape is None:
-            return cast(MessageStream, method(self, messages, tools=tools, **params))
-        core = _taped_core(self, tape, messages, _specs(tools), params)
-        return MessageStream(core, token_publisher())
+    def decorate(method: _Method) -> _Method:
+        @functools.wraps(method)
+        def open_stream(
+            self: HttpChatConnector,
+            messages: Sequence[OrkesMessageSchema],
+            *,
+            tools: Iterable[Any] | None = None,
+            **params: Any,
+        ) -> MessageStream | AsyncMessageStream:
+            tape = current_tape.get()
+            if tape is None:
+                return cast(MessageStream, method(self, messages, tools=tools, **params))
+            core = _taped_core(self, tape, messages, _specs(tools), params)
+            return face(core, token_publisher())
 
-    return cast(_Method, stream)
+        return cast(_Method, open_stream)
+
+    return decorate
 
 
-def taped_astream(method: _Method) -> _Method:
-    """``astream``, recorded or replayed under a tape."""
+taped_stream = _taped_streaming(MessageStream)
+"""``stream``, recorded or replayed under a tape."""
 
-    @functools.wraps(method)
-    def astream(
-        self: HttpChatConnector,
-        messages: Sequence[OrkesMessageSchema],
-        *,
-        tools: Iterable[Any] | None = None,
-        **params: Any,
-    ) -> AsyncMessageStream:
-        tape = current_tape.get()
-        if tape is None:
-            return cast(AsyncMessageStream, method(self, messages, tools=tools, **params))
-        core = _taped_core(self, tape, messages, _specs(tools), params)
-        return AsyncMessageStream(core, token_publisher())
-
-    return cast(_Method, astream)
+taped_astream = _taped_streaming(AsyncMessageStream)
+"""``astream``, recorded or replayed under a tape."""
 
 
 def _specs(tools: Iterable[Any] | None) -> list[ToolSpec]:
