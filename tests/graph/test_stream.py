@@ -16,7 +16,16 @@ from typing import Annotated, Any, Protocol, TypedDict
 
 import pytest
 
-from orkes import END, START, CompiledGraph, EchoLlmConnector, GraphRunner, OrkesGraph, RunContext
+from orkes import (
+    END,
+    START,
+    Command,
+    CompiledGraph,
+    EchoLlmConnector,
+    GraphRunner,
+    OrkesGraph,
+    RunContext,
+)
 from orkes.errors import GraphDefinitionError, NodeError, RunStopped
 from orkes.events import Custom, Event, StreamMode, TaskEnd, TaskStart, Token, Update, Values
 
@@ -215,6 +224,38 @@ def test_updates_applied_in_order_rebuild_the_final_state(collect: Collect) -> N
         ("z", 2),
     ]
     assert rebuilt == result == {"a": 5, "b": 3, "c": 7}
+
+
+class Mixed(TypedDict, total=False):
+    """A plain key and a reducer key, for nodes that return in every way they may."""
+
+    a: int
+    log: Annotated[list[str], operator.add]
+
+
+def test_every_way_a_node_returns_streams_the_keys_it_wrote(collect: Collect) -> None:
+    def mutates(state: Mixed) -> Mixed:
+        state["a"] = 2
+        return state
+
+    graph = OrkesGraph(Mixed)
+    graph.add_node("fresh", lambda s: {"a": 1, "log": ["fresh"]})
+    graph.add_node("mutates", mutates)
+    graph.add_node("nothing", lambda s: None)
+    command = Command(update={"a": 3}, goto="last")
+    graph.add_node("command", lambda s: command, destinations=("last",))
+    graph.add_node("last", lambda s: {"log": ["last"]})
+    graph.add_edge(START, "fresh").add_edge("fresh", "mutates").add_edge("mutates", "nothing")
+    graph.add_edge("nothing", "command").add_edge("last", END)
+    events, result = collect(GraphRunner(graph.compile()), {"log": []})
+    assert [(e.node, dict(e.update), e.step) for e in events if isinstance(e, Update)] == [
+        ("fresh", {"a": 1, "log": ["fresh"]}, 1),
+        ("mutates", {"a": 2}, 2),
+        ("nothing", {}, 3),
+        ("command", {"a": 3}, 4),
+        ("last", {"log": ["last"]}, 5),
+    ]
+    assert result == {"a": 3, "log": ["fresh", "last"]}
 
 
 def test_update_events_are_read_only(collect: Collect) -> None:

@@ -87,6 +87,12 @@ def drive(
         )
         tokens = listener.tokens  # only in a nested run: "messages" makes a top-level one live
         saver = listener.saver
+        # A top-level stream without a saver reads the report only to yield ``Update``s; an
+        # inline task that returned a dict of its own yields it without one (``own``).
+        direct = updates and buffer is not None and saver is None
+        if direct:
+            run.report = None
+        own: dict[str, Any] | None = None
         scope = listener.inline_scope(run)
         scope_token = current_scope.set(scope)  # for runs nested in a node run here
         try:
@@ -112,6 +118,11 @@ def drive(
                         except Exception as exc:
                             raise node_error(run, task, exc) from exc
                         scope.node = ""  # the gate after it runs in no node's name
+                        if direct:
+                            if type(returned) is dict and returned is not view:
+                                own = returned
+                            else:
+                                run.report = []
                         tasks = run.finish_one(task, view, returned)
                     else:  # the same step, its times and its end told to the tracer
                         started = clock()
@@ -133,6 +144,8 @@ def drive(
                             run, task, started, ended, run.report[0][1] if run.report else {}
                         )
                 else:
+                    if direct:
+                        run.report = []
                     if saver is not None and run.plan.interrupt_before:
                         run.paused = saver.before(run, tasks)
                         if run.paused:
@@ -169,10 +182,20 @@ def drive(
                     yield from listener.drain()
                 # The step's own events, yielded straight from here: ``listener.stepped`` and
                 # ``new_update`` inlined (a stream pays for them on every step).
-                if updates:
+                if own is not None:
+                    event: Any = _new(UpdateDraft)
+                    event.node = task.node.name
+                    event.update = _Proxy(own)
+                    event.cached = False
+                    event.step = run.step
+                    event.path = path
+                    event.__class__ = Update
+                    own = None
+                    yield event
+                elif updates:
                     step = run.step
                     for done, writes, cached in run.report or ():
-                        event: Any = _new(UpdateDraft)
+                        event = _new(UpdateDraft)
                         event.node = done.node.name
                         event.update = writes if isinstance(writes, _Proxy) else _Proxy(writes)
                         event.cached = cached
@@ -180,6 +203,8 @@ def drive(
                         event.path = path
                         event.__class__ = Update
                         yield event
+                    if direct:
+                        run.report = None
                 if values:
                     yield Values(dict(run.state), step=run.step, path=path)
                 if saver is not None and run.plan.interrupt_after and tasks:
