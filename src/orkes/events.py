@@ -30,7 +30,7 @@ from __future__ import annotations
 
 import contextvars
 import itertools
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, ClassVar, Literal, Union
 
@@ -64,14 +64,16 @@ class Update:
 
     Attributes:
         node: the node that ran.
-        update: the keys it wrote and their values (read-only).
+        update: the keys it wrote and their values: a dict of the event's own (changing
+            it changes nothing in the run; the values are the run's own, as in ``Values``),
+            so it goes to ``json.dumps``, ``dataclasses.asdict`` and ``pickle`` as it is.
         cached: ``True`` when the update came from the node's cache instead of a call.
         step: the superstep the task ran in.
         path: the subgraph node names above the node (``()`` at the top).
     """
 
     node: str
-    update: Mapping[str, Any]
+    update: dict[str, Any]
     cached: bool = False
     step: int = field(default=0, kw_only=True)
     path: tuple[str, ...] = field(default=(), kw_only=True)

@@ -8,7 +8,10 @@ final state, so the two are held to the same expectations.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
+import json
 import operator
+import pickle
 import threading
 import time
 from collections.abc import Iterable, Mapping
@@ -28,6 +31,7 @@ from orkes import (
 )
 from orkes.errors import GraphDefinitionError, NodeError, RunStopped
 from orkes.events import Custom, Event, StreamMode, TaskEnd, TaskStart, Token, Update, Values
+from orkes.tracing import Tracer
 
 # --- schemas and graphs --------------------------------------------------------------------
 
@@ -96,6 +100,7 @@ class Collect(Protocol):
         state: Mapping[str, Any],
         /,
         modes: Iterable[StreamMode] | StreamMode = ("updates",),
+        tracer: Tracer | None = None,
     ) -> tuple[list[Event], dict[str, Any]]: ...
 
 
@@ -104,8 +109,9 @@ def collect_sync(
     state: Mapping[str, Any],
     /,
     modes: Iterable[StreamMode] | StreamMode = ("updates",),
+    tracer: Tracer | None = None,
 ) -> tuple[list[Event], dict[str, Any]]:
-    with runner.stream(state, modes=modes) as stream:
+    with runner.stream(state, modes=modes, tracer=tracer) as stream:
         events = list(stream)
         return events, dict(stream.result)
 
@@ -115,9 +121,10 @@ def collect_async(
     state: Mapping[str, Any],
     /,
     modes: Iterable[StreamMode] | StreamMode = ("updates",),
+    tracer: Tracer | None = None,
 ) -> tuple[list[Event], dict[str, Any]]:
     async def main() -> tuple[list[Event], dict[str, Any]]:
-        async with await runner.astream(state, modes=modes) as stream:
+        async with await runner.astream(state, modes=modes, tracer=tracer) as stream:
             events = [event async for event in stream]
             return events, dict(await stream.aresult())
 
@@ -233,7 +240,8 @@ class Mixed(TypedDict, total=False):
     log: Annotated[list[str], operator.add]
 
 
-def test_every_way_a_node_returns_streams_the_keys_it_wrote(collect: Collect) -> None:
+@pytest.mark.parametrize("traced", [False, True], ids=["untraced", "traced"])
+def test_every_way_a_node_returns_streams_the_keys_it_wrote(collect: Collect, traced: bool) -> None:
     def mutates(state: Mixed) -> Mixed:
         state["a"] = 2
         return state
@@ -247,8 +255,9 @@ def test_every_way_a_node_returns_streams_the_keys_it_wrote(collect: Collect) ->
     graph.add_node("last", lambda s: {"log": ["last"]})
     graph.add_edge(START, "fresh").add_edge("fresh", "mutates").add_edge("mutates", "nothing")
     graph.add_edge("nothing", "command").add_edge("last", END)
-    events, result = collect(GraphRunner(graph.compile()), {"log": []})
-    assert [(e.node, dict(e.update), e.step) for e in events if isinstance(e, Update)] == [
+    tracer = Tracer() if traced else None
+    events, result = collect(GraphRunner(graph.compile()), {"log": []}, tracer=tracer)
+    assert [(e.node, e.update, e.step) for e in events if isinstance(e, Update)] == [
         ("fresh", {"a": 1, "log": ["fresh"]}, 1),
         ("mutates", {"a": 2}, 2),
         ("nothing", {}, 3),
@@ -256,14 +265,34 @@ def test_every_way_a_node_returns_streams_the_keys_it_wrote(collect: Collect) ->
         ("last", {"log": ["last"]}, 5),
     ]
     assert result == {"a": 3, "log": ["fresh", "last"]}
+    if tracer is not None:
+        assert tracer.last is not None
+        assert [(t.node, t.update) for t in tracer.last.tasks] == [
+            (e.node, e.update) for e in events if isinstance(e, Update)
+        ]
 
 
-def test_update_events_are_read_only(collect: Collect) -> None:
-    events, _ = collect(chain(), {})
-    update = events[0]
-    assert isinstance(update, Update)
-    with pytest.raises(TypeError):
-        update.update["a"] = 99  # type: ignore[index]
+def test_an_update_s_dict_is_its_own_and_serializable(collect: Collect) -> None:
+    written = {"a": 1}  # a node that returns the same dict every time
+    graph = OrkesGraph(Plain).add_node("one", lambda s: written).add_node("two", lambda s: None)
+    graph.add_edge(START, "one").add_edge("one", "two").add_edge("two", END)
+    runner = GraphRunner(graph.compile())
+    events, _ = collect(runner, {})
+    first, nothing = events
+    assert isinstance(first, Update)
+    assert isinstance(nothing, Update)
+    first.update["a"] = 99
+    nothing.update["b"] = 7
+    assert written == {"a": 1}
+    assert collect(runner, {})[0] == [Update("one", {"a": 1}, step=1), Update("two", {}, step=2)]
+    assert json.loads(json.dumps(dataclasses.asdict(first))) == {
+        "node": "one",
+        "update": {"a": 99},
+        "cached": False,
+        "step": 1,
+        "path": [],
+    }
+    assert pickle.loads(pickle.dumps(first)) == first
 
 
 def test_several_modes_interleave_in_the_order_things_happened(collect: Collect) -> None:

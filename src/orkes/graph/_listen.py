@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import queue
 from collections.abc import AsyncGenerator, Callable, Generator, Iterable, Iterator, Sequence
-from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, cast
 
 from orkes.errors import GraphDefinitionError
@@ -160,13 +159,13 @@ _STEP_DONE: Any = object()
 
 
 def new_update(node: str, update: Any, cached: bool, step: int, path: tuple[str, ...]) -> Update:
-    """``Update(node, read-only update, cached, step=step, path=path)``, at a third of the cost.
+    """``Update(node, dict(update), cached, step=step, path=path)``, at a third of the cost.
 
     ``drive`` inlines this for the top-level stream.
     """
     event: Any = _new(UpdateDraft)
     event.node = node
-    event.update = update if isinstance(update, MappingProxyType) else MappingProxyType(update)
+    event.update = dict(update)
     event.cached = cached
     event.step = step
     event.path = path

@@ -12,7 +12,6 @@ from __future__ import annotations
 import contextlib
 from collections.abc import AsyncGenerator, Iterator, Sequence
 from time import perf_counter as clock
-from types import MappingProxyType as _Proxy
 from typing import TYPE_CHECKING, Any
 
 from orkes._observe import IMMUTABLE, EachTaskObserved
@@ -87,9 +86,9 @@ def drive(
         )
         tokens = listener.tokens  # only in a nested run: "messages" makes a top-level one live
         saver = listener.saver
-        # A top-level stream without a saver reads the report only to yield ``Update``s; an
-        # inline task that returned a dict of its own yields it without one (``own``).
-        direct = updates and buffer is not None and saver is None
+        # A top-level stream without a saver or a tracer reads the report only to yield
+        # ``Update``s; an inline task that returned a dict of its own needs none (``own``).
+        direct = updates and buffer is not None and saver is None and trace is None
         if direct:
             run.report = None
         own: dict[str, Any] | None = None
@@ -185,7 +184,7 @@ def drive(
                 if own is not None:
                     event: Any = _new(UpdateDraft)
                     event.node = task.node.name
-                    event.update = _Proxy(own)
+                    event.update = own.copy()
                     event.cached = False
                     event.step = run.step
                     event.path = path
@@ -197,7 +196,7 @@ def drive(
                     for done, writes, cached in run.report or ():
                         event = _new(UpdateDraft)
                         event.node = done.node.name
-                        event.update = writes if isinstance(writes, _Proxy) else _Proxy(writes)
+                        event.update = dict(writes)
                         event.cached = cached
                         event.step = step
                         event.path = path

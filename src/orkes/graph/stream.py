@@ -13,7 +13,7 @@ Example:
     >>> app = graph.add_edge(START, "inc").add_edge("inc", END).compile()
     >>> with app.stream({"n": 1}) as stream:
     ...     for event in stream:
-    ...         print(event.node, dict(event.update))
+    ...         print(event.node, event.update)
     inc {'n': 2}
     >>> stream.result
     {'n': 2}
