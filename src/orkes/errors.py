@@ -241,6 +241,7 @@ class SerializationError(CheckpointError, TypeError):
         node: the node that wrote it (``None`` for a run's input, or several writers).
         type_name: the refused type, ``"module.QualName"`` (``""`` if it nests too deep).
         at: where in the value it sits, as Python would index it (``['docs'][2].owner``).
+        thread_id: the thread it was to be stored in (``None`` outside a checkpoint).
     """
 
     def __init__(
@@ -257,6 +258,7 @@ class SerializationError(CheckpointError, TypeError):
         self.node = node
         self.type_name = type_name
         self.at = at
+        self.thread_id: str | None = None
 
 
 class ConnectorError(OrkesError, RuntimeError):

@@ -407,10 +407,46 @@ def test_a_fork_goes_on_from_an_old_checkpoint_as_a_new_branch(
     assert fork.state == {"messages": ["a", "b", "c"]}
     history = runner.history("f")
     assert history[0].checkpoint_id == fork.checkpoint_id
-    assert history[1].parent_id == after_a.checkpoint_id  # the branch starts at the fork
-    old_head = runner.get_state("f", history[2].checkpoint_id)
+    forked = history[2]  # the branch starts at a copy of the old checkpoint
+    assert (forked.source, forked.parent_id, forked.step) == ("fork", after_a.checkpoint_id, 1)
+    assert (forked.state, forked.next) == (after_a.state, after_a.next)
+    assert history[1].parent_id == forked.checkpoint_id
+    old_head = runner.get_state("f", history[3].checkpoint_id)
     assert old_head.source == "update"  # the other branch stays readable
     assert old_head.state["messages"] == ["a", "b", "c", "edited"]
+
+
+def test_a_fork_runs_again_what_followed_its_checkpoint(
+    invoke: Invoke, checkpointer: Checkpointer
+) -> None:
+    """The writes the old branch kept for the step after the fork's checkpoint are that
+    branch's: a fork runs the step again (a parallel step too), as LangGraph's does."""
+    calls: list[str] = []
+    lock = threading.Lock()
+
+    def says(name: str) -> Callable[[Chat], Chat]:
+        def node(state: Chat) -> Chat:
+            with lock:
+                calls.append(name)
+            return {"messages": [name]}
+
+        return node
+
+    graph = OrkesGraph(Chat).add_node("a", says("a")).add_node("b", says("b"))
+    graph.add_edge(START, "a").add_edge(START, "b").add_edge("a", END).add_edge("b", END)
+    runner = GraphRunner(graph.compile(), checkpointer=checkpointer)
+    invoke(runner, {"messages": [], "turns": 0}, "p")
+    began = runner.history("p")[-1]
+    assert began.next == ("a", "b")
+    calls.clear()
+    fork = (
+        runner.invoke(None, thread_id="p", checkpoint_id=began.checkpoint_id)
+        if invoke is invoke_sync
+        else asyncio.run(runner.ainvoke(None, thread_id="p", checkpoint_id=began.checkpoint_id))
+    )
+    assert sorted(calls) == ["a", "b"]
+    assert fork.state == {"messages": ["a", "b"], "turns": 0}
+    assert runner.history("p")[1].source == "fork"
 
 
 def test_update_state_as_a_node_goes_on_along_its_edges(checkpointer: Checkpointer) -> None:
@@ -481,10 +517,42 @@ def test_a_value_that_cannot_be_stored_fails_the_step_naming_key_and_node(
     with pytest.raises(SerializationError, match="key 'messages' written by 'open' holds a") as e:
         invoke(runner, {"messages": []}, "bad")
     assert (e.value.key, e.value.node, e.value.at) == ("messages", "open", "[0]")
-    assert e.value.type_name.endswith("Handle")
+    assert (e.value.thread_id, e.value.type_name.endswith("Handle")) == ("bad", True)
     head = checkpointer.get("bad")
     assert head is not None
     assert (head.source, head.next_tasks) == ("input", ({"node": "open", "index": -1},))
+
+
+def test_what_cannot_be_stored_in_a_parallel_step_or_by_once_is_named_with_its_thread(
+    invoke: Invoke, checkpointer: Checkpointer
+) -> None:
+    class Handle:
+        pass
+
+    def grab(state: Chat, ctx: RunContext) -> Chat:
+        ctx.once("handle", Handle)
+        return {}
+
+    graph = OrkesGraph(Chat).add_node("fine", lambda s: {"turns": 1})
+    graph.add_node("open", lambda s: {"messages": [Handle()]}).add_node(grab)
+    graph.add_edge(START, "fine").add_edge(START, "open").add_edge("fine", END)
+    graph.add_edge("open", "grab").add_edge("grab", END)
+    runner = GraphRunner(graph.compile(), checkpointer=checkpointer)
+    with pytest.raises(SerializationError, match="key 'messages' written by 'open'") as e:
+        invoke(runner, {"messages": []}, "par")
+    assert (e.value.key, e.value.node, e.value.thread_id) == ("messages", "open", "par")
+    head = runner.get_state("par")  # nothing half-written: the thread stands at its input
+    assert (head.source, head.next) == ("input", ("fine", "open"))
+    kept = checkpointer.get_writes("par", head.checkpoint_id)
+    assert [(write.node, dict(write.writes)) for write in kept] == [("fine", {"turns": 1})]
+
+    runner.update_state("par", {"messages": ["fixed"]}, as_node="open")
+    with pytest.raises(NodeError, match=r"the result of ctx.once\('handle'\) in node 'grab' of "
+                       "thread 'par' holds a") as failed:  # fmt: skip
+        invoke(runner, None, "par")
+    cause = failed.value.__cause__
+    assert isinstance(cause, SerializationError)
+    assert (cause.key, cause.node, cause.thread_id) == (None, "grab", "par")
 
 
 def test_upgrade_carries_a_thread_from_an_older_graph(checkpointer: Checkpointer) -> None:

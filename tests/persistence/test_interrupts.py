@@ -271,6 +271,49 @@ def test_answering_what_waits_for_nothing_is_refused(
         drive(runner, "n", answer="again")
 
 
+def test_a_stale_or_mistyped_interrupt_id_is_refused_not_taken_for_the_answer(
+    drive: Drive, checkpointer: Checkpointer
+) -> None:
+    """A dict keyed by interrupt ids none of which waits is a mistake (the person answers
+    a question the thread asked before), never the answer to the one that waits."""
+
+    def form(state: Order, ctx: RunContext) -> Order:
+        return {"decisions": [f"{ctx.interrupt('name?')} from {ctx.interrupt('city?')}"]}
+
+    graph = OrkesGraph(Order).add_node(form).add_edge(START, "form").add_edge("form", END)
+    runner = GraphRunner(graph.compile(), checkpointer=checkpointer)
+    drive(runner, "s", {"decisions": []})
+    drive(runner, "s", answer="Ada")  # now "1:form:1" waits
+    for stale in ({"1:form:0": "Bob"}, {"1:form:2": "Paris"}, {"1:sub/2:x:before": None}):
+        with pytest.raises(CheckpointError, match=f"has no interrupt {next(iter(stale))!r} "
+                           "waiting; the waiting ones are '1:form:1'"):  # fmt: skip
+            drive(runner, "s", answer=stale)
+    assert [pause.id for pause in runner.get_state("s").interrupts] == ["1:form:1"]
+    done = drive(runner, "s", answer={"city": "London"})  # a dict answer stays an answer
+    assert done.state["decisions"] == ["Ada from {'city': 'London'}"]
+
+
+def test_a_fork_from_before_an_answered_interrupt_asks_again(
+    drive: Drive, checkpointer: Checkpointer
+) -> None:
+    """Time travel to answer differently: the fork's pause is kept at its own checkpoint,
+    the thread's new head, so resume answers it; the old answer is not reused."""
+    charges: list[int] = []
+    runner = GraphRunner(approval_graph(charges).compile(), checkpointer=checkpointer)
+    drive(runner, "t", {"amount": 5, "decisions": []})
+    assert drive(runner, "t", answer="yes").state["decisions"] == ["receipt-1: yes", "shipped"]
+    asked = runner.history("t")[-1]
+    with pytest.raises(CheckpointError, match="a fork from there runs again"):
+        runner.invoke(Command(resume="no"), thread_id="t", checkpoint_id=asked.checkpoint_id)
+    assert runner.history("t")[0].writers == ("ship",)  # nothing was written
+    fork = runner.invoke(None, thread_id="t", checkpoint_id=asked.checkpoint_id)
+    assert (fork.done, [pause.id for pause in fork.interrupts]) == (False, ["1:review:0"])
+    assert runner.get_state("t").source == "fork"
+    done = drive(runner, "t", answer="no")
+    assert done.state["decisions"] == ["receipt-2: no", "shipped"]
+    assert charges == [5, 5]  # a fork is a new branch: its ctx.once runs anew
+
+
 def test_interrupt_needs_a_durable_run() -> None:
     def asks(state: Order, ctx: RunContext) -> Order:
         ctx.interrupt("?")

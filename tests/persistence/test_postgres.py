@@ -4,11 +4,15 @@ async connections that outlive event loops, and workers racing on one thread."""
 from __future__ import annotations
 
 import asyncio
+import os
+import socket
 import sys
 import tempfile
 import threading
 import time
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
@@ -296,6 +300,38 @@ def test_a_closed_store_says_so_and_lets_its_connections_go(postgres_dsn: str, h
         time.sleep(0.01)
 
 
+@pytest.mark.parametrize("driver", ["sync", "async"])
+def test_connections_the_server_closed_while_idle_are_not_lent(
+    store: PostgresCheckpointer, driver: str
+) -> None:
+    """A server restarted, a backend terminated, an idle timeout: the next calls get live
+    connections (the store holds several idle ones by then), never the dead ones' error."""
+
+    def put(made: Checkpoint, head: str | None) -> None:
+        if driver == "sync":
+            store.put(made, expected_head=head)
+        else:
+            asyncio.run(store.aput(made, expected_head=head))
+
+    async def together() -> None:  # leaves the async pool with several idle connections
+        await asyncio.gather(*(store.aget("t") for _ in range(4)))
+
+    with ThreadPoolExecutor(4) as pool:  # and the sync pool too
+        list(pool.map(lambda _: store.get("t"), range(8)))
+    asyncio.run(together())
+    ask(store.dsn, "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = %s "
+        "AND pid <> pg_backend_pid()", database(store))  # fmt: skip
+    deadline = time.monotonic() + 10
+    while backends(store) and time.monotonic() < deadline:
+        time.sleep(0.01)
+    head = None
+    for number in range(6):
+        made = checkpoint("t", head, number)
+        put(made, head)
+        head = made.checkpoint_id
+    assert store.get("t") == made
+
+
 def test_threads_outlive_the_store_that_wrote_them(postgres_dsn: str) -> None:
     first = fresh_postgres(postgres_dsn)
     made = checkpoint("kept")
@@ -358,3 +394,18 @@ def test_a_database_that_cannot_be_reached_says_why_at_once(postgres_dsn: str) -
     assert f"port {port} failed: Connection refused" in message
     assert "hunter2" not in message
     assert caught.value.__cause__ is None  # nothing that could hold the DSN is kept
+
+
+def test_a_connection_numbered_past_select_s_limit_is_not_taken_for_hung_up() -> None:
+    from orkes.persistence._pg_pool import hung_up
+
+    ours, server = socket.socketpair()
+    high = os.dup2(ours.fileno(), 1500)  # a busy server has many descriptors open
+    try:
+        connection = SimpleNamespace(pgconn=SimpleNamespace(socket=high))
+        assert not hung_up(connection)
+        server.close()  # the server hangs up
+        assert hung_up(connection)
+    finally:
+        os.close(high)
+        ours.close()

@@ -143,6 +143,10 @@ class Saver(Pausing):
         """Write the checkpoint a run starts from (its input merged)."""
         self._put(self.checkpoint(run, tasks, source, list(run.state)))
 
+    def forked(self, run: Run, tasks: Sequence[Task]) -> None:
+        """Write a fork's first checkpoint: the old one's state, the thread's new head."""
+        self._put(self.checkpoint(run, tasks, "fork", ()))
+
     def task_done(self, run: Run, task: Task, view: Any, returned: object) -> None:
         """Keep a finished task's writes now: a crash later does not run it again.
 
@@ -174,6 +178,10 @@ class Saver(Pausing):
     async def astarted(self, run: Run, tasks: Sequence[Task], source: str) -> None:
         """:meth:`started` for async code."""
         await self._aput(self.checkpoint(run, tasks, source, list(run.state)))
+
+    async def aforked(self, run: Run, tasks: Sequence[Task]) -> None:
+        """:meth:`forked` for async code."""
+        await self._aput(self.checkpoint(run, tasks, "fork", ()))
 
     async def atask_done(self, run: Run, task: Task, view: Any, returned: object) -> None:
         """:meth:`task_done` for async code."""

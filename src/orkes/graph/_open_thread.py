@@ -60,16 +60,21 @@ def open_thread(
     """A run of ``thread_id``, its saver, and its first tasks.
 
     From new input (merged into the stored state; the run starts from START), or, with
-    ``state=None``, resumed where the thread stands — or, given ``checkpoint_id``, where
-    it stood then: a fork, whose checkpoints follow that one. ``trace``: a tracer's
-    observer of the run, told of START's gates and of every checkpoint.
+    ``state=None``, resumed where the thread stands — or, given an older
+    ``checkpoint_id``, where it stood then: a fork (see :func:`_forks`). ``trace``: a
+    tracer's observer of the run, told of START's gates and of every checkpoint.
     """
     head = checkpointer.get(thread_id)
     start = head if checkpoint_id is None else checkpointer.get(thread_id, checkpoint_id)
     _check_found(thread_id, checkpoint_id, start)
     if state is None:
-        kept = checkpointer.get_writes(thread_id, start.checkpoint_id) if start else ()
-        return _resumed(plan, checkpointer, thread_id, start, head, kept, max_steps, upgrade, trace)
+        fork = _forks(start, head)
+        kept = checkpointer.get_writes(thread_id, start.checkpoint_id) if start and not fork else ()
+        opened = _resumed(plan, checkpointer, thread_id, start, head, kept, max_steps, upgrade,
+                          trace)  # fmt: skip
+        if fork:
+            opened[1].forked(opened[0], opened[2])
+        return opened
     run, saver, tasks = _with_input(
         plan, checkpointer, thread_id, start, head, state, max_steps, upgrade, trace
     )
@@ -92,13 +97,33 @@ async def aopen_thread(
     start = head if checkpoint_id is None else await checkpointer.aget(thread_id, checkpoint_id)
     _check_found(thread_id, checkpoint_id, start)
     if state is None:
-        kept = await checkpointer.aget_writes(thread_id, start.checkpoint_id) if start else ()
-        return _resumed(plan, checkpointer, thread_id, start, head, kept, max_steps, upgrade, trace)
+        fork = _forks(start, head)
+        kept = (
+            await checkpointer.aget_writes(thread_id, start.checkpoint_id)
+            if start and not fork
+            else ()
+        )
+        opened = _resumed(plan, checkpointer, thread_id, start, head, kept, max_steps, upgrade,
+                          trace)  # fmt: skip
+        if fork:
+            await opened[1].aforked(opened[0], opened[2])
+        return opened
     run, saver, tasks = _with_input(
         plan, checkpointer, thread_id, start, head, state, max_steps, upgrade, trace
     )
     await saver.astarted(run, tasks, "input")
     return run, saver, tasks
+
+
+def _forks(start: Checkpoint | None, head: Checkpoint | None) -> bool:
+    """Whether a resume from ``start`` is a fork: it goes on from an older checkpoint.
+
+    A fork is a new branch: what the old branch kept for the step after ``start`` (its
+    tasks' writes, pauses, answers, ``ctx.once`` results) is not reused, and the fork's
+    own checkpoint (a copy of ``start``) becomes the head before any task runs, so the
+    fork's pauses and writes are kept where ``resume`` finds them.
+    """
+    return start is not None and head is not None and start.checkpoint_id != head.checkpoint_id
 
 
 def _check_found(thread_id: str, checkpoint_id: str | None, start: Checkpoint | None) -> None:

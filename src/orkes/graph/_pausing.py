@@ -9,6 +9,7 @@ are the results ``ctx.once`` records.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -23,6 +24,15 @@ if TYPE_CHECKING:
     from orkes.persistence.base import Checkpointer
 
 __all__ = ["Pausing"]
+
+# An interrupt's id: "<step>:<node>[#<send index>]", "/"-joined down into subgraphs, then
+# ":<n>" (the n-th ctx.interrupt of the task) or ":before" / ":after" (a breakpoint).
+_INTERRUPT_ID = re.compile(r"\d+:[^/]+(?:/\d+:[^/]+)*:(?:\d+|before|after)")
+
+
+def _an_interrupt_id(key: object) -> bool:
+    """Whether ``key`` has an interrupt id's shape (a stale or mistyped one, if not waiting)."""
+    return isinstance(key, str) and _INTERRUPT_ID.fullmatch(key) is not None
 
 
 class Pausing:
@@ -117,8 +127,12 @@ class Pausing:
                 f"thread {self.thread_id!r} has no interrupt waiting for an answer; "
                 "resume(thread_id) without one goes on after a crash or a failure"
             )
-        if isinstance(value, dict) and any(key in self.paused_at for key in value):
-            unknown = [key for key in value if key not in self.paused_at]
+        if (
+            isinstance(value, dict)
+            and value
+            and (any(key in self.paused_at for key in value) or all(map(_an_interrupt_id, value)))
+        ):
+            unknown = [key for key in value if key not in waiting]  # answered already, too
             if unknown:
                 raise CheckpointError(
                     f"thread {self.thread_id!r} has no interrupt {unknown[0]!r} waiting; the "

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
-from orkes.errors import GraphDefinitionError
+from orkes.errors import CheckpointError, GraphDefinitionError
 
 if TYPE_CHECKING:
     from orkes.graph.results import RunResult
@@ -171,17 +171,28 @@ class ThreadRunMethods(Generic[StateT]):
 
 
 def resume_input(
-    state: Mapping[str, Any] | Command[Any] | None, answer: object
+    state: Mapping[str, Any] | Command[Any] | None,
+    answer: object,
+    thread_id: str | None = None,
+    checkpoint_id: str | None = None,
 ) -> tuple[Mapping[str, Any] | None, object]:
     """A run's input and answer; ``Command(resume=value)`` is no input and ``value``.
 
     Raises:
         GraphDefinitionError: a ``Command`` input with more than ``resume=``.
+        CheckpointError: an answer with ``checkpoint_id``: a fork's interrupts ask anew.
     """
     from orkes.graph.routing import NO_RESUME, Command
 
     if not isinstance(state, Command):
         return state, answer
+    if checkpoint_id is not None:
+        raise CheckpointError(
+            f"Command(resume=...) with checkpoint_id={checkpoint_id!r} of thread "
+            f"{thread_id!r}: a fork from there runs again and its interrupts ask anew, so "
+            "there is nothing to answer yet; fork with invoke(None, thread_id=..., "
+            "checkpoint_id=...), then answer with resume(thread_id, answer)"
+        )
     if state.resume is NO_RESUME or state.update is not None or state.goto != () or state.graph:
         raise GraphDefinitionError(
             f"a run's input may be a Command with resume= only, got {state!r}: to change the "

@@ -273,7 +273,7 @@ class GraphRunner(RunMethods[StateT], ThreadRunMethods[StateT], ThreadMethods[St
         answer: object = NO_ANSWER,
     ) -> tuple[Run, tuple[Task, ...] | None]:
         """A run to stream: a thread's (opened now, its saver on ``listener``), or a plain one."""
-        state, answer = resume_input(state, answer)
+        state, answer = resume_input(state, answer, thread_id, checkpoint_id)
         thread = self._thread(thread_id)
         if thread is None:
             if state is None:
@@ -350,7 +350,7 @@ class GraphRunner(RunMethods[StateT], ThreadRunMethods[StateT], ThreadMethods[St
         """:meth:`_opened` of a thread, for async code: no call blocks the event loop."""
         from orkes.graph._open_thread import aopen_thread
 
-        state, answer = resume_input(state, answer)
+        state, answer = resume_input(state, answer, thread[1], checkpoint_id)
         checkpointer, name = thread
         run, saver, first = await aopen_thread(
             self.compiled.plan, checkpointer, name, state, self._steps(max_steps), checkpoint_id,

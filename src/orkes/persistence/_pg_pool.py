@@ -12,12 +12,13 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import select
 import threading
 import weakref
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
-__all__ = ["AsyncPool", "PoolClosed"]
+__all__ = ["AsyncPool", "PoolClosed", "hung_up"]
 
 _IDLE = 0  # libpq's PQTRANS_IDLE: connected, no query running, no transaction open
 
@@ -92,7 +93,7 @@ class AsyncPool:
                 raise PoolClosed("the connection pool is closed")
             while self._idle:
                 connection = self._idle.pop()
-                if connection.pgconn.transaction_status == _IDLE:
+                if connection.pgconn.transaction_status == _IDLE and not hung_up(connection):
                     return connection
                 _finish(connection)  # libpq saw it die (the server went away)
         return None
@@ -103,6 +104,26 @@ class AsyncPool:
                 self._idle.append(connection)
                 return
         _finish(connection)
+
+
+def hung_up(connection: Any) -> bool:
+    """Whether the server closed this idle connection while it waited to be lent.
+
+    A server restarted, a backend terminated, an idle timeout: the server says so and
+    hangs up, and libpq learns of it only at the next query, which then fails. An idle
+    connection is sent nothing unasked, so anything to read means it is gone. Asked of
+    the socket without waiting: no round trip.
+    """
+    try:
+        socket = connection.pgconn.socket
+        if hasattr(select, "poll"):  # select() refuses descriptors past FD_SETSIZE (1024)
+            poller = select.poll()
+            poller.register(socket, select.POLLIN)
+            return bool(poller.poll(0))
+        readable, _, _ = select.select([socket], [], [], 0)  # pragma: no cover - Windows
+    except Exception:  # no socket any more (psycopg's OperationalError), or a closed one
+        return True
+    return bool(readable)
 
 
 def _finish(connection: Any) -> None:

@@ -39,20 +39,23 @@ def value_texts(checkpoint: Checkpoint, values: Mapping[str, Any] | None = None)
 
     Errors name the key and the nodes that wrote it.
     """
-    writers = ", ".join(map(repr, checkpoint.writers)) or "the input"
+    writers = ", ".join(map(repr, checkpoint.writers)) or (
+        "update_state" if checkpoint.source == "update" else "the input"
+    )
     node = checkpoint.writers[0] if len(checkpoint.writers) == 1 else None
+    thread = checkpoint.thread_id
     return {
-        key: _text(value, f"key {key!r} written by {writers}", key, node)
+        key: _text(value, f"key {key!r} written by {writers}", key, node, thread)
         for key, value in (checkpoint.written_here() if values is None else values).items()
     }
 
 
-def _text(value: Any, where: str, key: str, node: str | None) -> str:
-    """``dumps(value)``; a refusal carries the key and the node (as ``.key``, ``.node``)."""
+def _text(value: Any, where: str, key: str | None, node: str | None, thread_id: str) -> str:
+    """``dumps(value)``; a refusal carries the key, the node and the thread as attributes."""
     try:
         return dumps(value, where=where)
     except SerializationError as exc:
-        exc.key, exc.node = key, node
+        exc.key, exc.node, exc.thread_id = key, node, thread_id
         raise
 
 
@@ -70,10 +73,12 @@ def meta_dict(checkpoint: Checkpoint) -> dict[str, Any]:
 
 def meta_of(checkpoint: Checkpoint) -> str:
     """:func:`meta_dict` as one text."""
-    return dumps(
-        meta_dict(checkpoint),
-        where=f"checkpoint of thread {checkpoint.thread_id!r} (its tasks due)",
-    )
+    where = f"checkpoint of thread {checkpoint.thread_id!r} (its tasks due)"
+    try:
+        return dumps(meta_dict(checkpoint), where=where)
+    except SerializationError as exc:
+        exc.thread_id = checkpoint.thread_id
+        raise
 
 
 def only_run_data(checkpoint: Checkpoint) -> bool:
@@ -145,12 +150,27 @@ def checkpoint_of(
 
 def write_text(write: PendingWrite, thread_id: str) -> str:
     """A pending write's writes and routes, as one text (errors name the key and node)."""
+    kind, _, name = write.kind.partition(":")
     for key, value in write.writes.items():  # refused values are named by key and node
-        _text(value, f"key {key!r} written by {write.node!r}", key, write.node)
+        if kind == "writes":
+            _text(value, f"key {key!r} written by {write.node!r}", key, write.node, thread_id)
+        else:
+            _text(value, _what(kind, name, write.node, thread_id), None, write.node, thread_id)
     return dumps(
         {"writes": dict(write.writes), "routes": list(write.routes)},
         where=f"the routes of node {write.node!r} in thread {thread_id!r}",
     )
+
+
+def _what(kind: str, name: str, node: str, thread_id: str) -> str:
+    """What a pending write of ``kind`` (not a task's writes) holds, for a refusal."""
+    if kind == "once":
+        return f"the result of ctx.once({name!r}) in node {node!r} of thread {thread_id!r}"
+    if kind == "interrupt":
+        return f"the payload of interrupt {name!r} (node {node!r}) of thread {thread_id!r}"
+    if kind == "answer":
+        return f"the answer to interrupt {name!r} (node {node!r}) of thread {thread_id!r}"
+    return f"a pending write of node {node!r} in thread {thread_id!r}"
 
 
 def write_of(task_id: str, kind: str, node: str, text: str) -> PendingWrite:

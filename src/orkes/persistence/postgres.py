@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from orkes.errors import CheckpointConflict, CheckpointError
 from orkes.persistence import _pg_ops as ops
-from orkes.persistence._pg_pool import AsyncPool, PoolClosed
+from orkes.persistence._pg_pool import AsyncPool, PoolClosed, hung_up
 
 if TYPE_CHECKING:
     from datetime import timedelta
@@ -196,7 +196,7 @@ class PostgresCheckpointer:
 
     def _run(self, op: ops.Op[T], *, transaction: bool = False) -> T:
         """Run ``op`` on a pooled connection (in one transaction, if asked)."""
-        with self._failures(op), self._pool.connection() as db:
+        with self._failures(op), self._connection() as db:
             block = db.transaction() if transaction else contextlib.nullcontext()
             with block:
                 try:
@@ -206,6 +206,18 @@ class PostgresCheckpointer:
                         query = op.send(_rows(cursor, query.fetch))
                 except StopIteration as done:
                     return done.value  # type: ignore[no-any-return]
+
+    @contextlib.contextmanager
+    def _connection(self) -> Iterator[Any]:
+        """A pooled connection the server has not hung up (those are closed, not lent)."""
+        for _ in range(self._pool.max_size):
+            with self._pool.connection() as db:
+                if not hung_up(db):
+                    yield db
+                    return
+                db.close()  # the pool replaces it
+        with self._pool.connection() as db:
+            yield db
 
     async def _arun(self, op: ops.Op[T], *, transaction: bool = False) -> T:
         """:meth:`_run` on an async connection."""
