@@ -180,6 +180,34 @@ def chain_scenario() -> Scenario:
     return Scenario(f"{CHAIN_LENGTH}-node chain", CHAIN_LENGTH, "step", engines)
 
 
+def async_chain_scenario() -> Scenario:
+    """The 100-node chain of sync nodes under ``arun``, on one event loop kept for all runs.
+
+    ``arun`` must not block the loop with a sync node, so sync nodes run on a pool
+    thread; LangGraph's ``ainvoke`` does the same.
+    """
+    names = [f"node_{i}" for i in range(CHAIN_LENGTH)]
+    loop = asyncio.new_event_loop()
+
+    def plain() -> object:
+        state: dict[str, Any] = {"count": 0, "label": ""}
+        for _ in names:
+            state.update(increment(cast(CounterState, state)))
+        return state
+
+    runner = orkes_chain(names)
+    engines: dict[str, Callable[[], object]] = {
+        "plain": plain,
+        "orkes": lambda: loop.run_until_complete(runner.arun({"count": 0, "label": ""})),
+    }
+    if langgraph_graph is not None:
+        app = langgraph_chain(names)
+        engines["langgraph"] = lambda: loop.run_until_complete(
+            app.ainvoke({"count": 0, "label": ""})
+        )
+    return Scenario(f"{CHAIN_LENGTH}-node chain of sync nodes, arun", CHAIN_LENGTH, "step", engines)
+
+
 def loop_scenario() -> Scenario:
     def plain() -> object:
         state: dict[str, Any] = {"count": 0, "label": ""}
@@ -598,6 +626,7 @@ def report(scenario: Scenario, timings: dict[str, list[float]]) -> None:
 
 SCENARIOS: dict[str, Callable[[], Scenario]] = {
     "chain": chain_scenario,
+    "arun-chain": async_chain_scenario,
     "loop": loop_scenario,
     "fan-out": fan_out_scenario,
     "small": small_graph_scenario,

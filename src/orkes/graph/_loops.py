@@ -305,10 +305,17 @@ async def adrive(
     from orkes.graph._aparallel import gather_tasks
 
     if listener is None:
+        from orkes.graph._sync_stretch import awaited, sync_steps_off_loop
+
         tasks = run.start() if first is None else tuple(first)
-        while tasks:
-            run.begin_step(tasks)
-            tasks = run.finish_step(await gather_tasks(run, tasks, None, limit))
+        while tasks and not run.stopping:
+            if any(task.node.is_async for task in tasks):
+                run.begin_step(tasks)
+                tasks = run.finish_step(await gather_tasks(run, tasks, None, limit))
+                continue
+            tasks, begun = await sync_steps_off_loop(run, tasks, limit)  # steps up to an async one
+            if begun is not None:  # a sync node handed back an awaitable
+                tasks = run.finish_step(await awaited(run, begun))
         run.finish()
         return
     listener.started(run)
