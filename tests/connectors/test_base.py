@@ -326,6 +326,51 @@ def test_a_missing_key_comes_from_the_first_variable_that_holds_one(
         assert not toy.has_api_key  # a key given, even empty, wins over the environment
 
 
+@pytest.mark.parametrize("connector", [OpenAIConnector, AnthropicConnector, GeminiConnector])
+@pytest.mark.parametrize(
+    ("settings", "message"),
+    [
+        (
+            {"model": 3},
+            "model must be the model's name, a non-empty str such as 'gpt-4o-mini', got 3",
+        ),
+        (
+            {"model": ""},
+            "model must be the model's name, a non-empty str such as 'gpt-4o-mini', got ''",
+        ),
+        (
+            {"api_key": b"sk-secret"},
+            "api_key must be a str (None: read from the environment), got bytes",
+        ),
+        ({"timeout": "30"}, "timeout must be > 0 and max_retries >= 0, got '30', 3"),
+        ({"max_retries": 1.5}, "timeout must be > 0 and max_retries >= 0, got 60, 1.5"),
+        ({"base_url": 8080}, "base_url must look like 'https://host/path', got 8080"),
+        (
+            {"transport": "httpx"},
+            "transport= takes a Transport (StdlibTransport(), HttpxTransport(), "
+            "InProcessTransport(handler)), got 'httpx'",
+        ),
+    ],
+    ids=[
+        "model-int",
+        "model-empty",
+        "key-bytes",
+        "timeout-str",
+        "retries-float",
+        "url-int",
+        "transport-str",
+    ],
+)
+def test_a_setting_of_the_wrong_kind_is_refused_by_name(
+    connector: Callable[..., HttpChatConnector], settings: dict[str, Any], message: str
+) -> None:
+    arguments: dict[str, Any] = {"model": "m", "api_key": "sk-secret", **settings}
+    with pytest.raises(ConnectorError) as caught:
+        connector(arguments.pop("model"), **arguments)
+    assert str(caught.value) == message
+    assert "sk-secret" not in str(caught.value)
+
+
 def test_another_host_than_the_official_one_is_a_compatible_server() -> None:
     with OfficialToy("toy-1", base_url="https://api.toy.example/v2") as official:
         assert official.service == "Toy"

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import copy
+from typing import Any
 
 import pytest
 
 from orkes import EchoLlmConnector, OrkesMessageSchema
+from orkes.errors import BadRequest
 from tests.connectors.listener import NODE, listening
 
 
@@ -53,6 +55,24 @@ def test_an_empty_user_message_is_still_echoed() -> None:
         "role": "assistant",
         "content": "I echo: ",
     }
+
+
+@pytest.mark.parametrize(
+    ("conversation", "message"),
+    [
+        (
+            "Hello",
+            "messages must be a list of messages, such as [{'role': 'user', 'content': 'Hi'}], "
+            "got str 'Hello'",
+        ),
+        ([{"content": "Hello"}], "message 0 has no role; a message's role is one of "),
+        ([{"role": "user"}], "message 0 has no content; a message's content is a str"),
+    ],
+)
+def test_what_is_not_a_conversation_is_refused_by_name(conversation: Any, message: str) -> None:
+    with pytest.raises(BadRequest) as caught:
+        EchoLlmConnector().invoke(conversation)
+    assert str(caught.value).startswith(message)
 
 
 def test_the_api_key_defaults_to_empty() -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from typing import Any
 from urllib.parse import quote
 
 import pytest
@@ -126,6 +127,7 @@ def test_credentials_become_a_basic_proxy_authorization_that_no_repr_shows() -> 
         ("https://me:s3cret@proxy.corp:3128", "use HttpxTransport (pip install 'orkes[httpx]')"),
         ("socks5://me:s3cret@proxy.corp:1080", "for an https:// or socks5:// proxy"),
         ("http://me:s3cret@:3128", "names no host"),
+        ("me:s3cret@proxy corp:3128", "names no host"),
         ("http://me:s3cret@proxy.corp:port", "has no valid port"),
         ("http://me:s3cret@proxy.corp:99999", "has no valid port"),
         ("http://me:s3/cret@proxy.corp:3128", "percent-encode"),
@@ -144,6 +146,13 @@ def test_a_proxy_url_that_cannot_work_is_an_error_naming_the_variable_not_the_pa
     assert "cret" not in message
     with pytest.raises(ConnectorError, match=r"^proxy='"):
         StdlibTransport(proxy=url)
+
+
+def test_a_proxy_that_is_no_str_is_named_by_its_kind_not_its_value() -> None:
+    not_a_url: Any = b"http://me:s3cret@proxy.corp:3128"
+    with pytest.raises(ConnectorError) as caught:
+        StdlibTransport(proxy=not_a_url)
+    assert str(caught.value) == "proxy= takes a URL such as 'http://host:port', got bytes"
 
 
 # --- end to end, through a proxy on loopback -----------------------------------------------

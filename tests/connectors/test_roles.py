@@ -1,4 +1,7 @@
-"""Every shipped HTTP connector refuses a role no service takes, before sending anything."""
+"""Every shipped HTTP connector refuses a malformed conversation before sending anything.
+
+A role no service takes, a message without content, a string for the list.
+"""
 
 from __future__ import annotations
 
@@ -81,3 +84,47 @@ def test_a_message_with_an_unknown_role_is_refused_before_sending(
     assert caught.value.status is None  # no service answered: nothing was sent
     assert loopback.requests == []
     assert loopback.connections_opened == 0
+
+
+@pytest.mark.parametrize("call", CALLS, ids=[call.__name__ for call in CALLS])
+@pytest.mark.parametrize(
+    ("conversation", "message"),
+    [
+        (
+            "Hi",
+            "messages must be a list of messages, such as [{'role': 'user', 'content': 'Hi'}], "
+            "got str 'Hi'",
+        ),
+        (
+            {"role": "user", "content": "Hi"},
+            "messages must be a list of messages, such as [{'role': 'user', 'content': 'Hi'}], "
+            "got dict {'role': 'user', 'content': 'Hi'}",
+        ),
+        (
+            [("user", "Hi")],
+            "message 0 is tuple ('user', 'Hi'); a message is a dict with a 'role' and a 'content'",
+        ),
+        (
+            [{"role": "user", "content": "Hi"}, {"role": "user"}],
+            "message 1 has no content; a message's content is a str ('' if none)",
+        ),
+        (
+            [{"role": "user", "content": 42}],
+            "message 0 has the content 42; a message's content is a str ('' if none)",
+        ),
+    ],
+    ids=["str", "one-message", "tuple", "no-content", "int-content"],
+)
+def test_a_conversation_that_is_not_a_list_of_messages_is_refused_before_sending(
+    service: LoopbackService,
+    on_service: HttpChatConnector,
+    loopback: LoopbackServer,
+    call: Callable[[HttpChatConnector, Any], object],
+    conversation: Any,
+    message: str,
+) -> None:
+    loopback.enqueue(service.whole)
+    with pytest.raises(BadRequest) as caught:
+        call(on_service, conversation)
+    assert str(caught.value) == message
+    assert loopback.requests == []

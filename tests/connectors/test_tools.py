@@ -854,6 +854,34 @@ def test_no_tool_calls() -> None:
     assert asyncio.run(arun_tool_calls(make_reply(), [add])) == []
 
 
+@pytest.mark.parametrize(
+    ("message", "says"),
+    [
+        (
+            [make_reply()],
+            "run_tool_calls takes the model's reply, one message (messages[-1]), got list [",
+        ),
+        (
+            {"role": "assistant", "content": "", "tool_calls": {"name": "add"}},
+            "a message's tool_calls is a list of {'id': ..., 'name': ..., 'arguments': {...}}, "
+            "got {'name': 'add'}",
+        ),
+        (
+            {"role": "assistant", "content": "", "tool_calls": ["add"]},
+            "a message's tool_calls is a list of {'id': ..., 'name': ..., 'arguments': {...}}, "
+            "got ['add']",
+        ),
+    ],
+    ids=["a-list-of-messages", "calls-a-dict", "a-call-a-str"],
+)
+def test_what_is_not_a_reply_with_tool_calls_is_refused_by_name(message: Any, says: str) -> None:
+    with pytest.raises(ToolDefinitionError) as caught:
+        run_tool_calls(message, [add])
+    assert str(caught.value).startswith(says)
+    with pytest.raises(ToolDefinitionError):
+        asyncio.run(arun_tool_calls(message, [add]))
+
+
 def test_missing_id_and_null_arguments() -> None:
     reply = make_reply(typing.cast(ToolCall, {"name": "no_parameters", "arguments": None}))
     assert run_tool_calls(reply, [no_parameters]) == [answer("", "no_parameters", "hi")]

@@ -24,7 +24,7 @@ from orkes.connectors.openai import OpenAIConnector
 from orkes.connectors.transport import InProcessTransport, Reply, Request, StdlibTransport
 from orkes.connectors.transport.retry import RetryRules, decide_retry
 from orkes.connectors.transport.sse import ServerSentEvent, iter_sse_events
-from orkes.errors import ConnectionFailed, ServiceError
+from orkes.errors import ConnectionFailed, ConnectorError, ServiceError
 from tests.connectors import anthropic_wire, gemini_wire, openai_wire
 from tests.connectors.loopback import RecordingSleep, sse_event
 
@@ -231,6 +231,37 @@ def test_a_connection_error_from_the_handler_counts_as_no_answer(
     assert isinstance(caught.value.__cause__, ConnectionRefusedError)
     assert len(transport.requests) == 4
     assert len(recording_sleep.delays) == 3
+
+
+@pytest.mark.parametrize(
+    ("arguments", "message"),
+    [
+        (
+            (200, {"choices": []}),
+            "Reply(events=...) takes a list of events (str data or ServerSentEvent), got "
+            "{'choices': []} (the body comes first: Reply(body, status=...))",
+        ),
+        (
+            ({"error": "x"}, "data: x"),
+            "Reply(events=...) takes a list of events (str data or ServerSentEvent), got 'data: x'",
+        ),
+        (
+            ({"error": "x"}, (), "503"),
+            "Reply(status=...) takes an HTTP status such as 200 or 503, got '503'",
+        ),
+    ],
+    ids=["status-first", "events-str", "status-str"],
+)
+def test_a_reply_built_wrong_says_how_to_build_it(arguments: tuple[Any, ...], message: str) -> None:
+    with pytest.raises(ConnectorError) as caught:
+        Reply(*arguments)
+    assert str(caught.value) == message
+
+
+def test_an_in_process_transport_needs_a_function() -> None:
+    not_a_function: Any = Reply({"choices": []})
+    with pytest.raises(ConnectorError, match=r"^InProcessTransport takes a function"):
+        InProcessTransport(not_a_function)
 
 
 # --- the retry decision, by its properties ------------------------------------------------

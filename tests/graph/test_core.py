@@ -219,6 +219,18 @@ def test_a_lone_non_callable_is_refused() -> None:
         OrkesGraph(State).add_node(3)  # type: ignore[call-overload]
 
 
+def test_a_builder_as_a_node_is_told_to_compile_first() -> None:
+    sub = OrkesGraph(State, name="sub").add_node(step)
+    expected = (
+        "add_node got the builder <OrkesGraph 'sub' over State: 1 nodes, 0 edges>; a "
+        "subgraph node is a compiled graph: add_node('name', graph.compile())"
+    )
+    with raises_definition_error(expected):
+        OrkesGraph(State).add_node("sub", sub)  # type: ignore[call-overload]
+    with raises_definition_error(expected):
+        OrkesGraph(State).add_node(sub)  # type: ignore[call-overload]
+
+
 @pytest.mark.parametrize("name", [3, None, b"inc", ("inc",)])
 def test_a_node_name_must_be_a_str(name: Any) -> None:
     with raises_definition_error(
@@ -498,6 +510,17 @@ def test_a_failed_compile_does_not_freeze() -> None:
         graph.compile()
     graph.add_edge("step", END)
     assert graph.compile().run({"n": 0}) == {"n": 1}
+
+
+@pytest.mark.parametrize("option", ["interrupt_before", "interrupt_after"])
+@pytest.mark.parametrize("names", ["step", 3])
+def test_compile_breakpoints_take_a_list_of_names(option: str, names: Any) -> None:
+    graph = OrkesGraph(State).add_node(step).add_edge(START, "step").add_edge("step", END)
+    with raises_definition_error(
+        f"compile({option}=...) takes a list of node names, got {names!r}"
+    ):
+        graph.compile(**{option: names})
+    assert graph.compile(**{option: ["step"]}).spec.breakpoints != ((), ())
 
 
 def test_compile_twice_returns_the_same_plan() -> None:

@@ -117,8 +117,13 @@ def test_a_rate_limit_s_retry_after_hint_is_waited_for_up_to_max_delay() -> None
 
 @pytest.mark.parametrize(
     "retry_on",
-    [(KeyError,), lambda exc: isinstance(exc, KeyError) and "again" in str(exc)],
-    ids=["tuple", "callable"],
+    [
+        KeyError,
+        (KeyError,),
+        [KeyError],
+        lambda exc: isinstance(exc, KeyError) and "again" in str(exc),
+    ],
+    ids=["class", "tuple", "list", "callable"],
 )
 def test_retry_on_names_what_is_worth_retrying(driver: Driver, retry_on: Any) -> None:
     work, calls = flaky(1, KeyError)
@@ -137,8 +142,8 @@ def test_retry_on_names_what_is_worth_retrying(driver: Driver, retry_on: Any) ->
 
 @pytest.mark.parametrize(
     "retry_on",
-    [None, (KeyError,), lambda exc: isinstance(exc, KeyError)],
-    ids=["default", "tuple", "callable"],
+    [None, KeyError, (KeyError,), lambda exc: isinstance(exc, KeyError)],
+    ids=["default", "class", "tuple", "callable"],
 )
 def test_an_error_that_is_not_retryable_fails_at_once(driver: Driver, retry_on: Any) -> None:
     work, calls = flaky(1, ValueError)
@@ -198,6 +203,11 @@ def test_the_runner_waits_the_backoff_between_attempts(driver: Driver) -> None:
             "function of the exception",
         ),
         (
+            {"retry_on": [ValueError, "KeyError"]},
+            "RetryPolicy(retry_on=(<class 'ValueError'>, 'KeyError')): give exception classes, "
+            "or a function of the exception",
+        ),
+        (
             {"retry_on": 3},
             "RetryPolicy(retry_on=3): give exception classes, or a function of the exception",
         ),
@@ -216,6 +226,7 @@ def test_an_invalid_retry_policy_is_a_definition_error(
     [
         ({"ttl": 0}, "CachePolicy(ttl=0): give seconds > 0 or None"),
         ({"max_entries": 0}, "CachePolicy(max_entries=0): give a positive int"),
+        ({"key": 3}, "CachePolicy(key=3): give a function of the node's input, or None"),
     ],
 )
 def test_an_invalid_cache_policy_is_a_definition_error(
@@ -363,6 +374,20 @@ def test_a_key_function_decides_what_counts_as_equal(driver: Driver) -> None:
     # Another x, the same tag: the cached update (y=10) comes back.
     assert driver(runner, {"x": 2, "tag": "same"}) == {"x": 2, "tag": "same", "y": 10}
     assert calls == [1]
+
+
+def test_a_key_function_giving_an_unhashable_key_is_named(driver: Driver) -> None:
+    calls: list[int] = []
+    unhashable: Any = lambda state: [state["x"]]  # noqa: E731
+    runner = one_node(counting(calls), cache=CachePolicy(key=unhashable))
+    with pytest.raises(NodeError) as caught:
+        driver(runner, {"x": 1})
+    assert calls == []
+    assert isinstance(caught.value.__cause__, GraphDefinitionError)
+    assert str(caught.value.__cause__) == (
+        "the cache key of node 'work' is [1], which is not hashable; CachePolicy(key=...) "
+        "must return a hashable value (a str, a number, a tuple)"
+    )
 
 
 def test_a_cached_update_is_still_streamed_marked_cached() -> None:

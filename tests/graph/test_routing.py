@@ -6,6 +6,7 @@ Every run-time scenario goes through both drivers (``run`` and ``arun``).
 from __future__ import annotations
 
 import operator
+import re
 import threading
 from typing import TYPE_CHECKING, Annotated, Any, Literal, TypedDict
 
@@ -291,6 +292,36 @@ def test_command_goto_an_undeclared_node_is_a_routing_error(driver: Driver) -> N
     )
     assert caught.value.node == "route"
     assert caught.value.value == "b"
+
+
+@pytest.mark.parametrize(
+    ("goto", "message"),
+    [
+        (3, "node 'route' returned Command(goto=3); goto= takes a node name, END, a Send"),
+        (None, "node 'route' returned Command(goto=None); goto= takes a node name, END"),
+        ({"a": 1}, "node 'route' returned Command(goto={'a': 1}); goto= takes a node name"),
+        ([["a"]], "node 'route' routed to ['a'], which is not a node name; name one of its"),
+        (Send(["a"], 1), "node 'route' routed to ['a'], which is not a node name"),  # type: ignore[arg-type]
+    ],
+)
+def test_a_command_goto_that_names_no_node_is_a_routing_error(
+    driver: Driver, goto: Any, message: str
+) -> None:
+    def route(state: Fan) -> Command[Any]:
+        return Command(goto=goto)
+
+    with pytest.raises(RoutingError, match=re.escape(message)) as caught:
+        driver(runner_of(ab_graph(route, destinations=["a", "b"])), {"results": []})
+    assert caught.value.node == "route"
+
+
+def test_a_send_from_a_node_that_names_no_node_is_a_routing_error(driver: Driver) -> None:
+    def plan(state: Fan) -> list[Send]:
+        return [Send("a", 1), Send({"node": "a"}, 2)]  # type: ignore[arg-type]
+
+    graph = ab_graph(plan, destinations=["a", "b"])
+    with pytest.raises(RoutingError, match=r"routed to \{'node': 'a'\}, which is not a node name"):
+        driver(runner_of(graph), {"results": []})
 
 
 # --- validation ------------------------------------------------------------------------------

@@ -1230,6 +1230,18 @@ def test_a_runner_needs_a_compiled_graph() -> None:
     )
 
 
+def test_a_checkpointer_class_is_refused_for_its_instance() -> None:
+    from orkes.persistence import MemoryCheckpointer
+
+    not_made: Any = MemoryCheckpointer
+    with pytest.raises(GraphDefinitionError) as caught:
+        GraphRunner(chain("a").compiled, checkpointer=not_made)
+    assert str(caught.value) == (
+        "checkpointer= takes a Checkpointer (MemoryCheckpointer(), SqliteCheckpointer(path), "
+        f"…), got {MemoryCheckpointer!r}"
+    )
+
+
 def test_a_runner_shows_its_graph_and_limit() -> None:
     runner = chain("a")
     assert repr(runner) == f"GraphRunner({runner.compiled!r}, max_steps=1000)"

@@ -114,6 +114,25 @@ def test_max_turns_must_be_a_positive_int(max_turns: Any) -> None:
         tool_agent(ScriptedModel(), [add], max_turns=max_turns)
 
 
+def test_what_is_no_connector_is_refused_when_the_agent_is_built() -> None:
+    not_a_connector: Any = "gpt-4o-mini"
+    with pytest.raises(GraphDefinitionError, match=r"^tool_agent takes a connector, such as"):
+        tool_agent(not_a_connector, [])
+
+
+def test_a_connector_whose_invoke_takes_no_tools_is_refused_when_the_agent_is_built() -> None:
+    from orkes import EchoLlmConnector
+
+    toolless: Any = EchoLlmConnector()
+    with pytest.raises(GraphDefinitionError) as caught:
+        tool_agent(toolless, [])
+    assert str(caught.value) == (
+        "tool_agent needs a connector whose invoke takes tools=; the invoke of "
+        "EchoLlmConnector(api_key='') does not: use one that offers tools to its model (every "
+        "shipped HTTP connector does), or give yours a tools=None parameter"
+    )
+
+
 def test_tools_may_be_specs_and_functions_mixed() -> None:
     model = ScriptedModel(said("done"))
     tool_agent(model, [tool(add), explode]).run(QUESTION)

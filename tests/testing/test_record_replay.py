@@ -5,11 +5,12 @@ from __future__ import annotations
 import dataclasses
 import json
 from pathlib import Path
-from typing import TypedDict
+from typing import Any, TypedDict
 
 import pytest
 
 from orkes import END, START, GraphRunner, OrkesGraph
+from orkes.errors import GraphDefinitionError
 from orkes.shared.schema import OrkesMessageSchema
 from orkes.testing import RecordedCall, Recording, Reply, record, replay
 from tests.connectors.loopback import LoopbackServer, json_response
@@ -205,6 +206,18 @@ def test_record_without_a_path_writes_nothing_and_its_recording_replays(
     assert list(tmp_path.iterdir()) == []
     with replay(recording):
         assert quiz(offline()).run(QUESTIONS) == live
+
+
+def test_record_refuses_what_is_no_path_before_the_block_runs() -> None:
+    ran: list[str] = []
+    not_a_path: Any = 3
+    with pytest.raises(GraphDefinitionError) as caught, record(not_a_path):
+        ran.append("block")
+    assert ran == []
+    assert str(caught.value) == (
+        "record() takes the JSON file to write (a str or a pathlib.Path), or None to write "
+        "nothing; got 3"
+    )
 
 
 def test_a_connector_on_a_real_loopback_server_is_recorded_and_replayed(

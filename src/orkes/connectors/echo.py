@@ -7,6 +7,7 @@ from typing import ClassVar
 
 from orkes._cassette import CallRequest, answer, current_tape
 from orkes._observe import llm_call_recorder
+from orkes.connectors._chat.checks import check_messages
 from orkes.connectors._chat.recording import recorded
 from orkes.events import token_publisher
 from orkes.shared.schema import OrkesMessageSchema
@@ -46,7 +47,11 @@ class EchoLlmConnector:
 
         Inside ``orkes.testing.record()`` the call is recorded; inside ``replay()`` the
         recording answers it.
+
+        Raises:
+            BadRequest: ``messages`` is not a list of messages with a role and a content.
         """
+        messages = check_messages(messages)
         call = llm_call_recorder(self)
         if call is not None:
             call.sent(messages, model="echo", secrets=(self.api_key,))

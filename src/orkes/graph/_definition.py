@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import inspect
-from collections.abc import Callable, Hashable, Mapping
+from collections.abc import Callable, Hashable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any, Literal, Union, get_args, get_origin
 
@@ -14,6 +14,7 @@ __all__ = [
     "Edge",
     "Join",
     "NodeSpec",
+    "check_name_list",
     "command_destinations",
     "describe_gate",
     "is_async_callable",
@@ -93,6 +94,15 @@ class Branch:
     def describe(self) -> str:
         """Name the edge the way error messages do, with its gate."""
         return f"conditional edge from {self.source!r} (gate {describe_gate(self.gate)})"
+
+
+def check_name_list(value: object, what: str) -> None:
+    """Refuse a lone name (or anything not iterable) where a list of node names belongs.
+
+    ``what`` names the argument: ``"compile(interrupt_before=...)"``.
+    """
+    if isinstance(value, str) or (value is not None and not isinstance(value, Iterable)):
+        raise GraphDefinitionError(f"{what} takes a list of node names, got {value!r}")
 
 
 def describe_gate(gate: Callable[..., object]) -> str:

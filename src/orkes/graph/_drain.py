@@ -44,10 +44,13 @@ def final_state(result: RunResult[StateT]) -> StateT:
 
 
 def is_checkpointer(value: object) -> bool:
-    """Whether ``value`` is a ``Checkpointer`` (persistence loads only when one is given)."""
+    """Whether ``value`` is a ``Checkpointer`` (persistence loads only when one is given).
+
+    A class is not one, though it has every method the Protocol asks for.
+    """
     from orkes.persistence.base import Checkpointer
 
-    return isinstance(value, Checkpointer)
+    return not isinstance(value, type) and isinstance(value, Checkpointer)
 
 
 def checked_tracer(value: object) -> Tracer:

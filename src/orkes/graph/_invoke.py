@@ -17,7 +17,7 @@ import time
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
-from orkes.errors import CheckpointError, NodeError, NodeTimeout
+from orkes.errors import CheckpointError, GraphDefinitionError, NodeError, NodeTimeout
 from orkes.events import TaskEnd, TaskScope, TaskStart, current_scope
 from orkes.graph._tasks import STATE, Task
 from orkes.graph._writes import writes_of
@@ -307,9 +307,16 @@ def _cached(run: Run, task: Task, view: Any) -> tuple[Outcome | None, object]:
     assert cache is not None
     try:
         key = cache.key_of(view)
-        hash(key)
     except Exception as exc:
         return (task, view, None, node_error(run, task, exc), False), None
+    try:
+        hash(key)
+    except TypeError:
+        unhashable = GraphDefinitionError(
+            f"the cache key of node {task.node.name!r} is {key!r}, which is not hashable; "
+            "CachePolicy(key=...) must return a hashable value (a str, a number, a tuple)"
+        )
+        return (task, view, None, node_error(run, task, unhashable), False), None
     update = cache.get(key)
     if update is None:
         return None, key

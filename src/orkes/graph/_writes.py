@@ -8,7 +8,7 @@ or a list of ``Send``. Two parallel tasks writing one key that has no reducer co
 from __future__ import annotations
 
 import inspect
-from collections.abc import Hashable, Mapping, Sequence
+from collections.abc import Hashable, Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from orkes.errors import ConflictingUpdateError, RoutingError, StateError
@@ -63,10 +63,12 @@ def writes_of(
                 "update= takes a mapping of the keys to write",
                 node=task.node.name,
             )
-        routes = returned.targets()
+        routes = _goto_of(task, returned)
     elif isinstance(returned, (list, tuple)) and all(isinstance(s, Send) for s in returned):
         if not returned and not task.node.destinations:
             _refuse(task, returned)  # no Send in it, and the node sends nowhere: a slip
+        for send in returned:
+            _check_route(task, send)
         return _NO_WRITES, list(returned)  # empty: a map over nothing, only the edges go on
     else:
         _refuse(task, returned)
@@ -101,6 +103,36 @@ def _check_not_forgotten(run: Run, task: Task, view: dict[str, Any]) -> None:
             "was given; a node cannot delete keys: return what changed instead",
             node=task.node.name,
             key=key,
+        )
+
+
+def _goto_of(task: Task, command: Command[Any]) -> list[str | Send]:
+    """``command.goto`` as a list of node names and ``Send``; anything else is refused."""
+    goto = command.goto
+    if isinstance(goto, Mapping) or not isinstance(goto, (str, Send, Iterable)):
+        raise RoutingError(
+            f"node {task.node.name!r} returned Command(goto={goto!r}); goto= takes a node "
+            "name, END, a Send, or a list of them (leave it out to follow only the node's "
+            "edges)",
+            node=task.node.name,
+            value=command,
+        )
+    routes = command.targets()
+    for route in routes:
+        _check_route(task, route)
+    return routes
+
+
+def _check_route(task: Task, route: object) -> None:
+    """Refuse a route that names no node at all (a list in a list, a ``Send`` to a dict)."""
+    target = route.node if isinstance(route, Send) else route
+    if not isinstance(target, str):
+        raise RoutingError(
+            f"node {task.node.name!r} routed to {target!r}, which is not a node name; name one "
+            "of its declared destinations (a node, or END)",
+            node=task.node.name,
+            value=route,
+            known=sorted(task.node.destinations),
         )
 
 

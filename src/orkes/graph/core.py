@@ -27,6 +27,7 @@ from orkes.graph._definition import (
     Edge,
     Join,
     NodeSpec,
+    check_name_list,
     command_destinations,
     is_async_callable,
     takes_context,
@@ -157,6 +158,11 @@ class OrkesGraph(Generic[StateT]):
     def _name_and_fn(self, name_or_fn: object, fn: object) -> tuple[str, Any]:
         from orkes.graph.compiled import CompiledGraph
 
+        if isinstance(builder := name_or_fn if fn is None else fn, OrkesGraph):
+            raise GraphDefinitionError(
+                f"add_node got the builder {builder!r}; a subgraph node is a compiled graph: "
+                "add_node('name', graph.compile())"
+            )
         if fn is None:
             if isinstance(name_or_fn, str):
                 raise GraphDefinitionError(
@@ -208,12 +214,7 @@ class OrkesGraph(Generic[StateT]):
             raise GraphDefinitionError(
                 f"{where}: timeout= takes seconds > 0 or None, got {timeout!r}"
             )
-        if isinstance(destinations, str) or (
-            destinations is not None and not isinstance(destinations, Iterable)
-        ):
-            raise GraphDefinitionError(
-                f"{where}: destinations= takes a list of node names, got {destinations!r}"
-            )
+        check_name_list(destinations, f"{where}: destinations=")
         declared = [self._target_name(d, where) for d in destinations or ()]
         from orkes.graph._subgraph import SubgraphNode, subgraph_of
 
@@ -346,6 +347,8 @@ class OrkesGraph(Generic[StateT]):
         from orkes.graph.spec import GraphSpec
         from orkes.graph.validate import validate
 
+        check_name_list(interrupt_before, "compile(interrupt_before=...)")
+        check_name_list(interrupt_after, "compile(interrupt_after=...)")
         breaks = (tuple(interrupt_before), tuple(interrupt_after))
         if self._compiled is not None and self._compiled.spec.breakpoints == breaks:
             return self._compiled

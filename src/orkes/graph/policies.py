@@ -57,8 +57,8 @@ class RetryPolicy:
         backoff: each wait is this many times the one before.
         max_delay: no wait is longer than this.
         jitter: wait a random 50 to 100% of the computed delay, so many runs don't retry in step.
-        retry_on: exception classes worth retrying, or a function of the exception that
-            says whether it is; by default
+        retry_on: the exception classes worth retrying (one class, or a tuple of them), or
+            a function of the exception that says whether it is; by default
             :func:`~orkes.graph.policies.default_retry_on`. When a subgraph node fails,
             the exception its inner node raised is what is judged.
 
@@ -71,9 +71,9 @@ class RetryPolicy:
     backoff: float = 2.0
     max_delay: float = 30.0
     jitter: bool = True
-    retry_on: tuple[type[BaseException], ...] | Callable[[BaseException], bool] = field(
-        default=default_retry_on
-    )
+    retry_on: (
+        type[BaseException] | tuple[type[BaseException], ...] | Callable[[BaseException], bool]
+    ) = field(default=default_retry_on)
 
     def __post_init__(self) -> None:
         if not isinstance(self.max_attempts, int) or self.max_attempts < 1:
@@ -87,6 +87,10 @@ class RetryPolicy:
                     f"RetryPolicy({name}={value!r}): give a number of at least 0"
                 )
         retry_on = self.retry_on
+        if isinstance(retry_on, (type, list)):
+            # An exception class is callable too: called, it would make a (true) exception.
+            retry_on = tuple(retry_on) if isinstance(retry_on, list) else (retry_on,)
+            object.__setattr__(self, "retry_on", retry_on)
         if isinstance(retry_on, tuple):
             if not all(isinstance(c, type) and issubclass(c, BaseException) for c in retry_on):
                 raise GraphDefinitionError(
@@ -150,4 +154,8 @@ class CachePolicy:
         if not isinstance(self.max_entries, int) or self.max_entries < 1:
             raise GraphDefinitionError(
                 f"CachePolicy(max_entries={self.max_entries!r}): give a positive int"
+            )
+        if self.key is not None and not callable(self.key):
+            raise GraphDefinitionError(
+                f"CachePolicy(key={self.key!r}): give a function of the node's input, or None"
             )

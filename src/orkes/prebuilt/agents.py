@@ -8,6 +8,7 @@
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Callable, Iterable
 from typing import Annotated, Any, Literal
 
@@ -57,6 +58,11 @@ def tool_agent(
     Returns:
         A compiled graph over :class:`AgentState`: ``graph.run({"messages": [...]})``.
 
+    Raises:
+        GraphDefinitionError: ``connector`` has no ``invoke``, or one that takes no
+            ``tools=``; ``max_turns`` is not a positive int.
+        ToolDefinitionError: a tool can't be described, or two share a name.
+
     Example:
         >>> from orkes import EchoLlmConnector
         >>> class Echo(EchoLlmConnector):  # a connector that takes tools=, and ignores them
@@ -68,6 +74,7 @@ def tool_agent(
     """
     if not isinstance(max_turns, int) or isinstance(max_turns, bool) or max_turns < 1:
         raise GraphDefinitionError(f"max_turns must be a positive int, got {max_turns!r}")
+    _check_connector(connector)
     specs = as_tool_specs(tools)
     system = [OrkesMessageSchema(role="system", content=system_prompt)] if system_prompt else []
 
@@ -101,6 +108,26 @@ def tool_agent(
     graph.add_edge(START, "model").add_edge("tools", "model")
     graph.add_conditional_edge("model", asks_for_tools, {"tools": "tools", "done": END})
     return graph.compile()
+
+
+def _check_connector(connector: object) -> None:
+    """Refuse what has no ``invoke``, or an ``invoke`` that takes no ``tools=``."""
+    invoke = getattr(connector, "invoke", None)
+    if not callable(invoke):
+        raise GraphDefinitionError(
+            "tool_agent takes a connector, such as OpenAIConnector('gpt-4o-mini') or "
+            f"AnthropicConnector('claude-haiku-4-5'), got {connector!r}"
+        )
+    try:
+        parameters = inspect.signature(invoke).parameters.values()
+    except (TypeError, ValueError):  # no signature to read: let the first call tell
+        return
+    if not any(p.name == "tools" or p.kind is p.VAR_KEYWORD for p in parameters):
+        raise GraphDefinitionError(
+            f"tool_agent needs a connector whose invoke takes tools=; the invoke of "
+            f"{connector!r} does not: use one that offers tools to its model (every shipped "
+            "HTTP connector does), or give yours a tools=None parameter"
+        )
 
 
 def _model_turns(messages: list[OrkesMessageSchema]) -> int:

@@ -243,7 +243,15 @@ def record(path: str | os.PathLike[str] | None = None) -> Iterator[Recording]:
 
     Yields:
         The :class:`~orkes.testing.Recording`, which grows as calls end.
+
+    Raises:
+        GraphDefinitionError: ``path`` is neither a path nor ``None`` (before the block runs).
     """
+    if path is not None and not isinstance(path, (str, os.PathLike)):
+        raise GraphDefinitionError(
+            f"record() takes the JSON file to write (a str or a pathlib.Path), or None to "
+            f"write nothing; got {path!r}"
+        )
     recording = Recording()
     token = current_tape.set(_RecordingTape(recording))
     try:

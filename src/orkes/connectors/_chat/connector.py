@@ -30,15 +30,15 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import json
-import os
 import threading
 import time
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from typing import TYPE_CHECKING, Any, ClassVar, Protocol, get_args
+from typing import TYPE_CHECKING, Any, ClassVar, Protocol
 from urllib.parse import urlsplit
 
 from orkes._observe import CallRecorder, llm_call_recorder
+from orkes.connectors._chat.checks import ROLES, check_messages, checked_model, secret_key
 from orkes.connectors._chat.recording import arecorded, ending, recorded
 from orkes.connectors._chat.reply import StreamDecoder
 from orkes.connectors._chat.stream import (
@@ -50,23 +50,19 @@ from orkes.connectors._chat.stream import (
 )
 from orkes.connectors._chat.taped import taped_ainvoke, taped_astream, taped_invoke, taped_stream
 from orkes.connectors._closing import Closing
-from orkes.connectors._secrets import Secret, without_secrets
+from orkes.connectors._secrets import without_secrets
 from orkes.connectors._threads import in_thread
 from orkes.connectors.transport.client import HttpClient, HttpRequest
 from orkes.connectors.transport.protocol import Transport
 from orkes.connectors.transport.status import service_message_from_body
-from orkes.errors import BadRequest, ConnectorError, ResponseFormatError
+from orkes.errors import ConnectorError, ResponseFormatError
 from orkes.events import token_publisher
-from orkes.shared.schema import OrkesMessageSchema, Role
+from orkes.shared.schema import OrkesMessageSchema
 
 if TYPE_CHECKING:
     from orkes.connectors.tools import ToolSpec
 
 __all__ = ["ROLES", "HttpChatConnector", "ToolDescription"]
-
-ROLES: tuple[str, ...] = get_args(Role)
-"""The roles a message may have (``system``, ``user``, ``assistant``, ``tool``); any other
-is refused before a request is sent."""
 
 
 class ToolDescription(Protocol):
@@ -95,16 +91,6 @@ def _tool_descriptions(tools: Iterable[Callable[..., Any] | ToolSpec] | None) ->
     from orkes.connectors.tools import as_tool_specs
 
     return as_tool_specs(tools)
-
-
-def _check_roles(messages: Sequence[OrkesMessageSchema]) -> None:
-    """Refuse a message whose role no service takes, naming its index and its role."""
-    for index, message in enumerate(messages):
-        role = message.get("role") if isinstance(message, Mapping) else None
-        if role not in ROLES:
-            allowed = ", ".join(map(repr, ROLES))
-            found = "has no role" if role is None else f"has the role {role!r}"
-            raise BadRequest(f"message {index} {found}; a message's role is one of {allowed}")
 
 
 class HttpChatConnector(Closing, ABC):
@@ -149,14 +135,15 @@ class HttpChatConnector(Closing, ABC):
         sleep: Callable[[float], None] | None = None,
         transport: Transport | None = None,
     ) -> None:
-        if self.official_host is not None and urlsplit(base_url).hostname != self.official_host:
+        if (
+            self.official_host is not None
+            and urlsplit(str(base_url)).hostname != self.official_host
+        ):
             self.service = f"{self.service}-compatible server"
-        if api_key is None:
-            api_key = next(filter(None, map(os.environ.get, self.api_key_env)), None)
-        self.model = model
+        self.model = checked_model(model)
         self.base_url = base_url
         self.default_params = dict(default_params)
-        self._secret_key = Secret(api_key.strip()) if api_key and api_key.strip() else None
+        self._secret_key = secret_key(api_key, self.api_key_env)
         self._http = HttpClient(
             base_url,
             service=self.service,
@@ -351,8 +338,7 @@ class HttpChatConnector(Closing, ABC):
         stream: bool,
         call: CallRecorder | None = None,
     ) -> HttpRequest:
-        conversation = list(messages)
-        _check_roles(conversation)
+        conversation = check_messages(messages)
         merged_params = {**self.default_params, **params}
         descriptions = _tool_descriptions(tools)
         request = self._build_request(conversation, descriptions, merged_params, stream=stream)

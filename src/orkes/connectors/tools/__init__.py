@@ -26,7 +26,7 @@ import contextvars
 import dataclasses
 import functools
 import re
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any, overload
@@ -237,7 +237,8 @@ def run_tool_calls(
 
     Raises:
         ToolCallError: with ``raise_errors=True``, for the first call that failed.
-        ToolDefinitionError: a tool can't be described, or two share a name.
+        ToolDefinitionError: a tool can't be described, or two share a name; or
+            ``message`` is not one message whose ``tool_calls`` is a list of calls.
 
     Example:
         >>> def divide(a: float, b: float) -> float:
@@ -306,10 +307,26 @@ def _plan(
     if max_workers is not None and max_workers < 1:
         raise ToolDefinitionError(f"max_workers must be at least 1, got {max_workers!r}")
     specs = {spec.name: spec for spec in as_tool_specs(tools)}
-    plan = [_tool_calls.prepare(call, specs) for call in message.get("tool_calls") or []]
+    plan = [_tool_calls.prepare(call, specs) for call in _calls_of(message)]
     if raise_errors:
         _raise_first_error(plan)
     return plan
+
+
+def _calls_of(message: object) -> list[Any]:
+    """The tool calls of ``message`` (the model's reply), each a mapping; else refused."""
+    if not isinstance(message, Mapping):
+        raise ToolDefinitionError(
+            "run_tool_calls takes the model's reply, one message (messages[-1]), got "
+            f"{type(message).__name__} {message!r:.80}"
+        )
+    calls = message.get("tool_calls") or []
+    if not isinstance(calls, (list, tuple)) or not all(isinstance(c, Mapping) for c in calls):
+        raise ToolDefinitionError(
+            "a message's tool_calls is a list of {'id': ..., 'name': ..., 'arguments': {...}}, "
+            f"got {calls!r:.80}"
+        )
+    return list(calls)
 
 
 def _finish(

@@ -57,6 +57,9 @@ def parse_proxy(url: str, *, setting: str = "proxy") -> Proxy:
         ConnectorError: the URL names no host, or a proxy this transport can't speak to
             (``https://`` or ``socks5://``: the httpx transport can).
     """
+    if not isinstance(url, str):  # its value is not shown: it may hold a password
+        kind = type(url).__name__
+        raise ConnectorError(f"{setting}= takes a URL such as 'http://host:port', got {kind}")
     text = url.strip()
     parts = urlsplit(text if "://" in text else f"http://{text}")
     shown = f"{setting}={_without_credentials(text)!r}"
@@ -74,7 +77,7 @@ def parse_proxy(url: str, *, setting: str = "proxy") -> Proxy:
         host, port = parts.hostname, parts.port or 80
     except ValueError:  # a port that is no number (the text may hold a piece of a password)
         raise ConnectorError(f"{shown} has no valid port; use http://host:port") from None
-    if not host:
+    if not host or any(character.isspace() for character in host):
         raise ConnectorError(f"{shown} names no host; use http://host:port")
     authorization = None
     if parts.username is not None:

@@ -59,6 +59,10 @@ class HttpRequest:
     on_retry: Callable[[], None] | None = field(default=None, repr=False, compare=False)
 
 
+def _is_count(value: object) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and value >= 0
+
+
 class HttpClient(Closing):
     """A thread-safe JSON-over-HTTP client for one service.
 
@@ -99,6 +103,8 @@ class HttpClient(Closing):
         ssl_context: ssl.SSLContext | None = None,
         transport: Transport | None = None,
     ) -> None:
+        if not isinstance(base_url, str):
+            raise ConnectorError(f"base_url must look like 'https://host/path', got {base_url!r}")
         # Checked before urlsplit, which silently drops tabs and line breaks.
         if (bad := _SPACE_OR_CONTROL.search(base_url)) is not None:
             message = f"base_url can't hold {bad.group()!r} (percent-encode it), got {base_url!r}"
@@ -112,9 +118,17 @@ class HttpClient(Closing):
         except ValueError as error:
             shown = base_url.split("?")[0]  # never the query: it may hold a key
             raise ConnectorError(f"base_url has no valid port ({error}): {shown!r}") from None
-        if not timeout > 0 or max_retries < 0:
+        seconds_ok = isinstance(timeout, (int, float)) and not isinstance(timeout, bool)
+        if not (seconds_ok and timeout > 0) or not _is_count(max_retries):
             message = f"timeout must be > 0 and max_retries >= 0, got {timeout!r}, {max_retries!r}"
             raise ConnectorError(message)
+        if transport is not None and not all(
+            callable(getattr(transport, method, None)) for method in ("send", "open_events")
+        ):
+            raise ConnectorError(
+                "transport= takes a Transport (StdlibTransport(), HttpxTransport(), "
+                f"InProcessTransport(handler)), got {transport!r}"
+            )
         self.base_url = base_url
         self.service = service
         self.timeout = float(timeout)

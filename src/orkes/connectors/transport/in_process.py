@@ -55,6 +55,24 @@ class Reply:
     status: int = 200
     headers: Mapping[str, str] = field(default_factory=dict)
 
+    def __post_init__(self) -> None:
+        events = self.events
+        if not isinstance(events, Sequence) or isinstance(events, (str, bytes)):
+            hint = (
+                " (the body comes first: Reply(body, status=...))"
+                if isinstance(self.body, int)
+                else ""
+            )
+            raise ConnectorError(
+                f"Reply(events=...) takes a list of events (str data or ServerSentEvent), "
+                f"got {events!r:.80}{hint}"
+            )
+        status = self.status
+        if not isinstance(status, int) or isinstance(status, bool) or not 100 <= status <= 599:
+            raise ConnectorError(
+                f"Reply(status=...) takes an HTTP status such as 200 or 503, got {status!r:.80}"
+            )
+
     @property
     def reason(self) -> str:
         """No reason phrase: the status says it all."""
@@ -119,6 +137,11 @@ class InProcessTransport:
     """
 
     def __init__(self, handler: Callable[[Request], Reply]) -> None:
+        if not callable(handler):
+            raise ConnectorError(
+                f"InProcessTransport takes a function of the Request that returns a Reply, "
+                f"got {handler!r}"
+            )
         self._handler = handler
         self._lock = threading.Lock()
         self.requests: list[Request] = []
