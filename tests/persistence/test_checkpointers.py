@@ -222,6 +222,36 @@ def test_delete_and_prune_never_lose_a_head(checkpointer: Checkpointer) -> None:
     assert checkpointer.get("q") is not None
 
 
+@pytest.mark.parametrize(
+    ("limits", "problem"),
+    [
+        ({"keep_last": -1}, r"prune\(keep_last=-1\): give how many"),
+        ({"keep_last": "3"}, r"prune\(keep_last='3'\)"),
+        ({"keep_last": True}, r"prune\(keep_last=True\)"),
+        ({"older_than": 3}, r"prune\(older_than=3\): give a datetime.timedelta"),
+    ],
+)
+@pytest.mark.parametrize("driver", ["sync", "async"])
+def test_prune_refuses_limits_it_cannot_mean_and_deletes_nothing(
+    checkpointer: Checkpointer, limits: dict[str, Any], problem: str, driver: str
+) -> None:
+    chain(checkpointer, "p", 3)
+
+    def prune() -> int:
+        if driver == "sync":
+            return checkpointer.prune("p", **limits)
+        return asyncio.run(checkpointer.aprune("p", **limits))
+
+    with pytest.raises(CheckpointError, match=problem):
+        prune()
+    assert len(checkpointer.list("p")) == 3
+
+
+def test_a_sqlite_checkpointer_needs_a_path() -> None:
+    with pytest.raises(CheckpointError, match=r"takes the database file's path .* got 3"):
+        SqliteCheckpointer(3)  # type: ignore[arg-type]
+
+
 def test_the_async_twins_do_the_same(checkpointer: Checkpointer) -> None:
     async def main() -> list[Any]:
         made = chain(MemoryCheckpointer(), "a", 1)[0]

@@ -28,7 +28,39 @@ from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 if TYPE_CHECKING:
     from datetime import timedelta
 
-__all__ = ["Checkpoint", "Checkpointer", "PendingWrite", "answered_twice", "new_checkpoint_id"]
+__all__ = [
+    "Checkpoint",
+    "Checkpointer",
+    "PendingWrite",
+    "answered_twice",
+    "checked_prune",
+    "new_checkpoint_id",
+]
+
+
+def checked_prune(keep_last: object, older_than: object) -> None:
+    """Refuse what ``prune(keep_last=..., older_than=...)`` can't mean.
+
+    Raises:
+        CheckpointError: ``keep_last`` is not an int of at least 0, or ``older_than`` is
+            not a ``datetime.timedelta`` (``None`` is fine for either).
+    """
+    from datetime import timedelta
+
+    from orkes.errors import CheckpointError
+
+    if keep_last is not None and (
+        not isinstance(keep_last, int) or isinstance(keep_last, bool) or keep_last < 0
+    ):
+        raise CheckpointError(
+            f"prune(keep_last={keep_last!r}): give how many of each thread's newest "
+            "checkpoints to keep, an int of at least 0 (a thread's newest is always kept)"
+        )
+    if older_than is not None and not isinstance(older_than, timedelta):
+        raise CheckpointError(
+            f"prune(older_than={older_than!r}): give a datetime.timedelta, such as "
+            "timedelta(days=30)"
+        )
 
 
 def new_checkpoint_id(now_ns: int | None = None) -> str:

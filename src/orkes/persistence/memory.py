@@ -27,7 +27,7 @@ from orkes.persistence._rows import (
     write_of,
     write_text,
 )
-from orkes.persistence.base import Checkpoint, PendingWrite, answered_twice
+from orkes.persistence.base import Checkpoint, PendingWrite, answered_twice, checked_prune
 from orkes.persistence.serde import loads
 
 if TYPE_CHECKING:
@@ -175,6 +175,7 @@ class MemoryCheckpointer:
         older_than: timedelta | None = None,
     ) -> int:
         """Delete old checkpoints, never a head (see ``Checkpointer.prune``)."""
+        checked_prune(keep_last, older_than)
         deleted = 0
         with self._lock:
             names = [thread_id] if thread_id is not None else list(self._threads)

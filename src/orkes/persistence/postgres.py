@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from orkes.errors import CheckpointConflict, CheckpointError
 from orkes.persistence import _pg_ops as ops
 from orkes.persistence._pg_pool import AsyncPool, PoolClosed, hung_up
+from orkes.persistence.base import checked_prune
 
 if TYPE_CHECKING:
     from datetime import timedelta
@@ -135,6 +136,7 @@ class PostgresCheckpointer:
         older_than: timedelta | None = None,
     ) -> int:
         """Delete old checkpoints, never a head (see ``Checkpointer.prune``)."""
+        checked_prune(keep_last, older_than)
         return self._run(ops.prune(thread_id, keep_last, older_than), transaction=True)
 
     def close(self) -> None:
@@ -190,6 +192,7 @@ class PostgresCheckpointer:
         older_than: timedelta | None = None,
     ) -> int:
         """:meth:`prune` for async code."""
+        checked_prune(keep_last, older_than)
         return await self._arun(ops.prune(thread_id, keep_last, older_than), transaction=True)
 
     # --- the two drivers -------------------------------------------------------------------

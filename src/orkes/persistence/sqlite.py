@@ -29,7 +29,7 @@ from orkes.persistence._rows import (
     write_text,
 )
 from orkes.persistence._threaded import AsyncOnThreads
-from orkes.persistence.base import Checkpoint, PendingWrite, answered_twice
+from orkes.persistence.base import Checkpoint, PendingWrite, answered_twice, checked_prune
 
 if TYPE_CHECKING:
     from datetime import timedelta
@@ -76,6 +76,11 @@ class SqliteCheckpointer(AsyncOnThreads):
     """
 
     def __init__(self, path: str | os.PathLike[str], *, timeout: float = 30.0) -> None:
+        if not isinstance(path, (str, os.PathLike)):
+            raise CheckpointError(
+                f"SqliteCheckpointer takes the database file's path (a str or a "
+                f"pathlib.Path, or ':memory:'), got {path!r}"
+            )
         self.path = os.fspath(path)
         self._lock = threading.RLock()
         try:
@@ -164,6 +169,7 @@ class SqliteCheckpointer(AsyncOnThreads):
         older_than: timedelta | None = None,
     ) -> int:
         """Delete old checkpoints, never a head (see ``Checkpointer.prune``)."""
+        checked_prune(keep_last, older_than)
         deleted = 0
         with self._transaction() as db:
             threads = (
