@@ -197,14 +197,16 @@ def test_an_unknown_type_is_refused_naming_key_and_node(checkpointer: Checkpoint
             "state": {"n": Opaque(), "doc": ""},
         }
     )
-    with pytest.raises(SerializationError, match="key 'n' written by 'node0' holds a") as caught:
+    refused = "key 'n' written by 'node0' in thread 't' holds a"
+    with pytest.raises(SerializationError, match=refused) as caught:
         checkpointer.put(bad, expected_head=None)
     assert (caught.value.key, caught.value.node, caught.value.at) == ("n", "node0", "its top")
     assert caught.value.type_name.endswith(".Opaque")
     assert checkpointer.get("t") is None
-    with pytest.raises(SerializationError, match="key 'n' written by 'a' holds a") as caught:
+    refused = "key 'n' written by 'a' in thread 't' holds"
+    with pytest.raises(SerializationError, match=refused) as caught:
         checkpointer.put_writes("t", "c", PendingWrite("1:a", "a", {"n": Opaque()}))
-    assert (caught.value.key, caught.value.node) == ("n", "a")
+    assert (caught.value.key, caught.value.node, caught.value.thread_id) == ("n", "a", "t")
 
 
 def test_delete_and_prune_never_lose_a_head(checkpointer: Checkpointer) -> None:

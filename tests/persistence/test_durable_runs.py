@@ -514,7 +514,9 @@ def test_a_value_that_cannot_be_stored_fails_the_step_naming_key_and_node(
     graph = OrkesGraph(Chat).add_node("open", lambda s: {"messages": [Handle()]})
     runner = GraphRunner(graph.add_edge(START, "open").add_edge("open", END).compile(),
                          checkpointer=checkpointer)  # fmt: skip
-    with pytest.raises(SerializationError, match="key 'messages' written by 'open' holds a") as e:
+    with pytest.raises(
+        SerializationError, match="key 'messages' written by 'open' in thread 'bad' holds a"
+    ) as e:
         invoke(runner, {"messages": []}, "bad")
     assert (e.value.key, e.value.node, e.value.at) == ("messages", "open", "[0]")
     assert (e.value.thread_id, e.value.type_name.endswith("Handle")) == ("bad", True)
@@ -538,7 +540,9 @@ def test_what_cannot_be_stored_in_a_parallel_step_or_by_once_is_named_with_its_t
     graph.add_edge(START, "fine").add_edge(START, "open").add_edge("fine", END)
     graph.add_edge("open", "grab").add_edge("grab", END)
     runner = GraphRunner(graph.compile(), checkpointer=checkpointer)
-    with pytest.raises(SerializationError, match="key 'messages' written by 'open'") as e:
+    with pytest.raises(
+        SerializationError, match="key 'messages' written by 'open' in thread 'par'"
+    ) as e:
         invoke(runner, {"messages": []}, "par")
     assert (e.value.key, e.value.node, e.value.thread_id) == ("messages", "open", "par")
     head = runner.get_state("par")  # nothing half-written: the thread stands at its input

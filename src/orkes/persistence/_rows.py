@@ -45,7 +45,9 @@ def value_texts(checkpoint: Checkpoint, values: Mapping[str, Any] | None = None)
     node = checkpoint.writers[0] if len(checkpoint.writers) == 1 else None
     thread = checkpoint.thread_id
     return {
-        key: _text(value, f"key {key!r} written by {writers}", key, node, thread)
+        key: _text(
+            value, f"key {key!r} written by {writers} in thread {thread!r}", key, node, thread
+        )
         for key, value in (checkpoint.written_here() if values is None else values).items()
     }
 
@@ -153,7 +155,8 @@ def write_text(write: PendingWrite, thread_id: str) -> str:
     kind, _, name = write.kind.partition(":")
     for key, value in write.writes.items():  # refused values are named by key and node
         if kind == "writes":
-            _text(value, f"key {key!r} written by {write.node!r}", key, write.node, thread_id)
+            where = f"key {key!r} written by {write.node!r} in thread {thread_id!r}"
+            _text(value, where, key, write.node, thread_id)
         else:
             _text(value, _what(kind, name, write.node, thread_id), None, write.node, thread_id)
     return dumps(
