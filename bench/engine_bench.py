@@ -160,8 +160,8 @@ def langgraph_chain(names: list[str]) -> Any:
     return graph.compile()
 
 
-def chain_scenario() -> Scenario:
-    names = [f"node_{i}" for i in range(CHAIN_LENGTH)]
+def plain_chain(names: list[str]) -> Callable[[], object]:
+    """The chain as a hand-written loop: call each node, merge its update by hand."""
 
     def plain() -> object:
         state: dict[str, Any] = {"count": 0, "label": ""}
@@ -169,6 +169,13 @@ def chain_scenario() -> Scenario:
             state.update(increment(cast(CounterState, state)))
         return state
 
+    return plain
+
+
+def chain_scenario() -> Scenario:
+    names = [f"node_{i}" for i in range(CHAIN_LENGTH)]
+
+    plain = plain_chain(names)
     runner = orkes_chain(names)
     engines: dict[str, Callable[[], object]] = {
         "plain": plain,
@@ -189,12 +196,7 @@ def async_chain_scenario() -> Scenario:
     names = [f"node_{i}" for i in range(CHAIN_LENGTH)]
     loop = asyncio.new_event_loop()
 
-    def plain() -> object:
-        state: dict[str, Any] = {"count": 0, "label": ""}
-        for _ in names:
-            state.update(increment(cast(CounterState, state)))
-        return state
-
+    plain = plain_chain(names)
     runner = orkes_chain(names)
     engines: dict[str, Callable[[], object]] = {
         "plain": plain,
@@ -342,11 +344,7 @@ def stream_scenario() -> Scenario:
     """The 100-node chain streamed with mode ``"updates"``, fully consumed, against ``run``."""
     names = [f"node_{i}" for i in range(CHAIN_LENGTH)]
 
-    def plain() -> object:
-        state: dict[str, Any] = {"count": 0, "label": ""}
-        for _ in names:
-            state.update(increment(cast(CounterState, state)))
-        return state
+    plain = plain_chain(names)
 
     def plain_updates(state: dict[str, Any], events: bool) -> Iterator[object]:
         for step, name in enumerate(names, 1):

@@ -20,11 +20,13 @@ def test_the_engine_bench_runs_and_reports_every_scenario() -> None:
     )
     for scenario in (
         "100-node chain (",
+        "100-node chain of sync nodes, arun",
         "1000-pass self-loop",
         "100-way fan-out",
         "3-node graph",
         'streamed "updates" vs run',
         "orkes stream / orkes run:",
+        "a hand-written loop pays",
         "fan-out of time.sleep(0.05) branches",
         "1000 Sends to an async node",
         "1000-Send map-reduce",
@@ -32,9 +34,9 @@ def test_the_engine_bench_runs_and_reports_every_scenario() -> None:
         "asyncio in sys.modules after import orkes:",
     ):
         assert scenario in done.stdout
-    # chain, loop, fan-out, small graph, stream and map-reduce; the I/O fan-outs report
-    # whole runs against their targets instead.
-    assert done.stdout.count("orkes overhead over the plain loop") == 6
+    # chain, arun chain, loop, fan-out, small graph, stream and map-reduce; the I/O
+    # fan-outs report whole runs against their targets instead.
+    assert done.stdout.count("orkes overhead over the plain loop") == 7
     assert done.stdout.count("s per run; target <") == 2
 
 
