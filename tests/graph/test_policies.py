@@ -12,9 +12,9 @@ from typing import TYPE_CHECKING, Any, TypedDict
 
 import pytest
 
-from orkes import END, START, CachePolicy, GraphRunner, OrkesGraph, RetryPolicy
+from orkes import END, START, CachePolicy, GraphRunner, OrkesGraph, RetryPolicy, RunContext
 from orkes.errors import GraphDefinitionError, NodeError, NodeTimeout, RateLimited
-from orkes.events import Update
+from orkes.events import Event, TaskStart, Update
 
 if TYPE_CHECKING:
     from tests.graph.conftest import Driver
@@ -315,6 +315,53 @@ def test_a_timeout_is_retried_by_the_default_policy(driver: Driver) -> None:
     runner = one_node(work, timeout=0.05, retry=RetryPolicy(max_attempts=2, **FAST))
     assert driver(runner, {"x": 0}) == {"x": 0, "y": 1}
     assert len(calls) == 2
+
+
+@pytest.mark.parametrize("mode", ["sync", "async"])
+def test_a_timed_out_sync_attempt_s_later_events_do_not_reach_the_stream(mode: str) -> None:
+    late = threading.Event()  # set once the abandoned first attempt emitted after its timeout
+    second_may_end = threading.Event()
+
+    def work(state: State, ctx: RunContext) -> dict[str, object]:
+        ctx.emit(f"attempt {ctx.attempt} begins")
+        if ctx.attempt == 1:
+            time.sleep(0.1)  # past its timeout: given up on, its thread runs on
+            ctx.emit("attempt 1, too late")
+            late.set()
+        else:
+            second_may_end.wait(5)
+        return {"y": ctx.attempt}
+
+    runner = one_node(work, timeout=0.05, retry=RetryPolicy(max_attempts=2, **FAST))
+
+    def watch(event: Event) -> None:
+        if isinstance(event, TaskStart) and event.attempt == 2:
+            late.wait(5)  # the late emit happens while attempt 2 runs
+            second_may_end.set()
+
+    if mode == "sync":
+        events = []
+        for event in runner.stream({}, modes=("custom", "tasks")):
+            events.append(event)
+            watch(event)
+    else:
+
+        async def main() -> list[Event]:
+            events = []
+            async for event in runner.astream({}, modes=("custom", "tasks")):
+                events.append(event)
+                watch(event)
+            return events
+
+        events = asyncio.run(main())
+    assert [(e.kind, getattr(e, "payload", None)) for e in events] == [
+        ("task_start", None),
+        ("custom", "attempt 1 begins"),
+        ("task_end", None),
+        ("task_start", None),
+        ("custom", "attempt 2 begins"),
+        ("task_end", None),
+    ]
 
 
 # --- cache ---------------------------------------------------------------------------------------

@@ -27,6 +27,7 @@ from orkes import (
     EchoLlmConnector,
     GraphRunner,
     OrkesGraph,
+    RetryPolicy,
     RunContext,
 )
 from orkes.errors import GraphDefinitionError, NodeError, RunStopped
@@ -544,6 +545,75 @@ def test_result_after_close_raises_run_stopped(mode: str) -> None:
             await stream.aresult()
 
     asyncio.run(main())
+
+
+def close_after(runner: GraphRunner[Any], mode: str, *, enough: Any, then_wait: float = 0) -> float:
+    """Stream ``runner`` with mode "tasks" until ``enough(event)``, wait, then close.
+
+    Returns the seconds ``close`` (or leaving ``async with``) took.
+    """
+    if mode == "sync":
+        with runner.stream({}, modes="tasks") as stream:
+            for event in stream:
+                if enough(event):
+                    time.sleep(then_wait)
+                    started = time.perf_counter()
+                    break
+        return time.perf_counter() - started
+
+    async def main() -> float:
+        async with runner.astream({}, modes="tasks") as stream:
+            async for event in stream:
+                if enough(event):
+                    await asyncio.sleep(then_wait)
+                    started = time.perf_counter()
+                    break
+        return time.perf_counter() - started
+
+    return asyncio.run(main())
+
+
+@pytest.mark.parametrize("mode", ["sync", "async"])
+def test_closing_a_stream_mid_subgraph_starts_none_of_the_subgraph_s_later_nodes(
+    mode: str,
+) -> None:
+    started: list[str] = []
+
+    def step(name: str) -> Any:
+        def node(state: Log) -> Log:
+            started.append(name)
+            time.sleep(0.1)
+            return {"log": [name]}
+
+        return node
+
+    inner = OrkesGraph(Log, name="inner")
+    for name in ("i1", "i2", "i3"):
+        inner.add_node(name, step(name))
+    inner.add_edge(START, "i1").add_edge("i1", "i2").add_edge("i2", "i3").add_edge("i3", END)
+    outer = OrkesGraph(Log).add_node(inner.compile()).add_node("beside", step("beside"))
+    outer.add_edge(START, "inner").add_edge(START, "beside")
+    runner = GraphRunner(outer.add_edge("inner", END).add_edge("beside", END).compile())
+    took = close_after(runner, mode, enough=lambda e: isinstance(e, TaskStart), then_wait=0.03)
+    assert sorted(started) == ["beside", "i1"]  # i2 and i3 never started
+    assert took < 0.3
+
+
+@pytest.mark.parametrize("mode", ["sync", "async"])
+def test_closing_a_stream_while_a_retry_waits_its_backoff_starts_no_attempt(mode: str) -> None:
+    attempts: list[int] = []
+
+    def flaky(state: Log, ctx: RunContext) -> Log:
+        attempts.append(ctx.attempt)
+        raise ConnectionError("down")
+
+    retry = RetryPolicy(max_attempts=3, initial_delay=5, jitter=False)
+    graph = OrkesGraph(Log).add_node("flaky", flaky, retry=retry)
+    runner = GraphRunner(graph.add_edge(START, "flaky").add_edge("flaky", END).compile())
+    took = close_after(runner, mode, enough=lambda e: isinstance(e, TaskEnd))
+    time.sleep(0.05)
+    assert attempts == [1]
+    assert took < 1  # not the 5 s backoff
 
 
 # --- modes ---------------------------------------------------------------------------------

@@ -13,8 +13,8 @@ from typing import TYPE_CHECKING, Annotated, Any, TypedDict
 
 import pytest
 
-from orkes import END, START, CompiledGraph, GraphRunner, OrkesGraph
-from orkes.errors import GraphDefinitionError, NodeError
+from orkes import END, START, CompiledGraph, GraphRunner, OrkesGraph, Send
+from orkes.errors import GraphDefinitionError, NodeError, StateError
 
 if TYPE_CHECKING:
     from tests.graph.conftest import Driver
@@ -223,3 +223,96 @@ def test_an_unnamed_subgraph_needs_a_name() -> None:
     named = OrkesGraph(Inner, name="research").add_node("think", lambda s: None)
     compiled = named.add_edge(START, "think").add_edge("think", END).compile()
     assert "research" in OrkesGraph(Outer).add_node(compiled).nodes
+
+
+def sent_to(sub: CompiledGraph[Any], *args: object) -> GraphRunner[Outer]:
+    """START -> fan, whose gate sends each of ``args`` to the subgraph node ``sub``."""
+    graph = OrkesGraph(Outer).add_node("fan", lambda s: None).add_node("sub", sub)
+    graph.add_edge(START, "fan").add_conditional_edge(
+        "fan", lambda s: [Send("sub", a) for a in args]
+    )
+    return GraphRunner(graph.add_edge("sub", END).compile())
+
+
+def test_a_send_to_a_subgraph_is_its_input_keys_of_its_own_included(driver: Driver) -> None:
+    def echo(state: Inner) -> dict[str, object]:  # reads a key the parent does not have
+        return {"log": [state["scratch"]]}
+
+    inner = OrkesGraph(Inner).add_node(echo).add_edge(START, "echo").add_edge("echo", END)
+    runner = sent_to(
+        inner.compile(),
+        {"scratch": "on owls", "log": ["old"]},
+        {"scratch": "on bats", "untouched": 1},  # a parent's key the subgraph lacks: left out
+    )
+    assert driver(runner, {"log": []}) == {"log": ["on owls", "on bats"]}  # "old" not re-added
+
+
+@pytest.mark.parametrize(
+    ("arg", "problem"),
+    [
+        ({"question": "owls", "nonsense": 1}, "was sent key 'nonsense', which is in neither"),
+        ("owls", "was sent str 'owls'; a Send to a subgraph gives its input: a mapping"),
+    ],
+)
+def test_a_send_to_a_subgraph_of_what_it_cannot_take_is_refused(
+    driver: Driver, arg: object, problem: str
+) -> None:
+    with pytest.raises(NodeError, match=problem) as caught:
+        driver(sent_to(inner_graph(), arg), {})
+    assert isinstance(caught.value.__cause__, StateError)
+    assert caught.value.node == "sub"
+
+
+def test_cancelling_arun_mid_subgraph_starts_none_of_the_subgraph_s_later_nodes() -> None:
+    started: list[str] = []
+
+    def step(name: str) -> Any:
+        def node(state: Counter) -> dict[str, object]:
+            started.append(name)
+            time.sleep(0.1)
+            return {}
+
+        return node
+
+    inner = OrkesGraph(Counter)
+    for name in ("i1", "i2", "i3"):
+        inner.add_node(name, step(name))
+    inner.add_edge(START, "i1").add_edge("i1", "i2").add_edge("i2", "i3").add_edge("i3", END)
+
+    async def beside(state: Counter) -> None:
+        await asyncio.sleep(5)
+
+    outer = OrkesGraph(Counter).add_node("sub", inner.compile()).add_node("beside", beside)
+    outer.add_edge(START, "sub").add_edge(START, "beside")
+    compiled = outer.add_edge("sub", END).add_edge("beside", END).compile()
+
+    async def give_up() -> None:
+        with pytest.raises(asyncio.TimeoutError):
+            await asyncio.wait_for(compiled.arun({"n": 0}), timeout=0.03)
+
+    asyncio.run(give_up())
+    time.sleep(0.15)
+    assert started == ["i1"]  # waited for; i2 and i3 never started
+
+
+def test_a_subgraph_node_past_its_timeout_starts_no_further_node(driver: Driver) -> None:
+    started: list[str] = []
+
+    def step(name: str) -> Any:
+        def node(state: Counter) -> dict[str, object]:
+            started.append(name)
+            time.sleep(0.1)
+            return {}
+
+        return node
+
+    inner = OrkesGraph(Counter)
+    for name in ("i1", "i2", "i3"):
+        inner.add_node(name, step(name))
+    inner.add_edge(START, "i1").add_edge("i1", "i2").add_edge("i2", "i3").add_edge("i3", END)
+    outer = OrkesGraph(Counter).add_node("sub", inner.compile(), timeout=0.03)
+    runner = GraphRunner(outer.add_edge(START, "sub").add_edge("sub", END).compile())
+    with pytest.raises(NodeError, match=r"did not finish within its timeout of 0\.03 s"):
+        driver(runner, {"n": 0})
+    time.sleep(0.15)
+    assert started == ["i1"]  # its thread ran i1 to its end, and nothing after

@@ -99,7 +99,7 @@ async def _on_thread(run: Run, task: Task, listener: Listener | None, finish: bo
         return await asyncio.wrap_future(running)
     except asyncio.CancelledError:
         if not running.cancel():  # it is running: a thread cannot be stopped, wait for it
-            run.stopping = True
+            run.stop()
             while not running.done():
                 try:
                     await asyncio.shield(asyncio.wrap_future(running))

@@ -13,12 +13,13 @@ with the same error handling (:func:`node_error`, :class:`ParentCommand`).
 
 from __future__ import annotations
 
+import threading
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
 from orkes.errors import CheckpointError, GraphDefinitionError, NodeError, NodeTimeout
-from orkes.events import TaskEnd, TaskScope, TaskStart, current_scope
+from orkes.events import Event, TaskEnd, TaskScope, TaskStart, current_scope
 from orkes.graph._tasks import STATE, Task
 from orkes.graph._writes import writes_of
 from orkes.graph.context import Pauses, PauseSignal, RunContext
@@ -49,16 +50,15 @@ def invoke(run: Run, task: Task, listener: Listener | None) -> Outcome:
             if node.timeout is None:
                 returned = node.fn(*args)
             else:
-                returned = _call_with_timeout(task, args, node.timeout)
+                returned = _call_with_timeout(run, task, args, node.timeout)
         except ParentCommand as signal:  # a subgraph routes in this graph
             returned = signal.command
         except PauseSignal as signal:  # ctx.interrupt: the run pauses after this step
             return _paused(run, task, view, signal, listener, watch)
         except Exception as exc:
             delay = _failed(run, task, attempt, exc, started, listener, watch)
-            if delay is None:
+            if delay is None or not _waited(run, delay):
                 return task, view, None, node_error(run, task, exc, attempt), False
-            time.sleep(delay)
             attempt += 1
             view = _input(run, task)  # the failed attempt may have changed its copy
             continue
@@ -112,6 +112,8 @@ async def ainvoke(run: Run, task: Task, listener: Listener | None) -> Outcome:
             if delay is None:
                 return task, view, None, node_error(run, task, exc, attempt), False
             await asyncio.sleep(delay)
+            if run.stopping:
+                return task, view, None, node_error(run, task, exc, attempt), False
             attempt += 1
             view = _input(run, task)
             continue
@@ -126,6 +128,17 @@ async def ainvoke(run: Run, task: Task, listener: Listener | None) -> Outcome:
                     watch.ended(exc)
                 return task, view, None, exc, False
         return _succeeded(run, task, view, returned, attempt, started, listener, cache_key, watch)
+
+
+def _waited(run: Run, delay: float) -> bool:
+    """Sleep ``delay`` seconds before a retry; ``False`` if the run was stopped meanwhile."""
+    end = time.monotonic() + delay
+    while not run.stopping:
+        left = end - time.monotonic()
+        if left <= 0:
+            return True
+        time.sleep(min(left, 0.02))  # a closed stream waits no longer than this
+    return False
 
 
 def _pauses(run: Run, task: Task, listener: Listener | None) -> Pauses | None:
@@ -205,6 +218,7 @@ def _args(
         scope,
         (run.max_steps, run.max_concurrency),
         _pauses(run, task, listener),
+        run,
     )
     return view, context
 
@@ -222,7 +236,7 @@ def _begin(
     node = task.node
     watch = None if listener.trace is None else listener.trace.attempt(run, task, attempt)
     scope = TaskScope(
-        listener.emit,
+        listener.emit if node.timeout is None or node.is_async else _Until(listener.emit),
         listener.modes,
         node.name,
         run.path,
@@ -323,8 +337,11 @@ def _cached(run: Run, task: Task, view: Any) -> tuple[Outcome | None, object]:
     return (task, view, dict(update), None, True), key
 
 
-def _call_with_timeout(task: Task, args: tuple[Any, ...], seconds: float) -> object:
-    """Wait at most ``seconds`` for a sync node on a pool thread; its late result is dropped."""
+def _call_with_timeout(run: Run, task: Task, args: tuple[Any, ...], seconds: float) -> object:
+    """Wait at most ``seconds`` for a sync node on a pool thread; its late result is dropped.
+
+    A subgraph it runs starts no further node.
+    """
     import contextvars
     from concurrent.futures import TimeoutError as FutureTimeout
 
@@ -334,7 +351,37 @@ def _call_with_timeout(task: Task, args: tuple[Any, ...], seconds: float) -> obj
     try:
         return future.result(timeout=seconds)
     except FutureTimeout:
+        scope = current_scope.get()
+        if scope is not None and isinstance(scope.emit, _Until):
+            scope.emit.close()  # what the abandoned call emits from now on reaches nobody
+        for child, owner in tuple(run.children.items()):
+            if owner is args[-1]:  # started by this call (its RunContext)
+                child.stop()
         raise _timeout(task, seconds) from None
+
+
+class _Until:
+    """A sync attempt's ``emit`` under a timeout: silent once the attempt is given up on.
+
+    Its thread runs on; its events (``ctx.emit``, tokens, a subgraph's) must not
+    follow its ``TaskEnd`` into the stream, among the next attempt's.
+    """
+
+    __slots__ = ("emit", "lock", "open")
+
+    def __init__(self, emit: Callable[[Event], None]) -> None:
+        self.emit = emit
+        self.lock = threading.Lock()
+        self.open = True
+
+    def __call__(self, event: Event) -> None:
+        with self.lock:
+            if self.open:
+                self.emit(event)
+
+    def close(self) -> None:
+        with self.lock:
+            self.open = False
 
 
 def _timeout(task: Task, seconds: float) -> NodeTimeout:

@@ -191,7 +191,7 @@ def live_step(
     finally:
         listener.emit = listener.buffer.append  # type: ignore[union-attr]
         if not step.all_done.is_set():
-            run.stopping = True
+            run.stop()
             step.stop()
             step.all_done.wait()
         while not events.empty():  # events that came after the step ended
@@ -237,7 +237,7 @@ async def events_while_running(
     finally:
         listener.emit = listener.buffer.append
         if not step.done():
-            run.stopping = True
+            run.stop()
             step.cancel()
             await asyncio.gather(step, return_exceptions=True)
         while not events.empty():

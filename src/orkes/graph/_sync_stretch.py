@@ -77,7 +77,7 @@ async def sync_steps_off_loop(run: Run, tasks: Sequence[Task], limit: int | None
         return await asyncio.shield(ending)
     except asyncio.CancelledError:
         if not running.cancel():  # a sync node is running: a thread can't be stopped
-            run.stopping = True  # no node starts after it
+            run.stop()  # no node starts after it
             while not ending.done():
                 try:
                     await asyncio.wait((ending,))

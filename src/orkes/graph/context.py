@@ -14,10 +14,13 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import Any, TypeVar, cast
+from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 from orkes.errors import GraphDefinitionError
 from orkes.events import Custom, TaskScope
+
+if TYPE_CHECKING:
+    from orkes.graph.plan import Run
 
 T = TypeVar("T")
 
@@ -119,6 +122,7 @@ class RunContext:
     # The run's max_steps and max_concurrency: a subgraph node runs under the same.
     _limits: tuple[int, int | None] = field(default=(1000, None), repr=False, compare=False)
     _pauses: Pauses | None = field(default=None, repr=False, compare=False)
+    _run: Run | None = field(default=None, repr=False, compare=False)  # the task's run
 
     def interrupt(self, payload: Any = None) -> Any:
         """Pause the run here until a person answers; return the answer.

@@ -23,7 +23,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
-from orkes.errors import RoutingError, StateError, StepLimitExceeded
+from orkes.errors import RoutingError, RunStopped, StateError, StepLimitExceeded
 from orkes.graph._definition import Branch, Edge, Join
 from orkes.graph._sentinels import END, normalize_target
 from orkes.graph._tasks import STATE, GraphPlan, NodePlan, Task, sorted_tasks
@@ -55,6 +55,7 @@ class Run:
 
     __slots__ = (
         "_run_id",
+        "children",
         "deferred",
         "folds",
         "gate_scope",
@@ -122,6 +123,8 @@ class Run:
         self._run_id = run_id
         self.thread_id: str | None = None
         self.stopping = False  # a stream was closed: start no more tasks
+        # The runs of subgraphs its running nodes started, each with the context of its task.
+        self.children: dict[Run, object] = {}
         self.gate_scope: TaskScope | None = None  # where a gate's ctx.emit goes, if anywhere
         self.paused: tuple[Any, ...] = ()  # a durable run paused: its Interrupt events
         self.trace: RunObserver | None = None
@@ -134,6 +137,17 @@ class Run:
 
             self._run_id = uuid.uuid4().hex
         return self._run_id
+
+    def stop(self) -> None:
+        """Start no more tasks, here and in the subgraph runs of the nodes still running.
+
+        A subgraph's loop may not look at ``stopping`` (nobody listens to it), so
+        ``max_steps`` drops to 0 too: its next ``begin_step`` raises ``RunStopped``.
+        """
+        self.stopping = True
+        self.max_steps = 0
+        for child in tuple(self.children):
+            child.stop()
 
     def listen(self) -> None:
         """Keep a report of each step's writes (for events); a plain run skips it."""
@@ -153,6 +167,8 @@ class Run:
         self.step += 1
         self.sends = 0
         if self.step > self.max_steps:
+            if self.stopping:  # see ``stop``
+                raise RunStopped(f"the run was stopped before its step {self.step}")
             names = ", ".join(t.describe() for t in tasks)
             raise StepLimitExceeded(
                 f"the run reached max_steps={self.max_steps}: step {self.step} would run {names}; "
