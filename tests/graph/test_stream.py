@@ -524,6 +524,44 @@ def test_breaking_out_of_a_live_stream_waits_for_running_parallel_nodes() -> Non
     assert ended == ["slow"]  # waited for; "later" never started
 
 
+@pytest.mark.parametrize("async_nodes", [False, True], ids=["sync-graph", "async-graph"])
+def test_closing_a_stream_from_another_thread_stops_it_at_the_running_node(
+    async_nodes: bool,
+) -> None:
+    started: list[str] = []
+
+    def slow(state: Plain) -> Plain:
+        started.append("slow")
+        time.sleep(0.3)
+        return {"b": 2}
+
+    async def aslow(state: Plain) -> Plain:
+        started.append("slow")
+        await asyncio.sleep(0.3)
+        return {"b": 2}
+
+    def later(state: Plain) -> Plain:
+        started.append("later")
+        return {"c": 3}
+
+    graph = OrkesGraph(Plain).add_node("first", lambda s: {"a": 1})
+    graph.add_node("slow", aslow if async_nodes else slow).add_node("later", later)
+    graph.add_edge(START, "first").add_edge("first", "slow").add_edge("slow", "later")
+    stream = GraphRunner(graph.add_edge("later", END).compile()).stream({})
+    seen: list[Event] = []
+    reader = threading.Thread(target=lambda: seen.extend(stream), daemon=True)
+    reader.start()
+    while "slow" not in started:
+        time.sleep(0.01)
+    stream.close()  # a web server's other thread, when its client goes away
+    reader.join(2)
+    assert not reader.is_alive()
+    assert started == ["slow"]  # "later" never started
+    assert [e.node for e in seen if isinstance(e, Update)] in (["first"], ["first", "slow"])
+    with pytest.raises(RunStopped):
+        _ = stream.result
+
+
 @pytest.mark.parametrize("mode", ["sync", "async"])
 def test_result_after_close_raises_run_stopped(mode: str) -> None:
     runner, _ = stoppable()

@@ -227,10 +227,7 @@ class GraphRunner(RunMethods[StateT], ThreadRunMethods[StateT], ThreadMethods[St
             from orkes.graph._anywhere import events_of
             from orkes.graph._loops import adrive
 
-            def stop() -> None:
-                run.stopping = True
-
-            events = events_of(lambda: adrive(run, listener, limit, first), stop)
+            events = events_of(lambda: adrive(run, listener, limit, first), run.stop)
             return RunStream(events, run, contextvars.copy_context())
         return RunStream(drive(run, listener, limit, first), run, contextvars.copy_context())
 

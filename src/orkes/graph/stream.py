@@ -94,10 +94,17 @@ class RunStream(_EventMap[EventT], Generic[StateT, EventT]):
         self.close()
 
     def close(self) -> None:
-        """Stop the run: no node starts after this; running nodes are waited for."""
+        """Stop the run: no node starts after this; running nodes are waited for.
+
+        From another thread than the one iterating, while it waits for a node: the run
+        stops there, and that thread's loop ends once the node has.
+        """
         if not self._ending:
-            self._run.stopping = True
-            self._context.run(self._events.close)
+            self._run.stop()
+            try:
+                self._context.run(self._events.close)
+            except (RuntimeError, ValueError):  # being iterated on another thread right now
+                pass
 
     @property
     def result(self) -> StateT:
@@ -184,7 +191,7 @@ class AsyncRunStream(Generic[StateT, EventT]):
         if not self._ended:
             self._ended = True
             if self._run is not None:
-                self._run.stopping = True
+                self._run.stop()
             aclose = getattr(self._events, "aclose", None)
             if aclose is not None:
                 await aclose()
