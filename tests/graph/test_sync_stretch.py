@@ -14,7 +14,7 @@ from typing import Annotated, Any, TypedDict
 
 import pytest
 
-import orkes.graph._sync_stretch as stretch
+import orkes.graph._aparallel as aparallel
 from orkes import END, START, GraphRunner, OrkesGraph
 from orkes.errors import NodeError
 from orkes.graph._parallel import shared_pool
@@ -55,7 +55,7 @@ def test_a_chain_of_sync_nodes_runs_on_one_pool_thread_off_the_loop(
             handed.append(args[0])
             return pool.submit(*args)
 
-    monkeypatch.setattr(stretch, "shared_pool", Counting)
+    monkeypatch.setattr(aparallel, "shared_pool", Counting)
 
     def step(state: Log) -> Log:
         threads.append(threading.get_ident())
@@ -194,6 +194,6 @@ def test_a_pool_that_takes_no_more_work_runs_the_stretch_on_the_loop(
         def submit(self, *args: object) -> None:
             raise RuntimeError("cannot schedule new futures after interpreter shutdown")
 
-    monkeypatch.setattr(stretch, "shared_pool", ShutDown)
+    monkeypatch.setattr(aparallel, "shared_pool", ShutDown)
     runner = chain(("one", lambda s: {"n": 1}), ("two", lambda s: {"n": s["n"] + 1}))
     assert arun(runner, {}) == {"n": 2}

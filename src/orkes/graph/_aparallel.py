@@ -11,8 +11,8 @@ from __future__ import annotations
 import asyncio
 import contextvars
 import inspect
-from collections.abc import Sequence
-from typing import TYPE_CHECKING
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from orkes.graph._invoke import ainvoke, node_error
 from orkes.graph._parallel import settle_run_id, shared_pool, stops
@@ -22,7 +22,9 @@ if TYPE_CHECKING:
     from orkes.graph._listen import Listener
     from orkes.graph.plan import Outcome, Run
 
-__all__ = ["gather_tasks"]
+__all__ = ["awaited", "gather_tasks", "off_loop"]
+
+T = TypeVar("T")
 
 
 async def gather_tasks(
@@ -70,41 +72,52 @@ async def gather_tasks(
 async def _one(run: Run, task: Task, listener: Listener | None, finish: bool = False) -> Outcome:
     if task.node.is_async:
         return await ainvoke(run, task, listener)
-    outcome = await _on_thread(run, task, listener, finish)
-    returned = outcome[2]
-    if outcome[3] is None and inspect.isawaitable(returned):  # a sync def handing back a coroutine
-        try:
-            returned = await returned
-        except Exception as exc:
-            return task, outcome[1], None, node_error(run, task, exc), False
-        return task, outcome[1], returned, None, outcome[4]
-    return outcome
-
-
-async def _on_thread(run: Run, task: Task, listener: Listener | None, finish: bool) -> Outcome:
-    """A sync task on the pool; if cancelled while it runs, wait for it all the same.
-
-    With ``finish``, a task cancelled while it runs still gives its outcome once it ends
-    (a sibling's failure cancelled it; which failure is reported depends on its outcome
-    too); without, the cancellation goes on once it has ended.
-    """
     from orkes.graph._parallel import _attempt
 
+    # With ``finish``, a task cancelled while it runs still gives its outcome once it ends
+    # (a sibling's failure cancelled it; which failure is reported depends on its outcome
+    # too); without, the cancellation goes on once it has ended.
+    outcome = await off_loop(run, _attempt, run, task, listener, finish=finish)
+    return await awaited(run, outcome)
+
+
+async def awaited(run: Run, outcome: Outcome) -> Outcome:
+    """A sync node's outcome, the awaitable it handed back (if any) awaited."""
+    task, view, returned, error, cached = outcome
+    if error is not None or not inspect.isawaitable(returned):
+        return outcome
+    try:
+        returned = await returned
+    except Exception as exc:
+        return task, view, None, node_error(run, task, exc), False
+    return task, view, returned, None, cached
+
+
+async def off_loop(run: Run, fn: Callable[..., T], *args: Any, finish: bool = False) -> T:
+    """``fn(*args)`` on the pool, in a copy of this context, awaited without blocking the loop.
+
+    If the caller is cancelled while ``fn`` runs, the run stops (no node starts after it)
+    and ``fn`` is waited for all the same, a thread being unstoppable; then the
+    cancellation goes on or, with ``finish``, ``fn``'s result is returned.
+    """
     context = contextvars.copy_context()
     try:
-        running = shared_pool().submit(context.run, _attempt, run, task, listener)
+        running = shared_pool().submit(context.run, fn, *args)
     except RuntimeError:  # the pool takes no more work (interpreter exit): run here
-        return context.run(_attempt, run, task, listener)
+        return context.run(fn, *args)
+    ending = asyncio.wrap_future(running)
     try:
-        return await asyncio.wrap_future(running)
+        return await asyncio.shield(ending)
     except asyncio.CancelledError:
         if not running.cancel():  # it is running: a thread cannot be stopped, wait for it
             run.stop()
-            while not running.done():
+            while not ending.done():
                 try:
-                    await asyncio.shield(asyncio.wrap_future(running))
+                    await asyncio.wait((ending,))
                 except asyncio.CancelledError:
                     continue
             if finish:
                 return running.result()
+            if not ending.cancelled():
+                ending.exception()  # abandoned with the run: its failure too
         raise

@@ -305,7 +305,7 @@ async def adrive(
     from orkes.graph._aparallel import gather_tasks
 
     if listener is None:
-        from orkes.graph._sync_stretch import awaited, sync_steps_off_loop
+        from orkes.graph._sync_stretch import awaited_all, sync_steps_off_loop
 
         tasks = run.start() if first is None else tuple(first)
         while tasks and not run.stopping:
@@ -315,7 +315,7 @@ async def adrive(
                 continue
             tasks, begun = await sync_steps_off_loop(run, tasks, limit)  # steps up to an async one
             if begun is not None:  # a sync node handed back an awaitable
-                tasks = run.finish_step(await awaited(run, begun))
+                tasks = run.finish_step(await awaited_all(run, begun))
         run.finish()
         return
     listener.started(run)

@@ -12,13 +12,13 @@ running sync node, as it always has.
 from __future__ import annotations
 
 import asyncio
-import contextvars
 import inspect
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
+from orkes.graph._aparallel import awaited, off_loop
 from orkes.graph._invoke import invoke, node_error
-from orkes.graph._parallel import run_in_threads, shared_pool
+from orkes.graph._parallel import run_in_threads
 from orkes.graph._tasks import STATE
 from orkes.graph.routing import ParentCommand
 
@@ -26,7 +26,7 @@ if TYPE_CHECKING:
     from orkes.graph._tasks import Task
     from orkes.graph.plan import Outcome, Run
 
-__all__ = ["awaited", "sync_steps", "sync_steps_off_loop"]
+__all__ = ["awaited_all", "sync_steps", "sync_steps_off_loop"]
 
 Stretch = tuple[tuple["Task", ...], "list[Outcome] | None"]
 """Where a stretch stopped: the next step's tasks, and its outcomes if it ran but holds
@@ -67,39 +67,9 @@ def sync_steps(run: Run, tasks: Sequence[Task], limit: int | None) -> Stretch:
 
 async def sync_steps_off_loop(run: Run, tasks: Sequence[Task], limit: int | None) -> Stretch:
     """:func:`sync_steps` on a pool thread; if cancelled, stop the run and wait for it."""
-    context = contextvars.copy_context()  # the caller's variables; the nodes' own stay here
-    try:
-        running = shared_pool().submit(context.run, sync_steps, run, tasks, limit)
-    except RuntimeError:  # the pool takes no more work (interpreter exit): run here
-        return context.run(sync_steps, run, tasks, limit)
-    ending = asyncio.wrap_future(running)
-    try:
-        return await asyncio.shield(ending)
-    except asyncio.CancelledError:
-        if not running.cancel():  # a sync node is running: a thread can't be stopped
-            run.stop()  # no node starts after it
-            while not ending.done():
-                try:
-                    await asyncio.wait((ending,))
-                except asyncio.CancelledError:
-                    continue
-            if not ending.cancelled():
-                ending.exception()  # the run is abandoned: its failure too
-        raise
+    return await off_loop(run, sync_steps, run, tasks, limit)
 
 
-async def awaited(run: Run, outcomes: Sequence[Outcome]) -> list[Outcome]:
+async def awaited_all(run: Run, outcomes: Sequence[Outcome]) -> list[Outcome]:
     """A step's outcomes, with the awaitables its sync nodes handed back awaited at once."""
-    return list(await asyncio.gather(*(_awaited(run, outcome) for outcome in outcomes)))
-
-
-async def _awaited(run: Run, outcome: Outcome) -> Outcome:
-    """A sync node's outcome whose returned value is an awaitable, with it awaited."""
-    task, view, returned, error, cached = outcome
-    if error is not None or not inspect.isawaitable(returned):
-        return outcome
-    try:
-        returned = await returned
-    except Exception as exc:
-        return task, view, None, node_error(run, task, exc), False
-    return task, view, returned, None, cached
+    return list(await asyncio.gather(*(awaited(run, outcome) for outcome in outcomes)))

@@ -21,6 +21,7 @@ Example:
 
 from __future__ import annotations
 
+import contextlib
 import contextvars
 from collections.abc import AsyncIterator, Generator, Iterator, Mapping
 from itertools import repeat
@@ -101,10 +102,8 @@ class RunStream(_EventMap[EventT], Generic[StateT, EventT]):
         """
         if not self._ending:
             self._run.stop()
-            try:
+            with contextlib.suppress(RuntimeError, ValueError):  # iterated on another thread now
                 self._context.run(self._events.close)
-            except (RuntimeError, ValueError):  # being iterated on another thread right now
-                pass
 
     @property
     def result(self) -> StateT:
