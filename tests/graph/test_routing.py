@@ -17,6 +17,7 @@ from orkes.errors import (
     ConflictingUpdateError,
     GraphDefinitionError,
     GraphValidationError,
+    NodeError,
     RoutingError,
     StateError,
 )
@@ -385,6 +386,25 @@ def test_command_parent_to_an_undeclared_node_of_the_parent_is_a_routing_error(
     assert str(caught.value).startswith(
         "node 'sub' routed to 'after', which is not among its declared destinations ('other')"
     )
+
+
+def test_two_tasks_of_a_subgraph_step_routing_the_parent_is_a_routing_error(
+    driver: Driver,
+) -> None:
+    def escape(arg: Any) -> Command[Any]:
+        return Command(graph=Command.PARENT, update={"n": arg["i"]}, goto="after")
+
+    inner = OrkesGraph(Fan).add_node("escape", escape)
+    inner.add_conditional_edge(START, lambda s: [Send("escape", {"i": i}) for i in (1, 2)])
+    compiled = inner.add_edge("escape", END).compile()
+    graph = OrkesGraph(Fan).add_node("sub", compiled, destinations=["after"])
+    graph.add_node("after", logs("after")).add_edge(START, "sub").add_edge("after", END)
+    with pytest.raises(NodeError) as caught:  # one of the two would have been lost
+        driver(runner_of(graph), {"results": []})
+    assert "nodes 'escape', 'escape' each returned Command(graph=Command.PARENT) in one step" in (
+        str(caught.value)
+    )
+    assert isinstance(caught.value.__cause__, RoutingError)
 
 
 def test_command_parent_at_the_top_level_is_a_routing_error(driver: Driver) -> None:

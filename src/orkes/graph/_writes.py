@@ -17,9 +17,17 @@ from orkes.graph.routing import NO_RESUME, Command, ParentCommand, Send
 from orkes.graph.state import Reducer
 
 if TYPE_CHECKING:
-    from orkes.graph.plan import Run
+    from orkes.graph.plan import Outcome, Run
 
-__all__ = ["MISSING", "Routes", "check_conflicts", "close", "reduced", "writes_of"]
+__all__ = [
+    "MISSING",
+    "Routes",
+    "check_conflicts",
+    "close",
+    "one_parent_route",
+    "reduced",
+    "writes_of",
+]
 
 MISSING: Any = object()
 _NO_WRITES: Mapping[str, Any] = {}
@@ -133,6 +141,29 @@ def _check_route(task: Task, route: object) -> None:
             node=task.node.name,
             value=route,
             known=sorted(task.node.destinations),
+        )
+
+
+def one_parent_route(outcomes: Sequence[Outcome]) -> None:
+    """Refuse a step in which several tasks route the parent graph: all but one would be lost.
+
+    Raises:
+        RoutingError: naming the nodes that did.
+    """
+    commands = [
+        (outcome[0].node.name, outcome[2])
+        for outcome in outcomes
+        if isinstance(outcome[2], Command) and outcome[2].graph == Command.PARENT
+    ]
+    routing = [name for name, _ in commands]
+    if len(routing) > 1:
+        raise RoutingError(
+            f"nodes {', '.join(map(repr, routing))} each returned Command(graph=Command.PARENT) "
+            "in one step, and a subgraph ends at the first: only one task of a step may route "
+            "the parent graph (gather them in one node that does, or write to shared keys and "
+            "route in the parent)",
+            node=routing[1],
+            value=commands[1][1],
         )
 
 

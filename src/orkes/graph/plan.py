@@ -27,9 +27,16 @@ from orkes.errors import RoutingError, RunStopped, StateError, StepLimitExceeded
 from orkes.graph._definition import Branch, Edge, Join
 from orkes.graph._sentinels import END, normalize_target
 from orkes.graph._tasks import STATE, GraphPlan, NodePlan, Task, sorted_tasks
-from orkes.graph._writes import Routes, check_conflicts, close, reduced, writes_of
+from orkes.graph._writes import (
+    Routes,
+    check_conflicts,
+    close,
+    one_parent_route,
+    reduced,
+    writes_of,
+)
 from orkes.graph.context import PauseSignal, StepPaused
-from orkes.graph.routing import Send
+from orkes.graph.routing import ParentCommand, Send
 
 if TYPE_CHECKING:
     from orkes._observe import RunObserver
@@ -229,9 +236,11 @@ class Run:
                 cached.append(from_cache)
                 if routes is not None:
                     routed.append((task, routes))
-        except BaseException:
+        except BaseException as exc:
             for outcome in outcomes:
                 close(outcome[2])  # what other sync nodes wrongly returned, if awaitable
+            if isinstance(exc, ParentCommand):
+                one_parent_route(outcomes)
             raise
         if len(all_writes) > 1:
             check_conflicts(self, all_writes)
