@@ -403,6 +403,43 @@ def test_a_cached_node_loops_on_its_cache_within_one_run(driver: Driver) -> None
     assert calls == [4]
 
 
+class Notes(TypedDict, total=False):
+    """A list a later node changes in place."""
+
+    topic: str
+    notes: list[str]
+
+
+def test_changing_a_cached_value_later_does_not_change_the_cache(driver: Driver) -> None:
+    calls: list[str] = []
+
+    def research(state: Notes) -> Notes:
+        calls.append(state["topic"])
+        return {"notes": [f"about {state['topic']}"]}
+
+    def annotate(state: Notes) -> Notes:
+        state["notes"].append("checked")  # in place: the list the cache handed out
+        return state
+
+    graph = OrkesGraph(Notes).add_node("research", research, cache=CachePolicy())
+    graph.add_node("annotate", annotate).add_edge(START, "research")
+    graph.add_edge("research", "annotate").add_edge("annotate", END)
+    runner = GraphRunner(graph.compile())
+    for _ in range(3):
+        result = driver(runner, {"topic": "owls"})
+        assert result["notes"] == ["about owls", "checked"]
+    assert calls == ["owls"]
+
+
+def test_a_cached_value_that_cannot_be_copied_is_handed_out_as_it_is(driver: Driver) -> None:
+    handle: Any = threading.Lock()  # deepcopy refuses it
+    runner = one_node(lambda state: {"y": 1, "tag": handle}, cache=CachePolicy())
+    first: dict[str, Any] = dict(driver(runner, {"x": 1}))
+    again: dict[str, Any] = dict(driver(runner, {"x": 1}))
+    assert first["tag"] is handle
+    assert again["tag"] is handle
+
+
 def test_a_cache_entry_expires_after_its_ttl(driver: Driver) -> None:
     calls: list[int] = []
     runner = one_node(counting(calls), cache=CachePolicy(ttl=0.05))

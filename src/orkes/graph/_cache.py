@@ -1,7 +1,13 @@
-"""A node's cache of updates (its ``CachePolicy``), shared by every run of one compiled graph."""
+"""A node's cache of updates (its ``CachePolicy``), shared by every run of one compiled graph.
+
+An entry is a deep copy of the update, and each hit hands out a deep copy of it, so a
+node that later changes a value in place (a list it appends to) never changes the
+cache. A value that can't be copied (a lock, a connection) is shared as it is.
+"""
 
 from __future__ import annotations
 
+import copy
 import threading
 import time
 from collections.abc import Hashable, Mapping
@@ -38,17 +44,29 @@ class NodeCache:
             if expires is not None and time.monotonic() >= expires:
                 del self._entries[key]
                 return None
-            return update
+        return _copied(update)
 
     def put(self, key: Hashable, update: Mapping[str, Any]) -> None:
         """Store ``update`` under ``key``, dropping the oldest entry when full."""
         ttl = self.policy.ttl
         expires = None if ttl is None else time.monotonic() + ttl
+        kept = _copied(update)
         with self._lock:
             self._entries.pop(key, None)
-            self._entries[key] = (expires, dict(update))
+            self._entries[key] = (expires, kept)
             while len(self._entries) > self.policy.max_entries:
                 del self._entries[next(iter(self._entries))]
+
+
+def _copied(update: Mapping[str, Any]) -> dict[str, Any]:
+    """A deep copy of ``update``, key by key; a value that refuses it is shared."""
+    copied = {}
+    for key, value in update.items():
+        try:
+            copied[key] = copy.deepcopy(value)
+        except Exception:  # e.g. a lock or a socket: shared, as before
+            copied[key] = value
+    return copied
 
 
 def _stable_key(value: object) -> Hashable:
