@@ -211,6 +211,11 @@ def test_the_runner_waits_the_backoff_between_attempts(driver: Driver) -> None:
             {"retry_on": 3},
             "RetryPolicy(retry_on=3): give exception classes, or a function of the exception",
         ),
+        (
+            {"backoff": 0.5},
+            "RetryPolicy(backoff=0.5): each wait is backoff times the one before; give 1 for "
+            "equal waits, or more",
+        ),
     ],
 )
 def test_an_invalid_retry_policy_is_a_definition_error(
@@ -244,6 +249,11 @@ def test_an_invalid_cache_policy_is_a_definition_error(
         ({"cache": True}, "add_node('work', ...): cache= takes a CachePolicy, got True"),
         ({"timeout": 0}, "add_node('work', ...): timeout= takes seconds > 0 or None, got 0"),
         ({"timeout": True}, "add_node('work', ...): timeout= takes seconds > 0 or None, got True"),
+        ({"defer": "yes"}, "add_node('work', ...): defer= takes True or False, got 'yes'"),
+        (
+            {"stream_tokens": "no"},
+            "add_node('work', ...): stream_tokens= takes True or False, got 'no'",
+        ),
     ],
 )
 def test_add_node_refuses_what_is_not_a_policy(options: dict[str, Any], message: str) -> None:

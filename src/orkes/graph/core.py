@@ -214,6 +214,9 @@ class OrkesGraph(Generic[StateT]):
             raise GraphDefinitionError(
                 f"{where}: timeout= takes seconds > 0 or None, got {timeout!r}"
             )
+        for flag, value in (("stream_tokens", stream_tokens), ("defer", defer)):
+            if not isinstance(value, bool):
+                raise GraphDefinitionError(f"{where}: {flag}= takes True or False, got {value!r}")
         check_name_list(destinations, f"{where}: destinations=")
         declared = [self._target_name(d, where) for d in destinations or ()]
         from orkes.graph._subgraph import SubgraphNode, subgraph_of
@@ -239,8 +242,8 @@ class OrkesGraph(Generic[StateT]):
             retry,
             timeout,
             cache,
-            bool(stream_tokens),
-            bool(defer),
+            stream_tokens,
+            defer,
         )
 
     def add_edge(

@@ -86,6 +86,11 @@ class RetryPolicy:
                 raise GraphDefinitionError(
                     f"RetryPolicy({name}={value!r}): give a number of at least 0"
                 )
+        if self.backoff < 1:
+            raise GraphDefinitionError(
+                f"RetryPolicy(backoff={self.backoff!r}): each wait is backoff times the one "
+                "before; give 1 for equal waits, or more"
+            )
         retry_on = self.retry_on
         if isinstance(retry_on, (type, list)):
             # An exception class is callable too: called, it would make a (true) exception.
