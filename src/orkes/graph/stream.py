@@ -21,7 +21,6 @@ Example:
 
 from __future__ import annotations
 
-import contextlib
 import contextvars
 from collections.abc import AsyncIterator, Generator, Iterator, Mapping
 from itertools import repeat
@@ -102,8 +101,11 @@ class RunStream(_EventMap[EventT], Generic[StateT, EventT]):
         """
         if not self._ending:
             self._run.stop()
-            with contextlib.suppress(RuntimeError, ValueError):  # iterated on another thread now
+            try:
                 self._context.run(self._events.close)
+            except (RuntimeError, ValueError):
+                if not getattr(self._events, "gi_running", False):  # not iterated elsewhere now
+                    raise
 
     @property
     def result(self) -> StateT:
