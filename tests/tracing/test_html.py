@@ -17,7 +17,16 @@ from typing import Annotated, Any, Literal, TypedDict
 
 import pytest
 
-from orkes import END, START, CompiledGraph, GraphRunner, OrkesGraph, RetryPolicy, RunContext
+from orkes import (
+    END,
+    START,
+    CompiledGraph,
+    GraphRunner,
+    OrkesGraph,
+    RetryPolicy,
+    RunContext,
+    Send,
+)
 from orkes.persistence import MemoryCheckpointer
 from orkes.shared.schema import OrkesMessageSchema
 from orkes.tracing import Trace, Tracer, traced
@@ -334,3 +343,73 @@ def _save_screenshot(page: Any, tmp_path: Path) -> None:
     assert shot.stat().st_size > 10_000
     if os.environ.get("ORKES_UPDATE_SCREENSHOTS") == "1":
         shutil.copyfile(shot, ROOT / "docs" / "_static" / "inspector.png")
+
+
+def _page_width(page_file: Path) -> tuple[int, int, list[str], list[str]]:
+    """How wide the page is with every step open, the window's width, problems, fetches."""
+    problems: list[str] = []
+    fetched: list[str] = []
+    with chromium_page(viewport={"width": 1200, "height": 900}) as page:
+        page.on("console", lambda m: problems.append(m.text) if m.type == "error" else None)
+        page.on("pageerror", lambda error: problems.append(str(error)))
+        page.on("request", lambda request: fetched.append(request.url))
+        page.goto(page_file.as_uri())
+        page.locator("button[data-act='open']").click()
+        wide, window = page.evaluate("[document.documentElement.scrollWidth, window.innerWidth]")
+    return wide, window, problems, fetched
+
+
+def test_in_chromium_a_1000_send_fan_out_stays_usable(tmp_path: Path) -> None:
+    def split(state: Desk) -> None:
+        return None
+
+    def work(state: Any) -> Desk:
+        return {"notes": [str(state["x"])]}
+
+    graph = OrkesGraph(Desk, name="fan").add_node(split).add_node(work)
+    graph.add_edge(START, "split").add_edge("work", END)
+    graph.add_conditional_edge("split", lambda s: [Send("work", {"x": i}) for i in range(1000)])
+    tracer = Tracer()
+    graph.compile().run({}, tracer=tracer)
+    assert tracer.last is not None
+    page_file = tracer.last.to_html(tmp_path / "fan.html")
+    assert page_file.stat().st_size < 1_500_000
+    assert "split → work \u00d71000" in page_file.read_text(encoding="utf-8")
+    wide, window, problems, fetched = _page_width(page_file)
+    assert wide <= window  # no scrolling sideways past a badge naming 1000 targets
+    assert problems == []
+    assert fetched == [page_file.as_uri()]
+
+
+def test_in_chromium_long_names_and_keys_wrap_inside_the_window(tmp_path: Path) -> None:
+    name, key = "n" + "x" * 300, "k" * 400
+    long_state = TypedDict("long_state", {key: int, "text": str}, total=False)  # type: ignore[misc]
+    graph = OrkesGraph(long_state, name="G" * 300)
+    graph.add_node(name, lambda state: {key: 1, "text": "y" * 3000})
+    tracer = Tracer()
+    graph.add_edge(START, name).add_edge(name, END).compile().run({}, tracer=tracer)
+    assert tracer.last is not None
+    wide, window, problems, _ = _page_width(tracer.last.to_html(tmp_path / "long.html"))
+    assert wide <= window
+    assert problems == []
+
+
+def test_in_chromium_a_right_to_left_override_cannot_turn_the_page_s_text_round(
+    tmp_path: Path,
+) -> None:
+    spoof = "evil\u202egnp.exe"  # shows as "evilexe.png" where the override is obeyed
+    graph = OrkesGraph(Desk, name=spoof).add_node(spoof, lambda state: {"answer": spoof})
+    graph.add_edge(START, spoof).add_edge(spoof, END)
+    tracer = Tracer()
+    graph.compile().run({"question": f"why \u2067{spoof}"}, tracer=tracer)
+    assert tracer.last is not None
+    page_file = tracer.last.to_html(tmp_path / "rtl.html")
+    reorder = "\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069"
+    with chromium_page() as page:
+        page.goto(page_file.as_uri())
+        page.locator("button[data-act='open']").click()
+        shown = page.evaluate("document.title + document.body.textContent")
+        assert "evil\ufffdgnp.exe" in shown
+        assert not any(ch in shown for ch in reorder)
+        meta = page.locator("article.task .meta").first.inner_text()
+        assert "began +" in meta

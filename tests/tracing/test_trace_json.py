@@ -163,3 +163,62 @@ def test_a_trace_pickles_and_copies_as_its_records() -> None:
     assert trace is not None
     assert pickle.loads(pickle.dumps(trace)) == trace
     assert copy.deepcopy(trace) == trace
+
+
+def test_a_lone_surrogate_is_written_as_an_escape_so_the_file_stays_utf8(tmp_path: Path) -> None:
+    class Note(TypedDict, total=False):
+        text: str
+
+    graph = OrkesGraph(Note).add_node("cut", lambda state: {"text": "half an emoji: \ud83d"})
+    tracer = Tracer(tmp_path / "traces")
+    graph.add_edge(START, "cut").add_edge("cut", END).compile().run({}, tracer=tracer)
+    assert tracer.last is not None
+    for written in (tracer.path_for(tracer.last), tracer.last.to_json(tmp_path / "one.json")):
+        text = written.read_bytes().decode("utf-8")  # strict: what jq or a browser reads
+        assert json.loads(text)["state"]["text"] == "half an emoji: \ud83d"
+        assert Trace.from_json(written) == tracer.last
+
+
+def test_a_file_that_is_not_utf8_is_refused_naming_it(tmp_path: Path) -> None:
+    target = tmp_path / "latin1.json"
+    target.write_bytes('{"graph": "caf\xe9"}'.encode("latin-1"))
+    with pytest.raises(GraphDefinitionError, match=r"latin1\.json.*is not a JSON file"):
+        Trace.from_json(target)
+
+
+class Count(TypedDict, total=False):
+    n: int
+
+
+def _counted() -> Trace:
+    tracer = Tracer()
+    app = OrkesGraph(Count).add_node("go", lambda state: {"n": 1})
+    app.add_edge(START, "go").add_edge("go", END).compile().run({}, tracer=tracer)
+    assert tracer.last is not None
+    return tracer.last
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "message"),
+    [
+        ("status", "exploded", r"trace.status should be one of \['done'"),
+        ("started", "yesterday", "trace.started should be a number"),
+        ("run_id", 7, "trace.run_id should be a string"),
+        ("path", [1], "trace.path should be a list of strings"),
+        ("steps", [{"step": "one", "started": 0, "ended": 0, "tasks": [], "gates": []}],
+         r"trace.steps\[0\].step should be an integer"),
+    ],
+)  # fmt: skip
+def test_a_field_of_the_wrong_type_is_refused_naming_it(
+    field: str, value: Any, message: str
+) -> None:
+    data = {**_counted().to_dict(), field: value}
+    with pytest.raises(GraphDefinitionError, match=message):
+        Trace.from_dict(data)
+
+
+def test_a_task_field_of_the_wrong_type_is_refused_naming_it() -> None:
+    data = _counted().to_dict()
+    data["steps"][0]["tasks"][0]["ended"] = "later"
+    with pytest.raises(GraphDefinitionError, match=r"trace.steps\[0\].tasks\[0\].ended"):
+        Trace.from_dict(data)

@@ -238,6 +238,48 @@ def test_a_failing_async_node_is_recorded_too(tracer: Tracer) -> None:
     assert "in sulk" in failed.error.traceback
 
 
+def test_a_task_cut_short_by_a_failing_async_sibling_says_so(tracer: Tracer) -> None:
+    async def sulk(state: State) -> dict[str, int]:
+        await asyncio.sleep(0.01)
+        raise KeyError("missing")
+
+    async def dawdle(state: State) -> dict[str, int]:
+        await asyncio.sleep(5)
+        return {"n": 1}
+
+    graph = OrkesGraph(State).add_node(sulk).add_node(dawdle)
+    graph.add_edge(START, "sulk").add_edge(START, "dawdle")
+    graph.add_edge("sulk", END).add_edge("dawdle", END)
+    with pytest.raises(NodeError):
+        asyncio.run(graph.compile().arun({"n": 0}, tracer=tracer))
+    cut = next(task for task in only(tracer).tasks if task.node == "dawdle")
+    assert cut.error is not None
+    assert cut.error.type == "asyncio.exceptions.CancelledError"
+    assert "the run ended while this task ran" in cut.error.message
+    assert cut.seconds >= 0.005  # it ran until its sibling failed, not for no time at all
+
+
+def test_a_cancelled_run_marks_the_tasks_it_cut_short(tracer: Tracer) -> None:
+    async def dawdle(state: State) -> dict[str, int]:
+        await asyncio.sleep(5)
+        return {"n": 1}
+
+    async def cancel_soon() -> None:
+        running = asyncio.ensure_future(chain(dawdle).arun({"n": 0}, tracer=tracer))
+        await asyncio.sleep(0.02)
+        running.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await running
+
+    asyncio.run(cancel_soon())
+    trace = only(tracer)
+    assert trace.status == "stopped"
+    (cut,) = trace.tasks
+    assert cut.error is not None
+    assert cut.error.type == "asyncio.exceptions.CancelledError"
+    assert cut.seconds >= 0.01
+
+
 def test_a_bad_update_fails_the_task_in_the_trace(driver: Driver, tracer: Tracer) -> None:
     def stray(state: State) -> dict[str, int]:
         return {"nope": 1}

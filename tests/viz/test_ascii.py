@@ -13,7 +13,17 @@ from hypothesis import strategies as st
 
 from orkes import CompiledGraph
 from orkes.errors import GraphDefinitionError
-from orkes.viz import END, START, Branch, Edge, GraphShape, Node, render_ascii
+from orkes.viz import (
+    END,
+    START,
+    Branch,
+    Edge,
+    GraphShape,
+    Node,
+    render_ascii,
+    render_mermaid,
+    render_svg,
+)
 from orkes.viz._text import columns, printable
 
 
@@ -107,6 +117,14 @@ def test_wide_letters_and_control_characters_keep_the_columns_straight() -> None
     assert "| tab\ufffdhere |" in text
     boxes = [line for line in text.splitlines() if line.strip().startswith(("+", "|"))]
     assert len({columns(line) for line in boxes[:3]}) == 1  # 計画 is two columns a letter
+
+
+def test_a_right_to_left_override_in_a_name_cannot_turn_the_line_round() -> None:
+    name = "evil\u202egnp.exe"  # shows as "evilexe.png" where the override is obeyed
+    shape = GraphShape((Node(name),), (Edge(START, name), Edge(name, END)))
+    for picture in (render_ascii(shape), render_mermaid(shape), render_svg(shape)):
+        assert not any(ch in picture for ch in "\u202a\u202b\u202c\u202d\u202e\u2066\u2069")
+    assert "| evil\ufffdgnp.exe |" in render_ascii(shape)
 
 
 def test_the_picture_is_the_same_whatever_the_hash_seed() -> None:

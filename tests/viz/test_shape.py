@@ -129,6 +129,63 @@ def test_a_shape_refuses_duplicate_reserved_and_unknown_names() -> None:
         viz.GraphShape((viz.Node("a"),), (viz.Edge("a", "b"),))
 
 
+def _node_named_5() -> Any:
+    return viz.GraphShape((viz.Node(5),))  # type: ignore[arg-type]
+
+
+def _a_string_for_a_node() -> Any:
+    return viz.GraphShape(("a",))  # type: ignore[arg-type]
+
+
+def _a_list_of_nodes() -> Any:
+    return viz.GraphShape([viz.Node("a")])  # type: ignore[arg-type]
+
+
+def _a_subgraph_without_a_shape() -> Any:
+    return viz.GraphShape((viz.Node("a", "subgraph"),))
+
+
+def _an_edge_to_a_number() -> Any:
+    return viz.GraphShape((viz.Node("a"),), (viz.Edge(START, 1),))  # type: ignore[arg-type]
+
+
+def _a_route_without_a_label() -> Any:
+    route: Any = ("a",)
+    return viz.GraphShape((viz.Node("a"),), branches=(viz.Branch("a", route),))
+
+
+def _a_number_for_a_name() -> Any:
+    return viz.GraphShape((viz.Node("a"),), name=3)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    ("make", "message"),
+    [
+        (_node_named_5, r"node.* must be named by str, got Node\(name=5"),
+        (_a_string_for_a_node, r"nodes item must be a Node, got 'a'"),
+        (_a_list_of_nodes, r"nodes must be a tuple of Node"),
+        (_a_subgraph_without_a_shape, r'of kind "subgraph" with a GraphShape'),
+        (_an_edge_to_a_number, r"edges item must be named by str"),
+        (_a_route_without_a_label, r"\(label, target\) pairs"),
+        (_a_number_for_a_name, r"name must be a str or None, got 3"),
+    ],
+)
+def test_a_shape_refuses_parts_that_are_not_what_the_pictures_read(make: Any, message: str) -> None:
+    with pytest.raises(GraphDefinitionError, match=message):
+        make()
+
+
+def test_the_renderers_refuse_what_is_not_a_shape_naming_what_they_take() -> None:
+    from orkes.viz import lay_out, render_ascii, render_mermaid, render_svg
+
+    for render in (render_ascii, render_mermaid, render_svg, lay_out):
+        with pytest.raises(GraphDefinitionError, match=r"takes an orkes.viz.GraphShape.*got 'x'"):
+            render("x")  # type: ignore[arg-type]
+    shape = viz.GraphShape((viz.Node("a"),), (viz.Edge(START, "a"), viz.Edge("a", END)))
+    with pytest.raises(GraphDefinitionError, match=r"max_width= takes an int.*got '80'"):
+        render_ascii(shape, max_width="80")  # type: ignore[arg-type]
+
+
 def test_shape_helpers() -> None:
     shape = viz.GraphShape(
         (viz.Node("a"), viz.Node("b")),

@@ -22,6 +22,7 @@ STYLE = """
 body {
   margin: 0; color: var(--ink); background: var(--soft);
   font: 14px/1.45 system-ui, -apple-system, "Segoe UI", Roboto, "DejaVu Sans", sans-serif;
+  overflow-wrap: anywhere;
 }
 h1 { font-size: 20px; margin: 0; display: inline; }
 h2 { font-size: 15px; margin: 18px 0 8px; text-transform: uppercase; letter-spacing: .04em;
@@ -49,7 +50,8 @@ main { display: grid; grid-template-columns: minmax(300px, 38%) minmax(0, 1fr); 
 .status-done { background: var(--ok); } .status-failed { background: var(--fail); }
 .status-paused { background: var(--pause); } .status-stopped { background: var(--muted); }
 .badge { display: inline-block; border-radius: 9px; padding: 0 7px; font-size: 11.5px;
-  background: var(--soft); border: 1px solid var(--line); color: var(--ink); white-space: nowrap; }
+  background: var(--soft); border: 1px solid var(--line); color: var(--ink); white-space: nowrap;
+  max-width: 100%; overflow: hidden; text-overflow: ellipsis; vertical-align: bottom; }
 .badge.fail { background: var(--fail-soft); border-color: #f3b4b4; color: var(--fail); }
 .badge.pause { background: var(--pause-soft); border-color: #f5d08a; color: #a35f00; }
 .badge.gate { background: #eef2fb; border-color: #c5cde3; color: var(--blue); }
@@ -84,7 +86,7 @@ details.step[open] > summary .step-no::before { content: "\\25BE\\00A0"; }
 .bar.cached { background: #adb5bd; }
 .lane-name { font-family: var(--mono); font-size: 12px; overflow: hidden;
   text-overflow: ellipsis; white-space: nowrap; }
-.marks { display: flex; flex-wrap: wrap; gap: 4px; grid-column: 3; }
+.marks { display: flex; flex-wrap: wrap; gap: 4px; grid-column: 3; min-width: 0; }
 .step-body { padding: 4px 10px 10px; border-top: 1px solid var(--line); }
 .tasks { display: grid; grid-template-columns: repeat(auto-fit, minmax(260px, 1fr)); gap: 8px;
   margin-top: 8px; }
@@ -108,6 +110,7 @@ td.sign { width: 1%; font-family: var(--mono); font-weight: 700; }
 tr.added td.sign { color: var(--ok); } tr.changed td.sign { color: var(--blue); }
 tr.added { background: #f1faf3; } tr.changed { background: #f3f5fb; }
 td.key { width: 1%; white-space: nowrap; font-family: var(--mono); font-size: 12.5px; }
+td.key > span { display: inline-block; width: max-content; max-width: 16em; white-space: normal; }
 .none { color: var(--muted); font-style: italic; margin: 2px 0; }
 details.call, details.error, details.nested { border: 1px solid var(--line); border-radius: 5px;
   margin-top: 6px; }

@@ -40,7 +40,7 @@ def diff_html(input_keys: tuple[str, ...], update: Mapping[str, Any] | None) -> 
         rows = [
             f'<tr class="{"changed" if key in given else "added"}" data-key="{esc(key)}">'
             f'<td class="sign">{"~" if key in given else "+"}</td>'
-            f'<td class="key">{esc(key)}</td><td>{pre(pretty(value))}</td></tr>'
+            f'<td class="key"><span>{esc(key)}</span></td><td>{pre(pretty(value))}</td></tr>'
             for key, value in update.items()
         ]
         parts.append(f'<table class="diff">{"".join(rows)}</table>')

@@ -13,7 +13,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING
 
 from orkes.tracing._html_calls import call_html, diff_html, error_html
-from orkes.tracing._html_text import INSIDE, duration, esc, pre, pretty
+from orkes.tracing._html_text import INSIDE, TIMES, duration, esc, pre, pretty
 
 if TYPE_CHECKING:
     from orkes.tracing.records import CheckpointRecord, InterruptRecord, StepRecord, TaskRecord
@@ -98,7 +98,13 @@ def _failed(tasks: Sequence[TaskRecord]) -> list[TaskRecord]:
 
 
 def _led_to(nodes: tuple[str, ...]) -> str:
-    return ", ".join(nodes) if nodes else "END"
+    """``"a, b"``; a node sent to many times once, counted: ``"work" + TIMES + "1000"``."""
+    if not nodes:
+        return "END"
+    counts: dict[str, int] = {}
+    for node in nodes:
+        counts[node] = counts.get(node, 0) + 1
+    return ", ".join(name if n == 1 else f"{name} {TIMES}{n}" for name, n in counts.items())
 
 
 def _lanes(step: StepRecord) -> str:

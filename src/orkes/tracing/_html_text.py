@@ -3,8 +3,10 @@
 Every string that reaches the page from a run goes through :func:`esc` (or
 :func:`pre`, which calls it): ``&``, ``<``, ``>`` and both quotes become entities, so
 the text can't open a tag or leave an attribute, and characters that are no text at
-all (NUL, other controls, lone surrogates) show as U+FFFD. The page is built only of
-such text and of markup written here.
+all (NUL, other controls, lone surrogates) show as U+FFFD, as do the controls that
+reorder text (a right-to-left override, an isolate): one in a node's name would
+otherwise turn round the page's own words after it. The page is built only of such
+text and of markup written here.
 
 Example:
     >>> esc("</script><script>alert(1)</script>")
@@ -40,7 +42,7 @@ TIMES = "\u00d7"
 LIMIT = 100_000
 """The most characters a value shows; the rest is cut, saying how much."""
 
-_NOT_TEXT = re.compile("[\x00-\x08\x0b\x0e-\x1f\x7f\ud800-\udfff]")
+_NOT_TEXT = re.compile("[\x00-\x08\x0b\x0e-\x1f\x7f\u202a-\u202e\u2066-\u2069\ud800-\udfff]")
 _SHORT = 72  # a list of scalars this long (or shorter) shows on one line
 
 

@@ -17,6 +17,7 @@ from typing import Any
 from orkes.errors import GraphDefinitionError
 from orkes.tracing._clean import MARKER
 from orkes.tracing._shape import shape_data, shape_from_data
+from orkes.tracing._valid import check_trace
 from orkes.tracing.records import (
     CheckpointRecord,
     ErrorRecord,
@@ -157,7 +158,8 @@ def trace_from_dict(data: Mapping[str, Any]) -> Trace:
     """The trace ``data`` describes.
 
     Raises:
-        GraphDefinitionError: ``data`` is not a trace of this format.
+        GraphDefinitionError: ``data`` is not a trace of this format, or a field of it
+            does not hold what it should (named).
     """
     found = data.get("format") if isinstance(data, Mapping) else None
     if found != FORMAT:
@@ -166,11 +168,13 @@ def trace_from_dict(data: Mapping[str, Any]) -> Trace:
             "trace.to_dict() made (or a file that trace.to_json() or Tracer(directory=...) wrote)"
         )
     try:
-        return _trace(data)
+        trace = _trace(data)
     except (KeyError, TypeError, ValueError, AttributeError) as exc:
         raise GraphDefinitionError(
             f"a damaged orkes trace: {type(exc).__name__}: {exc} (was it edited by hand?)"
         ) from None
+    check_trace(trace)
+    return trace
 
 
 def _trace(data: Mapping[str, Any]) -> Trace:

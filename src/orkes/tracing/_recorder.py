@@ -27,7 +27,7 @@ from orkes.graph._tasks import STATE
 from orkes.graph.context import StepPaused
 from orkes.tracing._attempt import Attempt
 from orkes.tracing._calls import CallRecording
-from orkes.tracing._clean import SCALARS, Cleaner
+from orkes.tracing._clean import SCALARS, Cleaner, type_name
 from orkes.tracing._rows import Row, grown, keys_of, steps_of
 from orkes.tracing._shape import plan_shape
 from orkes.tracing.records import (
@@ -251,8 +251,12 @@ class RunRecorder:
             if self._attempts:  # a step that did not finish
                 attempts, self._attempts = self._attempts, []
                 attempts.sort(key=lambda a: (a.task.node.name, a.task.index, a.number))
+                now = clock()
+                for attempt in attempts:
+                    if attempt.finished is None:  # cancelled, or ^C, while it ran
+                        attempt.finished, attempt.error = now, _cut_short(error)
                 tasks = [attempt.record() for attempt in attempts]
-                self._add_step(run.step, tasks, clock())
+                self._add_step(run.step, tasks, now)
             status, kept_error, interrupts = self._ending(run, error)
             cleaner, state, clean = self.cleaner, run.state, True
             for value in state.values():
@@ -358,6 +362,13 @@ class RunRecorder:
             task.node.name, step, task.task_id(step), self.path, 0, keys, update, moment, moment,
             cached,
         )  # fmt: skip
+
+
+def _cut_short(error: BaseException | None) -> ErrorRecord:
+    """What ended an attempt that the run's end cut short (it never returned or raised)."""
+    cause = error if error is not None and not isinstance(error, Exception) else None
+    kind = "asyncio.exceptions.CancelledError" if cause is None else type_name(cause)
+    return ErrorRecord(kind, "cut short: the run ended while this task ran", "")
 
 
 class _TraceDraft:

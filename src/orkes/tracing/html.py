@@ -66,7 +66,14 @@ def trace_html(trace: Trace, *, shape: GraphShape | None = None) -> str:
         trace: the run to show.
         shape: the graph to draw (``app.shape()``); ``None``: the one the trace keeps,
             if it keeps one.
+
+    Raises:
+        GraphDefinitionError: ``shape`` is not an ``orkes.viz.GraphShape``.
     """
+    if shape is not None:
+        from orkes.viz.shape import shape_arg
+
+        shape = shape_arg(shape, "html(shape=...)")
     drawn = shape if shape is not None else trace.shape
     shown = None if drawn is None else picture(drawn, trace)
     ids = {} if shown is None else shown.ids

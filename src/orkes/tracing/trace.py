@@ -41,7 +41,7 @@ from orkes.tracing.records import (
 if TYPE_CHECKING:
     from orkes.viz.shape import GraphShape
 
-__all__ = ["Status", "Steps", "Trace", "json_text"]
+__all__ = ["Status", "Steps", "Trace", "json_bytes", "json_text"]
 
 Status = Literal["done", "failed", "paused", "stopped"]
 """How a run ended: reached END, raised, paused for an answer, or was stopped (a stream
@@ -195,7 +195,7 @@ class Trace:
             ``Trace.from_json(trace.to_json("run.json")) == trace``
         """
         target = Path(path)
-        target.write_text(json_text(self), encoding="utf-8", errors="surrogatepass")
+        target.write_bytes(json_bytes(self))
         return target
 
     @classmethod
@@ -208,10 +208,9 @@ class Trace:
         """
         from orkes.errors import GraphDefinitionError
 
-        text = Path(path).read_text(encoding="utf-8", errors="surrogatepass")
-        try:
-            data = json.loads(text)
-        except ValueError as exc:
+        try:  # surrogatepass: files written before lone surrogates were escaped
+            data = json.loads(Path(path).read_text(encoding="utf-8", errors="surrogatepass"))
+        except ValueError as exc:  # UnicodeDecodeError too: not UTF-8
             raise GraphDefinitionError(
                 f"{os.fspath(path)!r} is not a JSON file ({exc}); give a file that "
                 "trace.to_json(path) or Tracer(directory=...) wrote"
@@ -252,5 +251,20 @@ def json_text(trace: Trace, *, acyclic: bool = False) -> str:
     return (_ACYCLIC if acyclic else _ENCODER).encode(trace.to_dict())
 
 
+def json_bytes(trace: Trace, *, acyclic: bool = False) -> bytes:
+    r"""``trace`` as a JSON file's UTF-8 bytes (see :func:`json_text`).
+
+    A string of the run may hold a lone surrogate (half of an emoji cut in two), which
+    UTF-8 can't encode: such a trace is written with ``\uXXXX`` escapes instead, still
+    read back equal, by any JSON reader.
+    """
+    data = trace.to_dict()
+    try:
+        return (_ACYCLIC if acyclic else _ENCODER).encode(data).encode("utf-8")
+    except UnicodeEncodeError:
+        return _ESCAPING.encode(data).encode("ascii")
+
+
 _ENCODER = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"))
 _ACYCLIC = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), check_circular=False)
+_ESCAPING = json.JSONEncoder(separators=(",", ":"), check_circular=False)

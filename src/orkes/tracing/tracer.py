@@ -33,7 +33,7 @@ from orkes.errors import GraphDefinitionError
 from orkes.tracing._clean import Cleaner
 from orkes.tracing._recorder import RunRecorder
 from orkes.tracing.redact import Redact
-from orkes.tracing.trace import Trace, json_text
+from orkes.tracing.trace import Trace, json_bytes
 
 if TYPE_CHECKING:
     from orkes._observe import RunObserver
@@ -135,8 +135,7 @@ class Tracer:
         target = self.path_for(trace)
         partial = target.with_name(f".{target.name}.part")
         try:
-            text = json_text(trace, acyclic=True)
-            partial.write_text(text, encoding="utf-8", errors="surrogatepass")
+            partial.write_bytes(json_bytes(trace, acyclic=True))
             os.replace(partial, target)  # readers never see half a file
         except (OSError, ValueError, TypeError) as exc:
             logger.warning(

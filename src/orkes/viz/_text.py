@@ -14,10 +14,15 @@ __all__ = ["char_columns", "columns", "printable", "xml_escape"]
 
 _REPLACEMENT = "\ufffd"
 _HIDDEN = frozenset({"Cc", "Cs", "Cn", "Co", "Zl", "Zp"})  # no glyph, or not valid XML
+# Embeddings, overrides and isolates: they would turn round the picture's text after them.
+_REORDERING = frozenset("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
 
 
 def printable(text: str) -> str:
     r"""``text`` with characters that can't be shown (controls, surrogates) as U+FFFD.
+
+    So are the controls that reorder text (a right-to-left override): in a terminal
+    they would turn round the rest of the line, box edges and all.
 
     Example:
         >>> printable("a\nb")
@@ -25,7 +30,10 @@ def printable(text: str) -> str:
     """
     if text.isprintable() and text.isascii():
         return text
-    return "".join(_REPLACEMENT if unicodedata.category(ch) in _HIDDEN else ch for ch in text)
+    return "".join(
+        _REPLACEMENT if ch in _REORDERING or unicodedata.category(ch) in _HIDDEN else ch
+        for ch in text
+    )
 
 
 def char_columns(ch: str) -> int:

@@ -34,7 +34,7 @@ from orkes.viz._layers import Layered, layer
 from orkes.viz._order import order_ranks
 from orkes.viz._place import place
 from orkes.viz._text import columns, printable
-from orkes.viz.shape import GraphShape
+from orkes.viz.shape import GraphShape, shape_arg
 
 __all__ = ["DEFAULT_MAX_WIDTH", "render_ascii"]
 
@@ -50,8 +50,14 @@ def render_ascii(shape: GraphShape, *, max_width: int = DEFAULT_MAX_WIDTH) -> st
 
     Raises:
         GraphDefinitionError: the picture would be wider than ``max_width``: the error
-            says how wide, and suggests the Mermaid or SVG picture instead.
+            says how wide, and suggests the Mermaid or SVG picture instead; or ``shape``
+            is not a ``GraphShape``, or ``max_width`` not an int.
     """
+    shape = shape_arg(shape, "render_ascii()")
+    if not isinstance(max_width, int) or isinstance(max_width, bool):
+        raise GraphDefinitionError(
+            f"max_width= takes an int, the most columns the picture may take, got {max_width!r}"
+        )
     lines = _picture(shape)
     width = max((columns(line) for line in lines), default=0)
     if width > max_width:

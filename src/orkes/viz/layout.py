@@ -28,7 +28,7 @@ from orkes.viz._order import order_ranks
 from orkes.viz._place import place
 from orkes.viz._ports import spread
 from orkes.viz._text import columns, printable
-from orkes.viz.shape import GraphShape
+from orkes.viz.shape import GraphShape, shape_arg
 
 __all__ = ["Box", "Layout", "Route", "Station", "lay_out", "text_width"]
 
@@ -53,8 +53,12 @@ def text_width(text: str, char_width: float = CHAR_WIDTH) -> float:
 
 
 def lay_out(shape: GraphShape) -> Layout:
-    """Lay ``shape`` out for SVG: every box and arrow in px, nothing overlapping."""
-    block = _lay_out(shape, ())
+    """Lay ``shape`` out for SVG: every box and arrow in px, nothing overlapping.
+
+    Raises:
+        GraphDefinitionError: ``shape`` is not a ``GraphShape``.
+    """
+    block = _lay_out(shape_arg(shape, "lay_out()"), ())
     moved = _Block(block.width, block.height, [], [])
     moved.add(block, MARGIN, MARGIN)
     return Layout(

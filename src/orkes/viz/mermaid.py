@@ -31,7 +31,7 @@ import re
 
 from orkes.viz._drawing import Drawing, Item, drawing_of
 from orkes.viz._text import printable
-from orkes.viz.shape import END, START, GraphShape
+from orkes.viz.shape import END, START, GraphShape, shape_arg
 
 __all__ = ["mermaid_label", "render_mermaid"]
 
@@ -55,7 +55,11 @@ def render_mermaid(shape: GraphShape) -> str:
     START and END are circles (END a double one), a join is a small trapezoid its
     sources lead into, a subgraph is a ``subgraph`` cluster holding its own graph,
     conditional edges carry their labels and ``Send`` / ``Command`` edges are dashed.
+
+    Raises:
+        GraphDefinitionError: ``shape`` is not a ``GraphShape``.
     """
+    shape = shape_arg(shape, "render_mermaid()")
     lines: list[str] = []
     if shape.name:
         lines += ["---", f"title: {json.dumps(printable(shape.name))}", "---"]

@@ -24,7 +24,17 @@ from typing import Final, Literal
 
 from orkes.errors import GraphDefinitionError
 
-__all__ = ["END", "START", "Branch", "Destination", "Edge", "GraphShape", "Join", "Node"]
+__all__ = [
+    "END",
+    "START",
+    "Branch",
+    "Destination",
+    "Edge",
+    "GraphShape",
+    "Join",
+    "Node",
+    "shape_arg",
+]
 
 START: Final = "__start__"
 """Where every run begins (equal to ``orkes.START``)."""
@@ -106,8 +116,9 @@ class GraphShape:
         name: the graph's name, for the picture's title.
 
     Raises:
-        GraphDefinitionError: a node name is used twice or is START / END, or an edge
-            names a node the shape does not have.
+        GraphDefinitionError: a part is not of its type (a node not a :class:`Node`, a
+            name not a ``str``), a node name is used twice or is START / END, or an
+            edge names a node the shape does not have.
     """
 
     nodes: tuple[Node, ...]
@@ -118,6 +129,7 @@ class GraphShape:
     name: str | None = None
 
     def __post_init__(self) -> None:
+        _check_parts(self)
         names: dict[str, None] = {}
         for node in self.nodes:
             if node.name in names or node.name in (START, END):
@@ -161,3 +173,59 @@ class GraphShape:
             f"{len(self.joins)} joins, {len(self.branches)} branches, "
             f"{len(self.destinations)} destinations>"
         )
+
+
+def shape_arg(shape: object, where: str) -> GraphShape:
+    """``shape``, refused unless it is a :class:`GraphShape` (``where`` names the call)."""
+    if not isinstance(shape, GraphShape):
+        raise GraphDefinitionError(
+            f"{where} takes an orkes.viz.GraphShape (app.shape(), or GraphShape(nodes=...)), "
+            f"got {shape!r:.200}"
+        )
+    return shape
+
+
+_PARTS = (
+    ("nodes", Node, ("name",)),
+    ("edges", Edge, ("source", "target")),
+    ("joins", Join, ("target",)),
+    ("branches", Branch, ("source", "gate")),
+    ("destinations", Destination, ("source", "target")),
+)
+
+
+def _check_parts(shape: GraphShape) -> None:
+    """Refuse a part of ``shape`` that is not what the pictures read.
+
+    A frozen dataclass does not check its fields' types: a wrong one would fail deep in
+    a picture, as a builtin error that names nothing of the user's.
+    """
+
+    def refuse(what: str, value: object, right: str) -> GraphDefinitionError:
+        return GraphDefinitionError(f"a GraphShape's {what} must be {right}, got {value!r:.200}")
+
+    if shape.name is not None and not isinstance(shape.name, str):
+        raise refuse("name", shape.name, "a str or None")
+    for field, kind, texts in _PARTS:
+        parts = getattr(shape, field)
+        if not isinstance(parts, tuple):
+            raise refuse(field, parts, f"a tuple of {kind.__name__}")
+        for part in parts:
+            if not isinstance(part, kind):
+                raise refuse(f"{field} item", part, f"a {kind.__name__}")
+            names = [getattr(part, text) for text in texts]
+            if isinstance(part, Join):
+                names += part.sources if isinstance(part.sources, tuple) else [part.sources]
+            if isinstance(part, Branch):
+                routes = part.routes if isinstance(part.routes, tuple) else ((part.routes,),)
+                if not all(isinstance(route, tuple) and len(route) == 2 for route in routes):
+                    raise refuse("branch's routes", part.routes, "(label, target) pairs")
+                names += [text for route in routes for text in route]
+                names += [] if part.default is None else [part.default]
+            if not all(isinstance(name, str) for name in names):
+                raise refuse(f"{field} item", part, "named by str")
+            if isinstance(part, Node) and (
+                part.kind not in ("node", "subgraph")
+                or (part.kind == "subgraph") != isinstance(part.subgraph, GraphShape)
+            ):
+                raise refuse("node", part, 'of kind "subgraph" with a GraphShape, or "node"')

@@ -20,7 +20,7 @@ from itertools import pairwise
 from orkes.viz._geometry import Box, Layout, Route, Station
 from orkes.viz._text import xml_escape
 from orkes.viz.layout import CLUSTER_TITLE, lay_out
-from orkes.viz.shape import GraphShape
+from orkes.viz.shape import GraphShape, shape_arg
 
 __all__ = ["render_svg", "svg_of"]
 
@@ -34,8 +34,12 @@ CLUSTER_STROKE = "#9aa3b5"
 
 
 def render_svg(shape: GraphShape) -> str:
-    """The SVG picture of ``shape``: laid out with :func:`~orkes.viz.layout.lay_out`."""
-    return svg_of(lay_out(shape))
+    """The SVG picture of ``shape``: laid out with :func:`~orkes.viz.layout.lay_out`.
+
+    Raises:
+        GraphDefinitionError: ``shape`` is not a ``GraphShape``.
+    """
+    return svg_of(lay_out(shape_arg(shape, "render_svg()")))
 
 
 def svg_of(layout: Layout) -> str:
