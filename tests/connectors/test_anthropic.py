@@ -413,6 +413,27 @@ def test_the_stop_sequence_that_matched_is_kept(
     assert loopback.requests[0].json()["stop_sequences"] == ["END"]
 
 
+def test_a_refusal_before_any_text_is_a_bad_request_with_the_explanation(
+    anthropic: AnthropicConnector, loopback: LoopbackServer
+) -> None:
+    refused = message([], stop_reason="refusal")
+    explanation = "This request was declined because it could enable cyber harm."
+    refused["stop_details"] = {"type": "refusal", "category": "cyber", "explanation": explanation}
+    loopback.enqueue(json_response(refused))
+    with pytest.raises(BadRequest) as caught:
+        anthropic.invoke(HELLO)
+    assert str(caught.value) == (
+        f"Anthropic-compatible server refused the reply: stop_reason 'refusal' ({explanation}); "
+        "nothing was generated; rephrase the request, or leave the refused turn out of the "
+        "conversation"
+    )
+    assert caught.value.service_message == explanation
+    partly = message([{"type": "text", "text": "Hello.."}], stop_reason="refusal")
+    loopback.enqueue(json_response(partly))
+    reply = anthropic.invoke(HELLO)  # text came: the reply stands, its reason says why it ends
+    assert (reply["content"], reply["metadata"]["finish_reason"]) == ("Hello..", "refusal")
+
+
 @pytest.mark.parametrize(
     ("block", "complaint"),
     [

@@ -5,7 +5,13 @@ from collections.abc import Iterator
 import pytest
 
 from orkes.connectors.anthropic import AnthropicConnector
-from orkes.errors import ConnectionFailed, ConnectorError, ResponseFormatError, ServiceError
+from orkes.errors import (
+    BadRequest,
+    ConnectionFailed,
+    ConnectorError,
+    ResponseFormatError,
+    ServiceError,
+)
 from orkes.shared.schema import OrkesMessageSchema
 from tests.connectors.anthropic_wire import (
     HELLO,
@@ -174,6 +180,19 @@ def test_stream_with_malformed_tool_input_raises_naming_the_tool(
         pytest.raises(ResponseFormatError, match="arguments for tool 'get_weather'"),
     ):
         list(stream)
+
+
+def test_a_stream_refused_before_any_text_is_a_bad_request(
+    anthropic: AnthropicConnector, loopback: LoopbackServer
+) -> None:
+    loopback.enqueue(sse_response([message_start(), message_delta("refusal", 0), MESSAGE_STOP]))
+    with anthropic.stream(HELLO) as stream, pytest.raises(BadRequest) as caught:
+        list(stream)
+    assert str(caught.value).startswith(
+        "Anthropic-compatible server refused the reply: stop_reason 'refusal'; nothing was "
+        "generated; rephrase the request"
+    )
+    assert caught.value.service_message == "refusal"
 
 
 def test_an_error_event_in_the_stream_is_a_service_error(

@@ -557,6 +557,23 @@ def test_a_reply_stopped_for_safety_without_parts_is_a_bad_request(
         gemini.invoke(HELLO)
 
 
+@pytest.mark.parametrize("reason", ["MALFORMED_FUNCTION_CALL", "UNEXPECTED_TOOL_CALL"])
+def test_a_reply_that_is_only_a_broken_tool_call_is_a_response_format_error(
+    gemini: GeminiConnector, loopback: LoopbackServer, reason: str
+) -> None:
+    answer = response(finish_reason=reason)
+    answer["candidates"][0]["finishMessage"] = "Malformed function call: print(weather(city=)"
+    loopback.enqueue(json_response(answer))
+    with pytest.raises(ResponseFormatError) as caught:
+        gemini.invoke(HELLO, tools=[get_weather])
+    assert str(caught.value) == (
+        f"Gemini wrote a tool call it could not deliver: finishReason {reason!r} (Malformed "
+        "function call: print(weather(city=)); nothing else was generated; try the call again, "
+        "or offer simpler tools"
+    )
+    assert caught.value.service_message == "Malformed function call: print(weather(city=)"
+
+
 def test_a_reply_stopped_for_safety_after_some_text_keeps_the_text(
     gemini: GeminiConnector, loopback: LoopbackServer
 ) -> None:

@@ -237,6 +237,20 @@ def test_malformed_tool_arguments_raise_naming_the_tool(
         openai.invoke(HELLO)
 
 
+def test_a_reply_the_content_filter_stopped_before_any_text_is_a_bad_request(
+    openai: OpenAIConnector, loopback: LoopbackServer
+) -> None:
+    loopback.enqueue(json_response(completion(None, finish_reason="content_filter")))
+    with pytest.raises(BadRequest) as caught:
+        openai.invoke(HELLO)
+    assert str(caught.value) == (
+        "OpenAI-compatible server refused the reply: finish_reason 'content_filter'; nothing "
+        "was generated; rephrase the request, or leave the refused turn out of the conversation"
+    )
+    loopback.enqueue(json_response(completion("Once upon", finish_reason="content_filter")))
+    assert openai.invoke(HELLO)["content"] == "Once upon"  # text came: the reply stands
+
+
 def test_a_refusal_is_kept_in_metadata(openai: OpenAIConnector, loopback: LoopbackServer) -> None:
     answer = completion(None)
     answer["choices"][0]["message"]["refusal"] = "I can't help with that."

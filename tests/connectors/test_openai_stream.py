@@ -6,6 +6,7 @@ import pytest
 
 from orkes.connectors.openai import OpenAIConnector
 from orkes.errors import (
+    BadRequest,
     ConnectionFailed,
     ResponseFormatError,
     ServiceError,
@@ -114,6 +115,19 @@ def test_stream_tool_calls_without_an_index_are_told_apart_by_their_id(
             {"id": "call_1", "name": "get_weather", "arguments": {"city": "Oslo"}},
             {"id": "call_2", "name": "get_time", "arguments": {"tz": "CET"}},
         ]
+
+
+def test_a_stream_the_content_filter_stopped_before_any_text_is_a_bad_request(
+    openai: OpenAIConnector, loopback: LoopbackServer
+) -> None:
+    loopback.enqueue(sse_response([
+        chunk({"role": "assistant", "content": ""}),
+        chunk({}, finish_reason="content_filter"),
+        USAGE_CHUNK,
+        DONE,
+    ]))  # fmt: skip
+    with openai.stream(HELLO) as stream, pytest.raises(BadRequest, match="'content_filter'"):
+        list(stream)
 
 
 def test_stream_refusal_is_kept_in_metadata(

@@ -49,6 +49,19 @@ def test_malformed_tool_arguments_name_the_tool() -> None:
     assert isinstance(caught.value, ValueError)
 
 
+@pytest.mark.parametrize("reason", ["length", "max_tokens", "MAX_TOKENS"])
+def test_arguments_cut_off_at_the_token_limit_say_to_raise_max_tokens(reason: str) -> None:
+    reply = ReplyAssembler("Svc")
+    reply.add_tool_call_fragment(0, call_id="c1", name="weather", arguments='{"city": "Os')
+    reply.metadata["finish_reason"] = reason
+    with pytest.raises(ResponseFormatError) as caught:
+        reply.build()
+    assert str(caught.value).startswith("Svc sent arguments for tool 'weather' that are not valid")
+    assert str(caught.value).endswith(
+        f"; the reply was cut off at the token limit (finish_reason {reason!r}): raise max_tokens"
+    )
+
+
 @pytest.mark.parametrize("arguments", ["[1, 2]", "3", [1], 7])
 def test_tool_arguments_that_are_not_an_object_are_refused(arguments: object) -> None:
     with pytest.raises(ResponseFormatError, match=r"for tool 'weather' as .*, not a JSON object"):

@@ -72,14 +72,17 @@ def test_crlf_and_cr_line_endings() -> None:
 def test_crlf_split_across_chunks_is_one_line_ending() -> None:
     decoder = SseDecoder()
     assert decoder.feed(b"data: a\r") == []
-    assert decoder.feed(b"\n\r") == []
-    assert decoder.feed(b"\n") == [ServerSentEvent("a")]
+    assert decoder.feed(b"\n\r") == [ServerSentEvent("a")]
+    assert decoder.feed(b"\n") == []
+    assert decoder.feed(b"data: b\n\n") == [ServerSentEvent("b")]
 
 
-def test_a_trailing_cr_at_the_end_of_the_body_ends_the_line() -> None:
+def test_an_event_ended_by_cr_is_dispatched_at_once() -> None:
+    # A server with CR line endings that keeps the body open after its last event (OpenAI's
+    # [DONE]) must not leave that event waiting for bytes that never come.
     decoder = SseDecoder()
-    assert decoder.feed(b"data: a\r\r") == []
-    assert decoder.finish() == [ServerSentEvent("a")]
+    assert decoder.feed(b"data: a\r\r") == [ServerSentEvent("a")]
+    assert decoder.finish() == []
 
 
 def test_an_event_cut_off_by_the_end_of_the_body_is_discarded() -> None:

@@ -16,7 +16,12 @@ from orkes.connectors.transport._event_stream import EventStream
 from orkes.connectors.transport.sse import ServerSentEvent
 from orkes.errors import ConnectionFailed, ConnectorError, ConnectorTimeout, ResponseFormatError
 from orkes.shared.schema import OrkesMessageSchema
-from tests.connectors.loopback import LoopbackServer, error_response, sse_response
+from tests.connectors.loopback import (
+    CannedResponse,
+    LoopbackServer,
+    error_response,
+    sse_response,
+)
 from tests.connectors.services import stdlib_only
 from tests.connectors.toy import END_EVENT, ToyConnector, text_event
 
@@ -137,6 +142,26 @@ def test_a_body_that_ends_before_the_end_event_is_a_cut_stream(
     loopback.enqueue(sse_response([text_event("a")]))
     with pytest.raises(ConnectionFailed, match="ended before the reply was complete"):
         list(toy.stream(HELLO))
+
+
+@pytest.mark.parametrize(
+    "chunks", [None, (b"<html><head><title>Sign in</title>", b"</head></html>")]
+)
+def test_an_html_page_where_events_were_asked_for_says_so(
+    toy: ToyConnector, loopback: LoopbackServer, chunks: tuple[bytes, ...] | None
+) -> None:
+    # A captive portal or a proxy's login page, with a 200: not a stream that was cut.
+    page = b"<html><head><title>Sign in</title></head></html>\n"
+    html = {"Content-Type": "text/html; charset=utf-8"}
+    loopback.enqueue(CannedResponse(headers=html, body=page, chunks=chunks))
+    with pytest.raises(ResponseFormatError) as caught:
+        list(toy.stream(HELLO))
+    assert str(caught.value).startswith(
+        f"Toy at 127.0.0.1:{loopback.url().rsplit(':', 1)[1]} (POST /toy) answered with an "
+        "HTML page where an event stream was asked for (check base_url, and whether a proxy "
+        "or a login page stands in the way): <html>"
+    )
+    assert caught.value.status == 200
 
 
 @stdlib_only("httpx reads ahead: a body that had all come leaves its connection reusable")

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import socket
+import traceback
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -231,6 +232,22 @@ def test_a_connection_error_from_the_handler_counts_as_no_answer(
     assert isinstance(caught.value.__cause__, ConnectionRefusedError)
     assert len(transport.requests) == 4
     assert len(recording_sleep.delays) == 3
+
+
+def test_a_key_echoed_in_a_fake_reply_is_in_no_traceback_locals() -> None:
+    def echo(request: Request) -> Reply:
+        return Reply({"error": {"message": f"Incorrect API key provided: {KEY}"}}, status=401)
+
+    transport = InProcessTransport(echo)
+    with (
+        OpenAIConnector("gpt-4o-mini", api_key=KEY, transport=transport) as openai,
+        pytest.raises(ConnectorError) as caught,
+    ):
+        openai.invoke(HELLO)
+    shown = traceback.TracebackException.from_exception(caught.value, capture_locals=True)
+    text = "".join(shown.format())
+    assert "Incorrect API key provided: ***" in text
+    assert KEY not in text
 
 
 @pytest.mark.parametrize(

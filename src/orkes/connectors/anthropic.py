@@ -25,7 +25,9 @@ service's own object, with its cache counts), and ``anthropic_thinking`` when th
 thought (``thinking={"type": "enabled", "budget_tokens": …}``): the ``thinking`` and
 ``redacted_thinking`` blocks as they came, in order (streamed ones assembled from their
 deltas), never in ``content`` nor among the stream's chunks. Other blocks (server tools)
-are not read.
+are not read. ``stop_details`` are kept when the service sends them; a refusal
+(``stop_reason`` ``"refusal"``) before any text or tool call raises
+:class:`~orkes.errors.BadRequest` with their explanation.
 
 Example:
     >>> connector = AnthropicConnector("claude-haiku-4-5", api_key="sk-ant-secret", temperature=0)
@@ -49,6 +51,7 @@ from orkes.connectors._chat.reply import (
     as_dict,
     event_object,
     fragment_key,
+    refused,
     stream_error,
 )
 from orkes.connectors.transport.client import HttpRequest
@@ -64,6 +67,7 @@ ANTHROPIC_VERSION = "2023-06-01"
 
 _TOOL_CHOICE_TYPES = {"auto": "auto", "any": "any", "none": "none", "required": "any"}
 _THINKING_TYPES = ("thinking", "redacted_thinking")
+_REFUSING = frozenset({"refusal"})
 # The blocks the service wants first in a turn, whatever the order of the merged messages.
 _LEADING_BLOCKS = {"user": ("tool_result",), "assistant": _THINKING_TYPES}
 
@@ -181,6 +185,7 @@ class AnthropicConnector(HttpChatConnector):
                 )
         if thinking:
             reply.metadata["anthropic_thinking"] = thinking
+        _check_not_refused(reply)
         return reply.build()
 
     def _new_stream_decoder(self) -> StreamDecoder:
@@ -288,6 +293,7 @@ class _EventDecoder(StreamDecoder):
                 else block
                 for key, block in self._thinking.items()
             ]
+        _check_not_refused(self.reply)
         return super().message()
 
 
@@ -301,6 +307,14 @@ def _read_message_facts(document: dict[str, Any], reply: ReplyAssembler) -> None
         reply.metadata["finish_reason"] = document["stop_reason"]
     if isinstance(document.get("stop_sequence"), str):
         reply.metadata["stop_sequence"] = document["stop_sequence"]
+    if isinstance(document.get("stop_details"), dict):
+        reply.metadata["stop_details"] = document["stop_details"]
+
+
+def _check_not_refused(reply: ReplyAssembler) -> None:
+    """A refusal before any text or tool call is an error, with the service's explanation."""
+    explanation = as_dict(reply.metadata.get("stop_details")).get("explanation")
+    refused(reply, "stop_reason", _REFUSING, explanation)
 
 
 def _set_usage(reply: ReplyAssembler, usage: dict[str, Any]) -> None:

@@ -28,7 +28,9 @@ issued always are.
 A prompt that Gemini blocks (``promptFeedback.blockReason``), or a reply it stops for
 safety, recitation or a blocklist without any text or call, raises
 :class:`~orkes.errors.BadRequest` (the request's content is what was refused), with the
-reason as ``service_message``.
+reason as ``service_message``. A reply that is nothing but a tool call Gemini could not
+deliver (``MALFORMED_FUNCTION_CALL``, ``UNEXPECTED_TOOL_CALL``, ``TOO_MANY_TOOL_CALLS``)
+raises :class:`~orkes.errors.ResponseFormatError`, with the ``finishMessage``.
 
 Example:
     >>> connector = GeminiConnector("gemini-2.5-flash", api_key="AIza-secret", temperature=0)
@@ -66,7 +68,7 @@ from orkes.connectors._chat.reply import (
 from orkes.connectors.transport.client import HttpRequest
 from orkes.connectors.transport.protocol import Transport
 from orkes.connectors.transport.sse import ServerSentEvent
-from orkes.errors import BadRequest
+from orkes.errors import BadRequest, ResponseFormatError
 from orkes.shared.schema import OrkesMessageSchema
 
 __all__ = ["GeminiConnector"]
@@ -75,8 +77,12 @@ _GEMINI_API = "https://generativelanguage.googleapis.com/v1beta"
 # Finish reasons that mean "refused": with nothing generated, they are an error.
 _BLOCKING_FINISH_REASONS = frozenset(
     {"SAFETY", "RECITATION", "LANGUAGE", "BLOCKLIST", "PROHIBITED_CONTENT", "SPII",
-     "IMAGE_SAFETY"}
+     "IMAGE_SAFETY", "IMAGE_PROHIBITED_CONTENT", "IMAGE_RECITATION"}
 )  # fmt: skip
+# Finish reasons that mean "the model's tool call went wrong": with nothing else, an error.
+_BROKEN_CALL_FINISH_REASONS = frozenset(
+    {"MALFORMED_FUNCTION_CALL", "UNEXPECTED_TOOL_CALL", "TOO_MANY_TOOL_CALLS"}
+)
 
 
 class GeminiConnector(HttpChatConnector):
@@ -216,6 +222,8 @@ class _ResponseReader:
             nothing_came = not self.reply.text and not self._call_count
             if finish_reason in _BLOCKING_FINISH_REASONS and nothing_came:
                 raise _blocked(self.service, "the reply", "finishReason", finish_reason, candidate)
+            if finish_reason in _BROKEN_CALL_FINISH_REASONS and nothing_came:
+                raise _broken_call(self.service, finish_reason, candidate.get("finishMessage"))
         return texts
 
     def _read_envelope(self, document: dict[str, Any]) -> None:
@@ -298,6 +306,15 @@ def _blocked(service: str, what: str, field: str, reason: str, rated: dict[str, 
     hint = "nothing was generated; rephrase it, or see safety_settings= for the thresholds"
     message = f"{service} blocked {what}: {field} {reason!r}{because}; {hint}"
     return BadRequest(message, service_message=reason)
+
+
+def _broken_call(service: str, reason: str, said: object) -> ResponseFormatError:
+    """The error for a reply that was only a tool call Gemini could not deliver."""
+    said = said if isinstance(said, str) and said else None
+    because = f" ({said})" if said else ""
+    hint = "nothing else was generated; try the call again, or offer simpler tools"
+    message = f"{service} wrote a tool call it could not deliver: finishReason {reason!r}"
+    return ResponseFormatError(f"{message}{because}; {hint}", service_message=said)
 
 
 def _as_list(value: object) -> list[Any]:

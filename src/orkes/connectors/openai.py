@@ -10,7 +10,9 @@ model; they need no key, and with none given (nor ``OPENAI_API_KEY`` set) no
 
 A ``tool_choice`` given as a tool's name is sent in the API's object shape
 (``{"type": "function", "function": {"name": ...}}``); ``"auto"``, ``"none"`` and
-``"required"`` go as they are. A refusal, whole or streamed, is in ``metadata["refusal"]``.
+``"required"`` go as they are. A refusal, whole or streamed, is in ``metadata["refusal"]``;
+a reply the content filter stopped (``finish_reason`` ``"content_filter"``) before any text
+or tool call raises :class:`~orkes.errors.BadRequest`.
 
 Example:
     >>> connector = OpenAIConnector("gpt-4o-mini", api_key="sk-secret", temperature=0)
@@ -34,6 +36,7 @@ from orkes.connectors._chat.reply import (
     as_dict,
     event_object,
     fragment_key,
+    refused,
     stream_error,
 )
 from orkes.connectors.transport.client import HttpRequest
@@ -46,6 +49,8 @@ __all__ = ["OpenAIConnector"]
 
 # The tool_choice words of the API; any other string is taken as a tool's name.
 _TOOL_CHOICE_WORDS = frozenset({"auto", "none", "required"})
+# Finish reasons that, with nothing generated, mean the reply was refused.
+_REFUSING = frozenset({"content_filter"})
 
 
 class OpenAIConnector(HttpChatConnector):
@@ -146,6 +151,7 @@ class OpenAIConnector(HttpChatConnector):
             )
         if isinstance(first_choice, dict) and first_choice.get("finish_reason"):
             reply.metadata["finish_reason"] = first_choice["finish_reason"]
+        _check_not_filtered(reply)
         return reply.build()
 
     def _new_stream_decoder(self) -> StreamDecoder:
@@ -223,6 +229,19 @@ class _ChunkDecoder(StreamDecoder):
         # A server that ends the body right after the finish reason, without [DONE],
         # still sent the whole reply (only the usage chunk may be missing).
         return self.done or self._finish_reason_seen
+
+    def message(self) -> OrkesMessageSchema:
+        _check_not_filtered(self.reply)
+        return super().message()
+
+
+def _check_not_filtered(reply: ReplyAssembler) -> None:
+    """A reply the content filter stopped before anything came is an error.
+
+    A refusal the model wrote itself, in ``refusal``, is the documented answer: it is kept.
+    """
+    if "refusal" not in reply.metadata:
+        refused(reply, "finish_reason", _REFUSING)
 
 
 def _read_envelope(document: dict[str, Any], reply: ReplyAssembler) -> None:

@@ -28,7 +28,7 @@ from typing import Any
 
 from orkes.connectors.transport.sse import ServerSentEvent
 from orkes.connectors.transport.status import error_for_status, service_message_from_body
-from orkes.errors import ConnectorError, ResponseFormatError, ServiceError
+from orkes.errors import BadRequest, ConnectorError, ResponseFormatError, ServiceError
 from orkes.shared.schema import OrkesMessageSchema, ToolCall
 
 __all__ = [
@@ -39,6 +39,7 @@ __all__ = [
     "event_object",
     "fragment_key",
     "parse_tool_arguments",
+    "refused",
     "stream_error",
 ]
 
@@ -153,6 +154,38 @@ def stream_error(service: str, error: object, data: str) -> ConnectorError:
     return ServiceError(message, service_message=service_message)
 
 
+def refused(
+    reply: ReplyAssembler, field: str, reasons: frozenset[str], explanation: object = None
+) -> None:
+    """Raise :class:`~orkes.errors.BadRequest` if the reply was refused before anything came.
+
+    That is: it stopped for one of ``reasons`` (a refusal, a content filter) before any text
+    or tool call. An empty message would go on as if the model had answered; a reply that
+    has text keeps it, and its ``finish_reason`` says why it ends. ``explanation`` is the
+    service's own.
+
+    Example:
+        >>> reply = ReplyAssembler("Example")
+        >>> reply.metadata["finish_reason"] = "refusal"
+        >>> refused(reply, "stop_reason", frozenset({"refusal"}))  # doctest: +ELLIPSIS
+        Traceback (most recent call last):
+        ...
+        orkes.errors.BadRequest: Example refused the reply: stop_reason 'refusal'; nothing ...
+    """
+    reason = reply.metadata.get("finish_reason")
+    if reason not in reasons or reply.text or reply.has_tool_calls:
+        return
+    said = explanation if isinstance(explanation, str) and explanation else None
+    because = f" ({said})" if said else ""
+    hint = "rephrase the request, or leave the refused turn out of the conversation"
+    message = f"{reply.service} refused the reply: {field} {reason!r}{because}; "
+    raise BadRequest(f"{message}nothing was generated; {hint}", service_message=said or reason)
+
+
+# The finish reasons (OpenAI's, Anthropic's, Gemini's) of a reply cut off at max_tokens.
+_CUT_OFF = frozenset({"length", "max_tokens", "MAX_TOKENS"})
+
+
 @dataclass
 class _PartialToolCall:
     call_id: str | None = None
@@ -182,6 +215,11 @@ class ReplyAssembler:
     def text(self) -> str:
         """The text so far."""
         return "".join(self._text_pieces)
+
+    @property
+    def has_tool_calls(self) -> bool:
+        """Whether any tool call (or a piece of one) came."""
+        return bool(self._tool_calls)
 
     def add_text(self, text: str) -> None:
         """Append text to the reply."""
@@ -242,10 +280,21 @@ class ReplyAssembler:
                 if partial.argument_pieces
                 else partial.decoded_arguments
             )
-            arguments = parse_tool_arguments(self.service, partial.name, raw_arguments)
+            arguments = self._arguments(partial.name, raw_arguments)
             call_id = partial.call_id or f"call_{position}"
             calls.append(ToolCall(id=call_id, name=partial.name, arguments=arguments))
         return calls
+
+    def _arguments(self, tool_name: str, raw_arguments: object) -> dict[str, Any]:
+        """A call's arguments; when they can't be read, say so if max_tokens cut them off."""
+        try:
+            return parse_tool_arguments(self.service, tool_name, raw_arguments)
+        except ResponseFormatError as error:
+            reason = self.metadata.get("finish_reason")
+            if reason not in _CUT_OFF:
+                raise
+            cut_off = f"the reply was cut off at the token limit (finish_reason {reason!r})"
+            raise ResponseFormatError(f"{error}; {cut_off}: raise max_tokens") from error
 
     def build(self) -> OrkesMessageSchema:
         """The assistant message: content, then ``id``, ``tool_calls``, ``metadata`` if any."""

@@ -102,7 +102,9 @@ def send_with_retries(
                     attempts=attempt,
                     note=decision.note,
                 )
-                del body  # the error holds it redacted; the frame's locals stay clean
+                # The error holds the body redacted; the frame's locals stay clean (an
+                # in-process reply holds its body too).
+                del body, answer
                 raise error
             reason = f"answered {answer.status} {answer.reason}".rstrip()
         if request.on_retry is not None:

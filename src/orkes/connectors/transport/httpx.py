@@ -40,7 +40,11 @@ from orkes.connectors.transport._connection import (
 )
 from orkes.connectors.transport._httpx_events import HttpxEvents, caused, clean
 from orkes.connectors.transport.protocol import Request
-from orkes.connectors.transport.status import service_message_from_body
+from orkes.connectors.transport.status import (
+    not_an_event_stream,
+    not_events,
+    service_message_from_body,
+)
 from orkes.connectors.transport.stdlib import USER_AGENT
 from orkes.errors import (
     BadRequest,
@@ -188,16 +192,14 @@ class HttpxTransport(Closing):
             ConnectorError: the subclass that says what went wrong.
         """
         head = self._send(request, accept="text/event-stream", stop=stop)
-        if head.response.headers.get("Content-Type", "").startswith("application/json"):
+        kind = not_events(head.response.headers.get("Content-Type", ""))
+        if kind is not None:
             body = head.error_body()
-            service_message = service_message_from_body(body, request.secrets)
-            del body  # what is left of it is redacted; the frame's locals stay clean
-            message = f"{head.where} answered with JSON where an event stream was asked for"
-            raise ResponseFormatError(
-                f"{message}: {service_message}" if service_message else message,
-                status=head.status,
-                service_message=service_message,
+            error = not_an_event_stream(
+                kind, body, where=head.where, status=head.status, secrets=request.secrets
             )
+            del body  # what is left of it is redacted; the frame's locals stay clean
+            raise error
         return HttpxEvents(head.response, head.where, request)
 
     def _new_client(self) -> httpx.Client:

@@ -47,13 +47,17 @@ class SseDecoder:
     Bytes may be split anywhere, even inside a line ending or a UTF-8 character.
     """
 
-    __slots__ = ("_data_lines", "_event_name", "_last_event_id", "_started", "_unfinished")
+    __slots__ = (
+        "_data_lines", "_event_name", "_last_event_id", "_skip_newline", "_started", "_unfinished"
+    )  # fmt: skip
 
     def __init__(self) -> None:
         # The bytes after the last line ending, in the pieces they came in: a long line
         # is joined once when its end arrives, not copied again with every chunk.
         self._unfinished: list[bytes] = []
         self._started = False
+        # The last chunk ended in "\r": a "\n" that starts the next one is the same ending.
+        self._skip_newline = False
         self._data_lines: list[str] = []
         self._event_name = ""
         self._last_event_id: str | None = None
@@ -70,18 +74,23 @@ class SseDecoder:
             chunk = head.removeprefix(_BYTE_ORDER_MARK)
         if not chunk:
             return []
-        # Only the new chunk is searched; a held-back "\r" must be looked at again, though.
-        held_cr = bool(self._unfinished) and self._unfinished[-1].endswith(b"\r")
-        if not held_cr and b"\n" not in chunk and b"\r" not in chunk:
+        if self._skip_newline:
+            self._skip_newline = False
+            chunk = chunk.removeprefix(b"\n")
+            if not chunk:
+                return []
+        # Only the new chunk is searched for a line ending.
+        if b"\n" not in chunk and b"\r" not in chunk:
             self._unfinished.append(chunk)
             return []
         lines = b"".join([*self._unfinished, chunk]).splitlines(keepends=True)
-        # The last piece is unfinished unless it ends a line; a lone "\r" might still be
-        # the first half of "\r\n", so it waits for the next chunk too.
-        if lines and (not lines[-1].endswith((b"\n", b"\r")) or lines[-1].endswith(b"\r")):
+        # The last piece is unfinished unless it ends a line. A "\r" ends its line at once
+        # (waiting to see whether "\n" follows would hold back the event it completes).
+        if lines and not lines[-1].endswith((b"\n", b"\r")):
             self._unfinished = [lines.pop()]
         else:
             self._unfinished = []
+        self._skip_newline = chunk.endswith(b"\r")
         events: list[ServerSentEvent] = []
         for raw_line in lines:
             event = self._process_line(raw_line.rstrip(b"\r\n").decode("utf-8", "replace"))
@@ -90,15 +99,13 @@ class SseDecoder:
         return events
 
     def finish(self) -> list[ServerSentEvent]:
-        """Say the body has ended; return the events that a final line ending completes.
+        """Say the body has ended; return the events it completes.
 
-        An event without its closing blank line is discarded, as the standard says.
+        There are none: :meth:`feed` read every line that ended. An event without its
+        closing blank line is discarded, as the standard says.
         """
-        # A trailing "\r" held back in feed() is a whole line ending after all.
-        pending = b"".join(self._unfinished)
         self._unfinished = []
-        if pending.endswith(b"\r"):
-            return self.feed(pending[:-1] + b"\n")
+        self._skip_newline = False
         return []
 
     def _process_line(self, line: str) -> ServerSentEvent | None:

@@ -28,6 +28,8 @@ from orkes.errors import (
 
 __all__ = [
     "error_for_status",
+    "not_an_event_stream",
+    "not_events",
     "service_message_from_body",
 ]
 
@@ -35,6 +37,9 @@ _MAX_MESSAGE_CHARS = 500
 # Gemini answers a wrong key with 400 INVALID_ARGUMENT, reason API_KEY_INVALID.
 _INVALID_KEY_REASON = b"API_KEY_INVALID"
 _REDACTED = "***"
+# What a 2xx answer to a streaming request may hold instead of events, by media type.
+_NOT_EVENTS = {"application/json": "JSON", "text/html": "an HTML page"}
+_HTML_HINT = " (check base_url, and whether a proxy or a login page stands in the way)"
 
 
 def _shorten(text: str) -> str:
@@ -135,4 +140,38 @@ def error_for_status(
         return ServiceError(message, status=status, service_message=service_message)
     return ResponseFormatError(
         f"{message} (expected a 2xx answer)", status=status, service_message=service_message
+    )
+
+
+def not_events(content_type: str) -> str | None:
+    """What a 2xx answer to a streaming request plainly holds instead of events, if it does.
+
+    JSON (an error, or a whole reply) and HTML (a proxy's or a captive portal's page) are
+    no stream; any other type is read as events, since some servers mislabel theirs.
+
+    Example:
+        >>> not_events("text/html; charset=utf-8"), not_events("text/event-stream")
+        ('an HTML page', None)
+    """
+    return _NOT_EVENTS.get(content_type.partition(";")[0].strip().lower())
+
+
+def not_an_event_stream(
+    kind: str, body: bytes, *, where: str, status: int, secrets: Iterable[str] = ()
+) -> ResponseFormatError:
+    """The error for an answer of ``kind`` (:func:`not_events`) to a streaming request.
+
+    Example:
+        >>> error = not_an_event_stream("JSON", b'{"error": "off"}', where="Svc", status=200)
+        >>> str(error), error.service_message
+        ('Svc answered with JSON where an event stream was asked for: off', 'off')
+    """
+    service_message = service_message_from_body(body, secrets)
+    message = f"{where} answered with {kind} where an event stream was asked for"
+    if kind == _NOT_EVENTS["text/html"]:
+        message += _HTML_HINT
+    return ResponseFormatError(
+        f"{message}: {service_message}" if service_message else message,
+        status=status,
+        service_message=service_message,
     )

@@ -48,7 +48,11 @@ from orkes.connectors.transport._connection import (
 from orkes.connectors.transport._event_stream import EventStream
 from orkes.connectors.transport._proxy import Proxy, parse_proxy, proxy_for
 from orkes.connectors.transport.protocol import EventSource, Request
-from orkes.connectors.transport.status import service_message_from_body
+from orkes.connectors.transport.status import (
+    not_an_event_stream,
+    not_events,
+    service_message_from_body,
+)
 from orkes.errors import (
     BadRequest,
     ConnectionFailed,
@@ -187,18 +191,15 @@ class StdlibTransport(Closing):
         """
         head = self._send(request, accept="text/event-stream", stop=stop)
         exchange = head.exchange
-        content_type = exchange.response.getheader("Content-Type", "")
-        if content_type.startswith("application/json"):
+        kind = not_events(exchange.response.getheader("Content-Type", ""))
+        if kind is not None:
             body = read_error_body(exchange.response)
             release(exchange, head.pool)
-            service_message = service_message_from_body(body, request.secrets)
-            del body  # what is left of it is redacted; the frame's locals stay clean
-            message = f"{exchange.where} answered with JSON where an event stream was asked for"
-            raise ResponseFormatError(
-                f"{message}: {service_message}" if service_message else message,
-                status=exchange.response.status,
-                service_message=service_message,
+            error = not_an_event_stream(
+                kind, body, where=exchange.where, status=head.status, secrets=request.secrets
             )
+            del body  # what is left of it is redacted; the frame's locals stay clean
+            raise error
         return EventStream(exchange, head.pool, request.timeout)
 
     def _origin(self, request: Request) -> tuple[_Origin, ConnectionPool, str]:
