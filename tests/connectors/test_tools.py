@@ -319,6 +319,44 @@ def test_rest_docstring() -> None:
     )
 
 
+def convert(amount: float, low: int = 0, high: int = 9, *, strict: bool = False) -> str:
+    """Convert an amount.
+
+    Parameters
+    ----------
+    amount : float
+        How much,
+        in US dollars.
+    low, high : int, optional
+        The range.
+
+    strict
+        Refuse what is out of range.
+
+    Returns
+    -------
+    str
+        The amount in euros.
+    """
+    return f"{amount}"
+
+
+def test_numpy_docstring() -> None:
+    spec = ToolSpec.from_function(convert)
+    assert (
+        spec.description == "Convert an amount.\n\nReturns\n-------\nstr\n    The amount in euros."
+    )
+    described = {
+        name: schema.get("description") for name, schema in spec.parameters["properties"].items()
+    }
+    assert described == {
+        "amount": "How much, in US dollars.",
+        "low": "The range.",
+        "high": "The range.",
+        "strict": "Refuse what is out of range.",
+    }
+
+
 def undocumented(a: int) -> int:
     return a
 
@@ -1106,7 +1144,8 @@ def choose(
             "unexpected arguments 'c', 'd' (parameters: 'a', 'b')",
         ),
         ("no_parameters", {"x": 1}, "unexpected argument 'x' (parameters: none)"),
-        ("add", "a=1", 'the arguments should be a JSON object, got string "a=1"'),
+        ("add", '"a=1"', 'the arguments should be a JSON object, got string "a=1"'),
+        ("add", "[1, 2]", "the arguments should be a JSON object, got array [1, 2]"),
         (
             "choose",
             {"color": "blue"},
@@ -1142,6 +1181,28 @@ def test_bad_arguments_are_told_to_the_model(tool_name: str, arguments: Any, pro
     ]
     assert run_tool_calls(reply, tools) == expected
     assert asyncio.run(arun_tool_calls(reply, tools)) == expected
+
+
+@pytest.mark.parametrize(
+    ("arguments", "content"),
+    [
+        ('{"a": 1, "b": 2}', "3"),
+        (
+            "",
+            "Error: invalid arguments for tool 'add': missing required argument 'a'; "
+            "missing required argument 'b'",
+        ),
+        (
+            '{"a": 1, "b": ',
+            "Error: the arguments of tool 'add' are not valid JSON (Expecting "
+            'value: line 1 column 15 (char 14)): \'{"a": 1, "b": \'; send one JSON object',
+        ),
+    ],
+)
+def test_arguments_as_the_service_sent_them_are_read_as_json(arguments: str, content: str) -> None:
+    reply = make_reply(ToolCall(id="c", name="add", arguments=arguments))  # type: ignore[typeddict-item]
+    assert run_tool_calls(reply, [add]) == [answer("c", "add", content)]
+    assert asyncio.run(arun_tool_calls(reply, [add])) == [answer("c", "add", content)]
 
 
 def test_arguments_are_converted_where_safe() -> None:

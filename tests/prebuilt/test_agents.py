@@ -8,9 +8,16 @@ from typing import Any
 
 import pytest
 
+from orkes import GraphRunner
 from orkes.connectors.openai import OpenAIConnector
 from orkes.connectors.tools import ToolSpec, tool
-from orkes.errors import GraphDefinitionError, NodeError, StepLimitExceeded
+from orkes.errors import (
+    GraphDefinitionError,
+    GraphValidationError,
+    NodeError,
+    StepLimitExceeded,
+)
+from orkes.persistence import MemoryCheckpointer
 from orkes.prebuilt import AgentState, tool_agent
 from orkes.shared.schema import OrkesMessageSchema, ToolCall
 from tests.connectors.loopback import LoopbackServer, json_response
@@ -159,3 +166,25 @@ def test_the_agent_runs_on_an_openai_compatible_server() -> None:
         assert [m["role"] for m in second["messages"]] == ["system", "user", "assistant", "tool"]
         assert second["messages"][3] == {"role": "tool", "tool_call_id": "call_1", "content": "5"}
         assert second["tools"][0]["function"]["name"] == "add"
+
+
+def test_a_durable_agent_pauses_before_its_tools_run_until_resumed() -> None:
+    ran: list[int] = []
+
+    def pay(amount: int) -> str:
+        """Pay an amount."""
+        ran.append(amount)
+        return "paid"
+
+    model = ScriptedModel(calls(("c1", "pay", {"amount": 5})), said("Paid 5."))
+    agent = tool_agent(model, [pay], interrupt_before=["tools"])
+    runner = GraphRunner(agent, checkpointer=MemoryCheckpointer())
+    paused = runner.invoke(QUESTION, thread_id="t")
+    assert [pause.id for pause in paused.interrupts] == ["2:tools:before"]
+    assert ran == []
+    assert runner.resume("t").state["messages"][-1]["content"] == "Paid 5."
+    assert ran == [5]
+    with pytest.raises(
+        GraphValidationError, match=r"interrupt_after=\.\.\.\) names unknown node 'ask'"
+    ):
+        tool_agent(model, [pay], interrupt_after=["ask"])  # type: ignore[list-item]

@@ -6,7 +6,8 @@ import asyncio
 import json
 import operator
 import threading
-from collections.abc import AsyncIterator, Iterator
+import time
+from collections.abc import AsyncIterator, Iterator, Sequence
 from pathlib import Path
 from typing import Annotated, Any, TypedDict
 
@@ -203,14 +204,24 @@ class Essay(TypedDict, total=False):
     paragraphs: Annotated[list[str], operator.add]
 
 
-def essay(llm: Any) -> GraphRunner[Essay]:
-    """``write`` runs once per topic (``Send``), its tasks in parallel threads."""
+def essay(llm: Any, *, late: Sequence[str] = (), lines: int = 1) -> GraphRunner[Essay]:
+    """``write`` runs once per topic (``Send``), its tasks in parallel threads.
+
+    Each task asks for ``lines`` lines, one call each; the tasks of the topics in ``late``
+    make their calls after the others, the first the latest.
+    """
     started = threading.Barrier(3, timeout=5)
 
     def write(arg: Any) -> dict[str, list[str]]:  # called with a Send's arg
         started.wait()  # the three tasks are running at once
-        reply = llm.invoke([{"role": "user", "content": f"A line on {arg['topic']}."}])
-        return {"paragraphs": [reply["content"]]}
+        topic = arg["topic"]
+        if topic in late:
+            time.sleep(0.05 * (len(late) - late.index(topic)))
+        said = []
+        for line in range(1, lines + 1):
+            ask = f"Line {line} on {topic}."
+            said.append(llm.invoke([{"role": "user", "content": ask}])["content"])
+        return {"paragraphs": [" ".join(said)]}
 
     def fan_out(state: Essay) -> list[Send]:
         return [Send("write", {"topic": topic}) for topic in state["topics"]]
@@ -227,11 +238,39 @@ def test_send_tasks_of_one_node_replay_in_any_order(
     with record(tape_file) as recording:
         live = driver(essay(service.connector()), state)
     assert live["paragraphs"] == [
-        "You asked: A line on owls.",
-        "You asked: A line on bats.",
-        "You asked: A line on moths.",
+        "You asked: Line 1 on owls.",
+        "You asked: Line 1 on bats.",
+        "You asked: Line 1 on moths.",
     ]
     assert [(call.node, call.number) for call in recording] == [("write", n) for n in (1, 2, 3)]
     for _ in range(3):
         with replay(tape_file):
             assert driver(essay(offline()), state) == live
+
+
+def test_send_tasks_are_recorded_in_the_same_order_whichever_calls_first(
+    driver: Driver, service: FakeOpenAI, tmp_path: Path
+) -> None:
+    state = {"topics": ["owls", "bats", "moths"], "paragraphs": []}
+    texts = []
+    for late in (["owls", "bats"], ["moths", "bats"]):
+        tape = tmp_path / f"after-{'-'.join(late)}.json"
+        with record(tape) as recording:
+            driver(essay(service.connector(), late=late, lines=2), state)
+        texts.append(tape.read_text(encoding="utf-8"))
+    assert texts[0] == texts[1]
+    asked = [(call.number, call.messages[0]["content"]) for call in recording]
+    assert asked == [
+        (1, "Line 1 on bats."),
+        (2, "Line 2 on bats."),
+        (3, "Line 1 on moths."),
+        (4, "Line 2 on moths."),
+        (5, "Line 1 on owls."),
+        (6, "Line 2 on owls."),
+    ]
+    with replay(tape):
+        assert driver(essay(offline(), late=["owls"], lines=2), state)["paragraphs"] == [
+            "You asked: Line 1 on owls. You asked: Line 2 on owls.",
+            "You asked: Line 1 on bats. You asked: Line 2 on bats.",
+            "You asked: Line 1 on moths. You asked: Line 2 on moths.",
+        ]

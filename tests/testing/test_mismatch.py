@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import pickle
 from pathlib import Path
 from typing import Any, TypedDict
@@ -268,5 +269,59 @@ def test_replay_says_what_it_takes(tmp_path: Path) -> None:
     with pytest.raises(GraphDefinitionError, match="is not a JSON file"):
         Recording.from_json(other)
     other.write_text('{"format": "orkes.recording/1", "calls": [{"node": "a"}]}', encoding="utf-8")
-    with pytest.raises(GraphDefinitionError, match="a damaged orkes recording: KeyError"):
+    with pytest.raises(GraphDefinitionError, match="a damaged orkes recording: calls\\[0\\]"):
         Recording.from_json(other)
+
+
+CALL = {
+    "connector": "EchoLlmConnector",
+    "messages": [{"content": "Hi", "role": "user"}],
+    "model": "echo",
+    "node": None,
+    "number": 1,
+    "params": {},
+    "path": [],
+    "reply": {"content": "I echo: Hi", "role": "assistant"},
+    "tools": [],
+}
+
+
+@pytest.mark.parametrize(
+    ("edit", "problem"),
+    [
+        ({"format": "orkes.recording/2"}, "its format is 'orkes.recording/2', not 'orkes"),
+        ({"calls": None}, "its 'calls' should be a list of calls, got null"),
+        ({"calls": [CALL, 7]}, "calls[1]: a call should be a JSON object, got 7"),
+        ({"reply": None}, "calls[0]: the call has no 'reply'"),
+        ({"messages": "Hi"}, "calls[0]: the call's 'messages' should be the list of messages"),
+        ({"path": "ab"}, "calls[0]: the call's 'path' should be a list of the subgraph node"),
+        ({"node": 5}, "calls[0]: the call's 'node' should be the node's name, or null"),
+        ({"number": 1.5}, "calls[0]: the call's 'number' should be the node's call number"),
+        ({"number": 0}, "calls[0]: the call's 'number' should be 1 or more, got 0"),
+        ({"reply": [["content", "x"]]}, "calls[0]: the call's 'reply' should be the message"),
+        ({"tools": "search"}, "calls[0]: the call's 'tools' should be a list of tool names"),
+        ({"params": []}, "calls[0]: the call's 'params' should be an object"),
+    ],
+)
+def test_a_recording_edited_by_hand_says_what_is_wrong_where(
+    tmp_path: Path, edit: dict[str, Any], problem: str
+) -> None:
+    data: dict[str, Any] = {"format": "orkes.recording/1", "calls": [CALL]}
+    call = {**CALL, **{key: value for key, value in edit.items() if key in CALL}}
+    if edit.get("reply", "") is None:
+        del call["reply"]
+    data.update({key: value for key, value in edit.items() if key not in CALL})
+    data["calls"] = [call] if data["calls"] == [CALL] else data["calls"]
+    edited = tmp_path / "edited.json"
+    edited.write_text(json.dumps(data), encoding="utf-8")
+    with pytest.raises(GraphDefinitionError) as caught, replay(edited):
+        pass
+    assert str(caught.value).startswith(f"{str(edited)!r}: ")
+    assert problem in str(caught.value)
+
+
+def test_a_recording_that_is_not_utf_8_is_refused_as_no_json(tmp_path: Path) -> None:
+    latin = tmp_path / "latin.json"
+    latin.write_bytes(b'{"format": "orkes.recording/1", "calls": [], "note": "caf\xe9"}')
+    with pytest.raises(GraphDefinitionError, match=r"is not a JSON file .*can't decode byte 0xe9"):
+        Recording.from_json(latin)

@@ -37,6 +37,8 @@ def tool_agent(
     system_prompt: str | None = None,
     max_turns: int = 10,
     name: str = "tool_agent",
+    interrupt_before: Iterable[Literal["model", "tools"]] = (),
+    interrupt_after: Iterable[Literal["model", "tools"]] = (),
 ) -> CompiledGraph[AgentState]:
     """Build a graph that lets the model call ``tools`` until it answers in plain text.
 
@@ -54,6 +56,10 @@ def tool_agent(
             asks for tools after that many turns stops the run with ``StepLimitExceeded``
             (raised from the ``tools`` node, inside a ``NodeError``).
         name: the graph's name.
+        interrupt_before: nodes before which a durable run pauses (a checkpointer and a
+            ``thread_id``): ``["tools"]`` lets a person see, change or refuse the tool
+            calls before they run. See ``OrkesGraph.compile``.
+        interrupt_after: nodes after which a durable run pauses.
 
     Returns:
         A compiled graph over :class:`AgentState`: ``graph.run({"messages": [...]})``.
@@ -61,6 +67,8 @@ def tool_agent(
     Raises:
         GraphDefinitionError: ``connector`` has no ``invoke``, or one that takes no
             ``tools=``; ``max_turns`` is not a positive int.
+        GraphValidationError: ``interrupt_before`` or ``interrupt_after`` names another
+            node than ``"model"`` and ``"tools"``.
         ToolDefinitionError: a tool can't be described, or two share a name.
 
     Example:
@@ -107,7 +115,7 @@ def tool_agent(
     graph.add_node("model", model).add_node("tools", tools_node)
     graph.add_edge(START, "model").add_edge("tools", "model")
     graph.add_conditional_edge("model", asks_for_tools, {"tools": "tools", "done": END})
-    return graph.compile()
+    return graph.compile(interrupt_before=interrupt_before, interrupt_after=interrupt_after)
 
 
 def _check_connector(connector: object) -> None:

@@ -27,7 +27,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, overload
 
 from orkes.errors import GraphDefinitionError
+from orkes.testing._order import Added, in_order
 from orkes.testing._values import plain
+from orkes.testing._where import Place
 
 if TYPE_CHECKING:
     from orkes.tracing.trace import Trace
@@ -108,11 +110,33 @@ class RecordedCall:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> RecordedCall:
-        """The call :meth:`to_dict` gave ``data``."""
+        """The call :meth:`to_dict` gave ``data``.
+
+        Raises:
+            GraphDefinitionError: ``data`` lacks a field, or has one of another type.
+        """
+        if not isinstance(data, Mapping):
+            raise GraphDefinitionError(f"a call should be a JSON object, got {_shown(data)}")
+        for name, (kinds, what) in _FIELDS.items():
+            if name not in data:
+                if name in _OPTIONAL:
+                    continue
+                raise GraphDefinitionError(f"the call has no {name!r} ({what})")
+            value = data[name]
+            items = value if kinds is list and name in ("path", "tools") else ()
+            wrong = not isinstance(value, kinds) or isinstance(value, bool)
+            if wrong or not all(isinstance(item, str) for item in items):
+                raise GraphDefinitionError(
+                    f"the call's {name!r} should be {what}, got {_shown(value)}"
+                )
+        if data["number"] < 1:
+            raise GraphDefinitionError(
+                f"the call's 'number' should be 1 or more, got {data['number']}"
+            )
         return cls(
             node=data["node"],
             path=tuple(data["path"]),
-            number=int(data["number"]),
+            number=data["number"],
             connector=data["connector"],
             model=data["model"],
             messages=list(data["messages"]),
@@ -123,8 +147,25 @@ class RecordedCall:
         )
 
 
-def _order(call: RecordedCall) -> tuple[tuple[str, ...], bool, str, int]:
-    return call.path, call.node is not None, call.node or "", call.number
+# Each field of a call in a file: the JSON types it may have, and what it is.
+_FIELDS: dict[str, tuple[type | tuple[type, ...], str]] = {
+    "node": ((str, type(None)), "the node's name, or null outside any node"),
+    "path": (list, "a list of the subgraph node names above the node"),
+    "number": (int, "the node's call number: 1 for its first"),
+    "connector": (str, "the connector's class name"),
+    "model": ((str, type(None)), "the model's name, or null"),
+    "messages": (list, "the list of messages sent"),
+    "reply": (dict, "the message that came back, an object"),
+    "params": (dict, "an object of the call's parameters"),
+    "tools": (list, "a list of tool names"),
+    "tool_schemas": ((list, type(None)), "a list of tool schemas, or null"),
+}
+_OPTIONAL = frozenset({"params", "tools", "tool_schemas"})
+
+
+def _shown(value: object) -> str:
+    text = json.dumps(value, ensure_ascii=False, default=repr)
+    return text if len(text) <= 60 else text[:57] + "..."
 
 
 class Recording(Sequence[RecordedCall]):
@@ -137,18 +178,22 @@ class Recording(Sequence[RecordedCall]):
 
     def __init__(self, calls: Iterable[RecordedCall] = ()) -> None:
         self._lock = threading.Lock()
-        self._calls = list(calls)
+        self._added = [
+            Added(call, None, seq)
+            for seq, call in enumerate(sorted(calls, key=lambda call: call.number))
+        ]
         self._sorted: tuple[RecordedCall, ...] | None = None
 
-    def _add(self, call: RecordedCall) -> None:
+    def _add(self, call: RecordedCall, place: Place, seq: int) -> None:
+        """Keep a call being recorded, made at ``place``, the ``seq``-th the tape saw."""
         with self._lock:
-            self._calls.append(call)
+            self._added.append(Added(call, place, seq))
             self._sorted = None
 
     def _all(self) -> tuple[RecordedCall, ...]:
         with self._lock:
             if self._sorted is None:
-                self._sorted = _numbered(sorted(self._calls, key=_order))
+                self._sorted = _numbered(in_order(self._added))
             return self._sorted
 
     @overload
@@ -190,17 +235,27 @@ class Recording(Sequence[RecordedCall]):
         """
         found = data.get("format") if isinstance(data, Mapping) else None
         if found != FORMAT:
-            raise GraphDefinitionError(
-                f"not an orkes recording: its format is {found!r}, not {FORMAT!r}; give "
-                "what orkes.testing.record() wrote, or a trace (trace.to_json())"
+            newer = isinstance(found, str) and found.startswith("orkes.recording/")
+            hint = (
+                "record it again with this orkes"
+                if newer
+                else "give what orkes.testing.record() wrote, or a trace (trace.to_json())"
             )
-        try:
-            return cls(RecordedCall.from_dict(call) for call in data["calls"])
-        except (KeyError, TypeError, ValueError, AttributeError) as exc:
             raise GraphDefinitionError(
-                f"a damaged orkes recording: {type(exc).__name__}: {exc} (was it edited by "
-                "hand? record it again)"
-            ) from None
+                f"not an orkes recording: its format is {found!r}, not {FORMAT!r}; {hint}"
+            )
+        calls = data.get("calls")
+        if "calls" not in data:
+            raise _damaged("it has no 'calls' (the list of calls)")
+        if not isinstance(calls, list):
+            raise _damaged(f"its 'calls' should be a list of calls, got {_shown(calls)}")
+        read = []
+        for index, call in enumerate(calls):
+            try:
+                read.append(RecordedCall.from_dict(call))
+            except GraphDefinitionError as exc:
+                raise _damaged(f"calls[{index}]: {exc}") from None
+        return cls(read)
 
     def to_json(self, path: str | os.PathLike[str]) -> Path:
         """Write the recording to ``path`` (UTF-8; folders made as needed); return the path."""
@@ -220,19 +275,21 @@ class Recording(Sequence[RecordedCall]):
             GraphDefinitionError: the file is neither.
             OSError: the file can't be read.
         """
-        text = Path(path).read_text(encoding="utf-8", errors="surrogatepass")
         try:
-            data = json.loads(text)
-        except ValueError as exc:
+            data = json.loads(Path(path).read_bytes().decode("utf-8", errors="surrogatepass"))
+        except ValueError as exc:  # bytes that are not UTF-8, or text that is not JSON
             raise GraphDefinitionError(
                 f"{os.fspath(path)!r} is not a JSON file ({exc}); give a file that "
                 "orkes.testing.record() or trace.to_json() wrote"
             ) from None
-        if isinstance(data, Mapping) and str(data.get("format", "")).startswith("orkes.trace/"):
-            from orkes.tracing.trace import Trace
+        try:
+            if isinstance(data, Mapping) and str(data.get("format", "")).startswith("orkes.trace/"):
+                from orkes.tracing.trace import Trace
 
-            return cls.from_trace(Trace.from_dict(data))
-        return cls.from_dict(data)
+                return cls.from_trace(Trace.from_dict(data))
+            return cls.from_dict(data)
+        except GraphDefinitionError as exc:
+            raise GraphDefinitionError(f"{os.fspath(path)!r}: {exc}") from None
 
     @classmethod
     def from_trace(cls, trace: Trace) -> Recording:
@@ -263,6 +320,12 @@ class Recording(Sequence[RecordedCall]):
                         )
                     )
         return cls(calls)
+
+
+def _damaged(problem: str) -> GraphDefinitionError:
+    return GraphDefinitionError(
+        f"a damaged orkes recording: {problem} (was it edited by hand? mend it, or record it again)"
+    )
 
 
 def _numbered(calls: list[RecordedCall]) -> tuple[RecordedCall, ...]:

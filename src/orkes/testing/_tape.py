@@ -22,7 +22,7 @@ from orkes.errors import GraphDefinitionError, OrkesError
 from orkes.shared.schema import OrkesMessageSchema
 from orkes.testing._recording import RecordedCall, Recording, describe
 from orkes.testing._values import Cleaning, first_difference
-from orkes.testing._where import Site, call_site
+from orkes.testing._where import Place, Site, call_place, call_site
 from orkes.tracing.trace import Trace
 
 __all__ = ["ReplayMismatch", "record", "replay"]
@@ -69,17 +69,20 @@ def _plural(count: int, what: str) -> str:
 class _Kept:
     """Recording: a live call whose reply the tape keeps."""
 
-    __slots__ = ("_number", "_sent", "_site", "_tape")
+    __slots__ = ("_number", "_place", "_sent", "_seq", "_tape")
 
-    def __init__(self, tape: _RecordingTape, site: Site, number: int, sent: dict[str, Any]) -> None:
-        self._tape, self._site, self._number, self._sent = tape, site, number, sent
+    def __init__(
+        self, tape: _RecordingTape, place: Place, seq: int, number: int, sent: dict[str, Any]
+    ) -> None:
+        self._tape, self._place, self._seq, self._number = tape, place, seq, number
+        self._sent = sent
 
     @property
     def reply(self) -> OrkesMessageSchema | None:
         return None  # make the call
 
     def replied(self, message: Mapping[str, Any]) -> None:
-        self._tape.keep(self._site, self._number, self._sent, message)
+        self._tape.keep(self._place, self._seq, self._number, self._sent, message)
 
 
 class _Answered:
@@ -107,18 +110,22 @@ class _RecordingTape:
         self.recording = recording
         self._cleaning = Cleaning()
         self._made: dict[Site, int] = {}
+        self._seen = 0
         self._lock = threading.Lock()
 
     def take(self, request: CallRequest) -> _Kept:
-        site = call_site()
+        place = call_place()
         sent = self._cleaning.call(request)
         sent["connector"] = type(request.connector).__name__
         with self._lock:
-            number = self._made[site] = self._made.get(site, 0) + 1
-        return _Kept(self, site, number, sent)
+            number = self._made[place.site] = self._made.get(place.site, 0) + 1
+            seq = self._seen = self._seen + 1
+        return _Kept(self, place, seq, number, sent)
 
-    def keep(self, site: Site, number: int, sent: dict[str, Any], reply: Mapping[str, Any]) -> None:
-        path, node = site
+    def keep(
+        self, place: Place, seq: int, number: int, sent: dict[str, Any], reply: Mapping[str, Any]
+    ) -> None:
+        path, node = place.site
         self.recording._add(
             RecordedCall(
                 node=node,
@@ -131,7 +138,9 @@ class _RecordingTape:
                 params=sent["params"],
                 tools=tuple(sent["tools"]),
                 tool_schemas=sent["tool_schemas"],
-            )
+            ),
+            place,
+            seq,
         )
 
 

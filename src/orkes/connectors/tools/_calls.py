@@ -73,6 +73,12 @@ def prepare(call: ToolCall, specs: Mapping[str, ToolSpec]) -> Call | Answer:
     arguments = call.get("arguments")
     if arguments is None:  # some services send null for a tool without parameters
         arguments = {}
+    if isinstance(arguments, str):  # as the service sent them, from a connector of your own
+        try:
+            arguments = json.loads(arguments) if arguments.strip() else {}
+        except ValueError as exc:
+            text = f"the arguments of tool {name!r} are not valid JSON ({exc}): {arguments!r:.80}"
+            return _failed(call_id, name, f"{text}; send one JSON object")
     converted, problems = spec._current_reader().read(arguments)
     if problems:
         text = f"invalid arguments for tool {name!r}: {'; '.join(problems)}"

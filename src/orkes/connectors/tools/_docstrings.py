@@ -1,11 +1,13 @@
 """A tool's docstring, read for the model: what the tool does, and what each parameter means.
 
-Two styles are understood. Google style lists parameters under an ``Args:`` (or
+Three styles are understood. Google style lists parameters under an ``Args:`` (or
 ``Arguments:``, ``Parameters:``, ``Keyword Args:``, ...) heading, one ``name (type): text``
-entry per parameter, with indented continuation lines. reST style uses ``:param name: text``
-fields (``:param int name:`` too); ``:type name:`` fields are dropped, since the schema
-already carries the types. Everything else in the docstring, other sections included, is
-the tool's description.
+entry per parameter, with indented continuation lines. NumPy style underlines a
+``Parameters`` (or ``Other Parameters``, ...) heading with dashes and gives each parameter
+a ``name : type`` line (``a, b : int`` for two), its text indented below. reST style uses
+``:param name: text`` fields (``:param int name:`` too); ``:type name:`` fields are
+dropped, since the schema already carries the types. Everything else in the docstring,
+other sections included, is the tool's description.
 
 Example:
     >>> doc = '''Add two numbers.
@@ -42,6 +44,8 @@ _PARAMETER_SECTIONS = frozenset(
     }
 )
 _SECTION_HEADING = re.compile(r"^(?P<title>[A-Za-z][A-Za-z ]*):\s*$")
+_UNDERLINE = re.compile(r"^\s*-{3,}\s*$")
+_NUMPY_ENTRY = re.compile(r"^(?P<names>\*{0,2}\w+(?:\s*,\s*\*{0,2}\w+)*)\s*(?::.*)?$")
 _GOOGLE_ENTRY = re.compile(r"^\*{0,2}(?P<name>\w+)\s*(?:\([^)]*\))?\s*:(?P<text>.*)$")
 _REST_FIELD = re.compile(
     r"^:(?P<kind>param|parameter|arg|argument|key|keyword|type)\s+"
@@ -77,6 +81,9 @@ def parse_docstring(docstring: str | None) -> ParsedDocstring:
         heading = _SECTION_HEADING.match(line)
         if heading and heading["title"].strip().lower() in _PARAMETER_SECTIONS:
             index = _read_google_entries(lines, index + 1, parameters)
+            continue
+        if _numpy_heading(lines, index) in _PARAMETER_SECTIONS:
+            index = _read_numpy_entries(lines, index + 2, parameters)
             continue
         rest_field = _REST_FIELD.match(line)
         if rest_field:
@@ -119,6 +126,36 @@ def _read_google_entries(lines: list[str], start: int, parameters: dict[str, str
                 parts.append(stripped)
         index += 1
     if name is not None:
+        parameters[name] = _join(parts)
+    return index
+
+
+def _numpy_heading(lines: list[str], index: int) -> str | None:
+    """The title of the NumPy section that starts at ``index`` (a line, then dashes), if any."""
+    if index + 1 < len(lines) and _UNDERLINE.match(lines[index + 1]) and lines[index].strip():
+        return lines[index].strip().lower()
+    return None
+
+
+def _read_numpy_entries(lines: list[str], start: int, parameters: dict[str, str]) -> int:
+    """Read the entries of a NumPy ``Parameters`` section into ``parameters``; return its end."""
+    names: list[str] = []
+    parts: list[str] = []
+    index = start
+    while index < len(lines) and _numpy_heading(lines, index) is None:
+        line = lines[index]
+        if line and not line[0].isspace():
+            entry = _NUMPY_ENTRY.match(line)
+            if entry is None:
+                break  # the description going on
+            for name in names:
+                parameters[name] = _join(parts)
+            names = [name.strip().lstrip("*") for name in entry["names"].split(",")]
+            parts = []
+        else:
+            parts.append(line)
+        index += 1
+    for name in names:
         parameters[name] = _join(parts)
     return index
 
