@@ -521,18 +521,15 @@ def import_time(rounds: int) -> None:
 
     Timed as an installed package is imported: from bytecode caches (``pip install``
     writes them; here they go to a temporary ``PYTHONPYCACHEPREFIX``, written by a first
-    import, whatever ``PYTHONDONTWRITEBYTECODE`` says), and, for comparison, compiling
-    every source file again, as a machine that writes no bytecode does.
+    import, whatever ``PYTHONDONTWRITEBYTECODE`` says).
     """
     python = sys.executable
     cached = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
     cached["PYTHONPYCACHEPREFIX"] = tempfile.mkdtemp(prefix="orkes-pycache-")
-    uncached = {**os.environ, "PYTHONDONTWRITEBYTECODE": "1"}
-    uncached.pop("PYTHONPYCACHEPREFIX", None)
 
-    def seconds(code: str, env: dict[str, str] = cached) -> float:
+    def seconds(code: str) -> float:
         started = time.perf_counter()
-        subprocess.run([python, "-c", code], check=True, env=env)
+        subprocess.run([python, "-c", code], check=True, env=cached)
         return time.perf_counter() - started
 
     seconds("import orkes")  # writes the bytecode caches, warms the file cache
@@ -542,9 +539,6 @@ def import_time(rounds: int) -> None:
         differences.append(seconds("import orkes") - empty)
     best_empty = min(seconds("pass") for _ in range(rounds))
     best_import = min(seconds("import orkes") for _ in range(rounds))
-    compiling = min(
-        seconds("import orkes", uncached) - seconds("pass", uncached) for _ in range(rounds)
-    )
     watched = ("asyncio", "concurrent.futures", "typing_extensions", "pydantic")
     probe = f"import sys, orkes; print(' '.join(m for m in {watched!r} if m in sys.modules))"
     done = subprocess.run([python, "-c", probe], check=True, capture_output=True, text=True)
@@ -570,7 +564,6 @@ def import_time(rounds: int) -> None:
     print(f", median {median:.1f} ms")
     print(f"  target < {IMPORT_TARGET_MS:.0f} ms (best of paired runs): {verdict}")
     print(f"  best import less best empty: {(best_import - best_empty) * 1e3:.1f} ms")
-    print(f"  compiling every source again (no bytecode caches), best: {compiling * 1e3:.1f} ms")
     print(f"  -X importtime, cumulative for orkes (one run): {orkes_total / 1e3:.1f} ms")
     print(f"  asyncio in sys.modules after import orkes: {'asyncio' in loaded}")
     print(f"  of {', '.join(watched)}: loaded {', '.join(loaded) or 'none'}")
