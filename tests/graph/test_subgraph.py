@@ -263,8 +263,8 @@ def test_a_send_to_a_subgraph_of_what_it_cannot_take_is_refused(
     assert caught.value.node == "sub"
 
 
-def test_cancelling_arun_mid_subgraph_starts_none_of_the_subgraph_s_later_nodes() -> None:
-    started: list[str] = []
+def slow_three(started: list[str]) -> OrkesGraph[Counter]:
+    """i1 -> i2 -> i3, each noting its name in ``started`` and then taking 0.1 s."""
 
     def step(name: str) -> Any:
         def node(state: Counter) -> dict[str, object]:
@@ -278,6 +278,12 @@ def test_cancelling_arun_mid_subgraph_starts_none_of_the_subgraph_s_later_nodes(
     for name in ("i1", "i2", "i3"):
         inner.add_node(name, step(name))
     inner.add_edge(START, "i1").add_edge("i1", "i2").add_edge("i2", "i3").add_edge("i3", END)
+    return inner
+
+
+def test_cancelling_arun_mid_subgraph_starts_none_of_the_subgraph_s_later_nodes() -> None:
+    started: list[str] = []
+    inner = slow_three(started)
 
     async def beside(state: Counter) -> None:
         await asyncio.sleep(5)
@@ -297,19 +303,7 @@ def test_cancelling_arun_mid_subgraph_starts_none_of_the_subgraph_s_later_nodes(
 
 def test_a_subgraph_node_past_its_timeout_starts_no_further_node(driver: Driver) -> None:
     started: list[str] = []
-
-    def step(name: str) -> Any:
-        def node(state: Counter) -> dict[str, object]:
-            started.append(name)
-            time.sleep(0.1)
-            return {}
-
-        return node
-
-    inner = OrkesGraph(Counter)
-    for name in ("i1", "i2", "i3"):
-        inner.add_node(name, step(name))
-    inner.add_edge(START, "i1").add_edge("i1", "i2").add_edge("i2", "i3").add_edge("i3", END)
+    inner = slow_three(started)
     outer = OrkesGraph(Counter).add_node("sub", inner.compile(), timeout=0.03)
     runner = GraphRunner(outer.add_edge(START, "sub").add_edge("sub", END).compile())
     with pytest.raises(NodeError, match=r"did not finish within its timeout of 0\.03 s"):
