@@ -15,6 +15,7 @@ from orkes.errors import (
     GraphDefinitionError,
     GraphValidationError,
     NodeError,
+    ResponseFormatError,
     StepLimitExceeded,
 )
 from orkes.persistence import MemoryCheckpointer
@@ -113,6 +114,19 @@ def test_a_model_that_never_stops_asking_hits_max_turns() -> None:
         "pass a larger max_turns= to tool_agent(...)"
     )
     assert len(model.seen) == 2
+
+
+@pytest.mark.parametrize(
+    "reply", [{"content": "no role"}, {"role": "user", "content": "hi"}, "just text"]
+)
+def test_a_connector_answering_no_assistant_message_is_named(reply: Any) -> None:
+    model = ScriptedModel(reply)
+    with pytest.raises(NodeError) as caught:
+        tool_agent(model, [add]).run(QUESTION)
+    cause = caught.value.__cause__
+    assert isinstance(cause, ResponseFormatError)
+    assert str(cause).startswith("the agent's connector <")
+    assert "a model turn is a message with role 'assistant'" in str(cause)
 
 
 @pytest.mark.parametrize("max_turns", [0, -1, True, 1.5])

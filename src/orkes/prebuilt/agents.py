@@ -9,13 +9,13 @@
 from __future__ import annotations
 
 import inspect
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from typing import Annotated, Any, Literal
 
 from typing_extensions import TypedDict
 
 from orkes.connectors.tools import ToolSpec, as_tool_specs, run_tool_calls
-from orkes.errors import GraphDefinitionError, StepLimitExceeded
+from orkes.errors import GraphDefinitionError, ResponseFormatError, StepLimitExceeded
 from orkes.graph.compiled import CompiledGraph
 from orkes.graph.core import END, START, OrkesGraph
 from orkes.graph.reducers import add_messages
@@ -88,9 +88,16 @@ def tool_agent(
 
     def model(state: AgentState) -> dict[str, list[OrkesMessageSchema]]:
         messages = state["messages"]
-        if system and not any(message["role"] == "system" for message in messages):
+        if system and not any(message.get("role") == "system" for message in messages):
             messages = [*system, *messages]
-        return {"messages": [connector.invoke(messages, tools=specs or None)]}
+        reply = connector.invoke(messages, tools=specs or None)
+        if not isinstance(reply, Mapping) or reply.get("role") != "assistant":
+            raise ResponseFormatError(
+                f"the agent's connector {connector!r} answered {reply!r:.200}; a model turn "
+                "is a message with role 'assistant' (its text in 'content', any tool calls "
+                "in 'tool_calls')"
+            )
+        return {"messages": [reply]}
 
     def tools_node(state: AgentState) -> dict[str, list[OrkesMessageSchema]]:
         reply = state["messages"][-1]
@@ -142,7 +149,7 @@ def _model_turns(messages: list[OrkesMessageSchema]) -> int:
     """How many assistant replies came since the last user message."""
     turns = 0
     for message in reversed(messages):
-        if message["role"] == "user":
+        if message.get("role") == "user":
             break
-        turns += message["role"] == "assistant"
+        turns += message.get("role") == "assistant"
     return turns
